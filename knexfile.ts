@@ -1,0 +1,7 @@
+// For `npx knex migrate:latest` and friends: the same configuration and the
+// same migration list as `deskbridge migrate` (knex reads this file through
+// sucrase's register hook, so it stays TypeScript).
+import { loadConfig } from './src/config';
+import { knexConfig } from './src/store/db';
+
+export default knexConfig(loadConfig().database);

@@ -1,0 +1,68 @@
+#!/usr/bin/env node
+// The test command (`npm test`): type-checks, then runs vitest on SQLite and,
+// when it answers, PostgreSQL. Without PostgreSQL it says so loudly and runs
+// the SQLite half; under CI (CI=true) an unreachable PostgreSQL is a failure.
+// It ends with one plain line "tests: N passed, N failed, N skipped".
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import pg from 'pg';
+
+const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
+const pgUrl = process.env.DESKBRIDGE_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test';
+const ci = process.env.CI === 'true' || process.env.CI === '1';
+
+async function postgresAnswers() {
+  const client = new pg.Client({ connectionString: pgUrl, connectionTimeoutMillis: 3000 });
+  try {
+    await client.connect();
+    await client.query('select 1');
+    return null;
+  } catch (err) {
+    return err.message || String(err);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+const banner = (lines) => {
+  const bar = '!'.repeat(78);
+  console.error(`\n${bar}\n${lines.map((l) => `!! ${l}`).join('\n')}\n${bar}\n`);
+};
+
+const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
+if (tsc.status !== 0) {
+  console.error('type check failed');
+  console.log('tests: 0 passed, 1 failed');
+  process.exit(1);
+}
+
+const pgError = await postgresAnswers();
+const args = process.argv.slice(2);
+if (pgError) {
+  if (ci) {
+    banner([`PostgreSQL at ${pgUrl} does not answer: ${pgError}`, 'CI=true: the PostgreSQL half must run. Failing.']);
+    console.log('tests: 0 passed, 1 failed');
+    process.exit(1);
+  }
+  banner([`PostgreSQL at ${pgUrl} does not answer: ${pgError}`, 'ONLY THE SQLITE HALF RUNS. Set DESKBRIDGE_TEST_PG or start PostgreSQL to run both.']);
+  args.unshift('--project', 'unit', '--project', 'sqlite');
+}
+
+const out = join(root, '.tmp');
+mkdirSync(out, { recursive: true });
+const report = join(out, 'vitest-report.json');
+rmSync(report, { force: true });
+const run = spawnSync(
+  process.execPath,
+  [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...args],
+  { stdio: 'inherit', cwd: root, env: { ...process.env, DESKBRIDGE_TEST_PG: pgUrl } },
+);
+try {
+  const r = JSON.parse(readFileSync(report, 'utf8'));
+  const skipped = r.numPendingTests + r.numTodoTests;
+  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+} catch {
+  console.log('tests: 0 passed, 1 failed');
+}
+process.exit(run.status ?? 1);

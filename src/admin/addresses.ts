@@ -1,0 +1,42 @@
+// Address checks shared by systems (sender allowlist, relay address) and
+// departments (staff). Pure: strings in, normalised strings out, or an input
+// error that names the bad value.
+import { z } from 'zod';
+import { DeskbridgeError } from '../errors';
+
+const emailSchema = z.email();
+// A DNS name of at least two labels: what an `@domain` allowlist entry names.
+const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
+
+export function normaliseAddress(value: string, option: string): string {
+  const address = value.trim().toLowerCase();
+  if (!emailSchema.safeParse(address).success) {
+    throw new DeskbridgeError('EINVALID', `${option}: "${value}" is not a valid e-mail address (expected name@example.com)`);
+  }
+  return address;
+}
+
+/** An allowlist entry: a full address, or `@domain` for every address of that domain. */
+export function normaliseAllowEntry(value: string, option: string): string {
+  const entry = value.trim().toLowerCase();
+  if (entry.startsWith('@')) {
+    if (!DOMAIN_RE.test(entry.slice(1))) {
+      throw new DeskbridgeError('EINVALID', `${option}: "${value}" is not a valid domain entry (expected @example.com)`);
+    }
+    return entry;
+  }
+  if (!emailSchema.safeParse(entry).success) {
+    throw new DeskbridgeError(
+      'EINVALID',
+      `${option}: "${value}" is not a valid address or domain (expected name@example.com or @example.com)`,
+    );
+  }
+  return entry;
+}
+
+/** Splits a comma-separated option value, drops empty items and repeats, keeps the order. */
+export function splitList(value: string, option: string, normalise: (v: string, o: string) => string): string[] {
+  const items = value.split(',').map((v) => v.trim()).filter(Boolean).map((v) => normalise(v, option));
+  if (items.length === 0) throw new DeskbridgeError('EINVALID', `${option}: "${value}" names no address`);
+  return [...new Set(items)];
+}

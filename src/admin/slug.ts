@@ -1,0 +1,23 @@
+// Slugs name systems and departments on the command line and in templates:
+// short, lower-case, safe in a URL or a file name.
+import { DeskbridgeError } from '../errors';
+
+const SLUG_RE = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+export function checkSlug(value: string, what: string): string {
+  if (!SLUG_RE.test(value)) {
+    throw new DeskbridgeError(
+      'EINVALID',
+      `${what} "${value}" is not a valid slug (expected 1-64 of a-z, 0-9, - and _, starting with a letter or digit)`,
+    );
+  }
+  return value;
+}
+
+export function checkName(value: string, option: string): string {
+  const name = value.trim();
+  if (name === '' || name.length > 200) {
+    throw new DeskbridgeError('EINVALID', `${option}: "${value}" is not a valid name (expected 1-200 characters)`);
+  }
+  return name;
+}

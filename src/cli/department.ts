@@ -1,0 +1,68 @@
+// `deskbridge department …`: our support departments and their staff.
+import type { Command } from 'commander';
+import { addDepartment, departmentView, editDepartment, removeDepartment, requireDepartment } from '../admin/departments';
+import { listDepartments, type Department } from '../store/departments';
+import type { CliContext } from './context';
+import { printList, printRecord, type Column } from './output';
+
+const COLUMNS: Column<Department>[] = [
+  { header: 'SLUG', value: (d) => d.slug },
+  { header: 'NAME', value: (d) => d.name },
+  { header: 'STAFF', value: (d) => d.staff.join(',') },
+];
+
+export function registerDepartment(program: Command, ctx: CliContext): void {
+  const department = program
+    .command('department')
+    .description('our support departments: who is notified and who may reply')
+    .addHelpText('after', '\nExample:\n  $ deskbridge department add hosting --name "Hosting support" --staff anna@support.example,bob@support.example');
+
+  department
+    .command('add <slug>')
+    .description('add a department')
+    .option('--name <name>', 'display name (required)')
+    .option('--staff <list>', 'staff addresses, comma-separated (required)')
+    .option('--json', 'print the new department as JSON')
+    .addHelpText('after', '\nExample:\n  $ deskbridge department add hosting --name "Hosting support" --staff anna@support.example')
+    .action(async (slug: string, opts: { name?: string; staff?: string; json?: boolean }) => {
+      const created = await addDepartment(await ctx.database(), ctx.actor, slug, opts);
+      if (opts.json) printRecord(departmentView(created), opts);
+      else process.stdout.write(`added department ${created.slug}\n`);
+    });
+
+  department
+    .command('list')
+    .description('list departments')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const rows = await listDepartments((await ctx.database()).knex);
+      printList(rows, opts, COLUMNS, departmentView, 'no departments (add one with `deskbridge department add`)');
+    });
+
+  department
+    .command('show <slug>')
+    .description('show one department')
+    .option('--json', 'print JSON')
+    .action(async (slug: string, opts: { json?: boolean }) => {
+      printRecord(departmentView(await requireDepartment((await ctx.database()).knex, slug)), opts);
+    });
+
+  department
+    .command('edit <slug>')
+    .description('change a department')
+    .option('--name <name>', 'display name')
+    .option('--staff <list>', 'staff addresses (replaces the old list)')
+    .option('--json', 'print the result as JSON')
+    .addHelpText('after', '\nExample:\n  $ deskbridge department edit hosting --staff anna@support.example,carol@support.example')
+    .action(async (slug: string, opts: { name?: string; staff?: string; json?: boolean }) => {
+      printRecord(departmentView(await editDepartment(await ctx.database(), ctx.actor, slug, opts)), opts);
+    });
+
+  department
+    .command('remove <slug>')
+    .description('remove a department (refused while correspondences or tickets point to it)')
+    .action(async (slug: string) => {
+      await removeDepartment(await ctx.database(), ctx.actor, slug);
+      process.stdout.write(`removed department ${slug}\n`);
+    });
+}

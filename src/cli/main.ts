@@ -1,0 +1,55 @@
+// The `deskbridge` command line: one commander program, one file per noun.
+// Exit codes (DESIGN.md): 0 success, 1 runtime failure, 2 bad usage or bad
+// input, with one line on stderr naming the bad value.
+import { Command, CommanderError } from 'commander';
+import { isDeskbridgeError } from '../errors';
+import { registerAudit } from './audit';
+import { CliContext } from './context';
+import { registerDepartment } from './department';
+import { registerMap } from './map';
+import { registerProfile } from './profile';
+import { registerSetup } from './setup';
+import { registerSystem } from './system';
+
+export function buildProgram(ctx: CliContext): Command {
+  const program = new Command('deskbridge')
+    .description('deskbridge: the e-mail bridge between external billing/helpdesk systems and your support team')
+    .version(require('../../package.json').version)
+    .exitOverride()
+    .configureHelp({ showGlobalOptions: true });
+  registerSetup(program, ctx);
+  registerSystem(program, ctx);
+  registerDepartment(program, ctx);
+  registerMap(program, ctx);
+  registerProfile(program, ctx);
+  registerAudit(program, ctx);
+  program.addHelpText('after', '\nConfiguration: DESKBRIDGE_* environment variables over deskbridge.config.json (see README).\nExample:\n  $ npx deskbridge map list');
+  return program;
+}
+
+function exitCodeOf(err: unknown): number {
+  if (err instanceof CommanderError) {
+    return ['commander.helpDisplayed', 'commander.version', 'commander.help'].includes(err.code) ? 0 : 2;
+  }
+  if (isDeskbridgeError(err)) return err.exitCode;
+  return 1;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const ctx = new CliContext();
+  let code = 0;
+  try {
+    await buildProgram(ctx).parseAsync(argv);
+  } catch (err) {
+    code = exitCodeOf(err);
+    // commander has printed its own usage errors already
+    if (!(err instanceof CommanderError)) {
+      const message = (err as Error)?.message ?? String(err);
+      process.stderr.write(`deskbridge: ${message.split('\n')[0]}\n`);
+      if (process.env.DESKBRIDGE_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+    }
+  } finally {
+    await ctx.close().catch(() => undefined);
+  }
+  process.exitCode = code;
+}

@@ -1,0 +1,40 @@
+// How commands print: --json gives an array (or one object) with camelCase
+// keys for scripts; otherwise plain aligned columns that grep and cut can read
+// (no box drawing, one row per line).
+
+export interface Column<T> {
+  header: string;
+  value: (row: T) => string | number | boolean | null | undefined;
+}
+
+const cell = (v: unknown): string => (v === null || v === undefined ? '-' : typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v));
+
+export function formatTable<T>(rows: T[], columns: Column<T>[]): string {
+  const cells = rows.map((row) => columns.map((c) => cell(c.value(row)).replace(/\s+/g, ' ')));
+  const widths = columns.map((c, i) => Math.max(c.header.length, ...cells.map((r) => r[i]!.length)));
+  const line = (values: string[]) => values.map((v, i) => (i === values.length - 1 ? v : v.padEnd(widths[i]!))).join('  ').trimEnd();
+  return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n');
+}
+
+export function printList<T>(rows: T[], options: { json?: boolean }, columns: Column<T>[], view: (row: T) => unknown, empty: string): void {
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(rows.map(view), null, 2)}\n`);
+  } else if (rows.length === 0) {
+    process.stdout.write(`${empty}\n`);
+  } else {
+    process.stdout.write(`${formatTable(rows, columns)}\n`);
+  }
+}
+
+/** One object: JSON, or `key: value` lines. */
+export function printRecord(record: Record<string, unknown>, options: { json?: boolean }): void {
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify(record, null, 2)}\n`);
+    return;
+  }
+  const width = Math.max(...Object.keys(record).map((k) => k.length));
+  for (const [key, value] of Object.entries(record)) {
+    const text = Array.isArray(value) ? value.join(', ') : cell(value);
+    process.stdout.write(`${`${key}:`.padEnd(width + 2)}${text}\n`);
+  }
+}

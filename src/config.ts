@@ -1,0 +1,177 @@
+// Configuration: one zod schema, read once at start into a frozen object that
+// the CLI, knexfile.ts and `run` share. Sources, strongest first: an
+// environment variable, its NAME_FILE variant (for secrets mounted as files),
+// then deskbridge.config.json (JSON with comments, so `init` can explain each
+// key), then the defaults. An error names the key and where it came from, and
+// never echoes a password: URL values are shown with the password masked.
+import { readFileSync, existsSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
+import { z } from 'zod';
+import { DeskbridgeError } from './errors';
+
+export const DEFAULT_CONFIG_FILE = 'deskbridge.config.json';
+export const DEFAULT_DATABASE = './deskbridge.sqlite';
+const DEFAULT_MAX_MESSAGE_BYTES = 25 * 1024 * 1024; // the usual MTA limit; larger mail is kept as headers only
+
+/** Config key → environment variable; every one also has a NAME_FILE variant. */
+export const ENV_NAMES = {
+  database: 'DESKBRIDGE_DATABASE',
+  imap: 'DESKBRIDGE_IMAP',
+  smtp: 'DESKBRIDGE_SMTP',
+  address: 'DESKBRIDGE_ADDRESS',
+  secret: 'DESKBRIDGE_SECRET',
+  http: 'DESKBRIDGE_HTTP',
+  processed: 'DESKBRIDGE_PROCESSED',
+  instance: 'DESKBRIDGE_INSTANCE',
+  logLevel: 'DESKBRIDGE_LOG_LEVEL',
+  maxMessageBytes: 'DESKBRIDGE_MAX_MESSAGE_BYTES',
+} as const;
+
+type Key = keyof typeof ENV_NAMES;
+
+const urlWithScheme = (schemes: string[]) =>
+  z.string().refine(
+    (v) => {
+      try {
+        return schemes.includes(new URL(v).protocol);
+      } catch {
+        return false;
+      }
+    },
+    { message: `expected a URL starting with ${schemes.map((s) => `${s}//`).join(' or ')}` },
+  );
+
+const schema = z
+  .object({
+    database: z
+      .string()
+      .min(1)
+      .refine((v) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(v) || /^postgres(ql)?:\/\//i.test(v), {
+        message: 'expected a SQLite file path or a postgres:// URL',
+      })
+      .default(DEFAULT_DATABASE),
+    imap: z.array(urlWithScheme(['imap:', 'imaps:'])).default([]),
+    smtp: z
+      .string()
+      .refine((v) => /^file:.+/.test(v) || /^smtps?:\/\/[^/]+/.test(v), {
+        message: 'expected smtp://host:port, smtps://host:port or file:DIR',
+      })
+      .optional(),
+    address: z.email({ message: 'expected an e-mail address such as support@example.com' }).optional(),
+    secret: z.string().min(16, { message: 'expected at least 16 characters' }).optional(),
+    http: z
+      .string()
+      .regex(/^(\[[0-9a-f:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { message: 'expected host:port, e.g. 127.0.0.1:9464' })
+      .optional(),
+    processed: z.string().min(1).default('seen'),
+    instance: z.string().regex(/^[\w.-]+$/, { message: 'expected letters, digits, dot, dash or underscore' }).default(hostname()),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    maxMessageBytes: z.coerce.number().int().positive().default(DEFAULT_MAX_MESSAGE_BYTES),
+  })
+  .strict();
+
+export type Config = Readonly<z.infer<typeof schema>> & { readonly configFile: string | null };
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  cwd?: string;
+}
+
+/** Shows a value without its password, for error messages and logs. */
+export function redactUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = '****';
+    return url.toString();
+  } catch {
+    return value;
+  }
+}
+
+function readEnv(env: NodeJS.ProcessEnv, key: Key): { value: string; source: string } | undefined {
+  const name = ENV_NAMES[key];
+  const direct = env[name];
+  const file = env[`${name}_FILE`];
+  if (direct !== undefined && file !== undefined) {
+    throw new DeskbridgeError('ECONFIG', `${name} and ${name}_FILE are both set; set only one of them`);
+  }
+  if (direct !== undefined && direct !== '') return { value: direct, source: name };
+  if (file !== undefined && file !== '') {
+    try {
+      return { value: readFileSync(file, 'utf8').trim(), source: `${name}_FILE (${file})` };
+    } catch (err) {
+      throw new DeskbridgeError('ECONFIG', `${name}_FILE: cannot read ${file}: ${(err as Error).message}`);
+    }
+  }
+  return undefined;
+}
+
+function readConfigFile(path: string): Record<string, unknown> {
+  const errors: ParseError[] = [];
+  const data: unknown = parseJsonc(readFileSync(path, 'utf8'), errors, { allowTrailingComma: true });
+  if (errors.length > 0) {
+    const first = errors[0]!;
+    throw new DeskbridgeError(
+      'ECONFIG',
+      `${path}: ${printParseErrorCode(first.error)} at offset ${first.offset}; the file must be JSON (comments allowed)`,
+    );
+  }
+  if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+    throw new DeskbridgeError('ECONFIG', `${path}: expected a JSON object of settings`);
+  }
+  return data as Record<string, unknown>;
+}
+
+function describeValue(key: string, value: unknown): string {
+  if (key === 'secret') return '(hidden)';
+  if (typeof value === 'string') return JSON.stringify(redactUrl(value));
+  if (Array.isArray(value)) return JSON.stringify(value.map((v) => (typeof v === 'string' ? redactUrl(v) : v)));
+  return JSON.stringify(value);
+}
+
+export function loadConfig(options: LoadOptions = {}): Config {
+  const env = options.env ?? process.env;
+  const cwd = options.cwd ?? process.cwd();
+  const explicitFile = env.DESKBRIDGE_CONFIG;
+  const configFile = resolve(cwd, explicitFile || DEFAULT_CONFIG_FILE);
+  let fileData: Record<string, unknown> = {};
+  if (existsSync(configFile)) fileData = readConfigFile(configFile);
+  else if (explicitFile) throw new DeskbridgeError('ECONFIG', `DESKBRIDGE_CONFIG: ${configFile} does not exist`);
+
+  const raw: Record<string, unknown> = { ...fileData };
+  const sources: Record<string, string> = Object.fromEntries(Object.keys(fileData).map((k) => [k, `${configFile} key "${k}"`]));
+  for (const key of Object.keys(ENV_NAMES) as Key[]) {
+    const found = readEnv(env, key);
+    if (!found) continue;
+    raw[key] = key === 'imap' ? found.value.split(/\s+/).filter(Boolean) : found.value;
+    sources[key] = found.source;
+  }
+
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const key = String(issue.path[0] ?? '');
+    if (issue.code === 'unrecognized_keys') {
+      throw new DeskbridgeError(
+        'ECONFIG',
+        `${configFile}: unknown key "${issue.keys.join('", "')}"; known keys: ${Object.keys(ENV_NAMES).join(', ')}`,
+      );
+    }
+    const value = issue.path.length > 1 ? (raw[key] as unknown[])[Number(issue.path[1])] : raw[key];
+    throw new DeskbridgeError('ECONFIG', `${sources[key] ?? key}: ${describeValue(key, value)} is not valid: ${issue.message}`);
+  }
+  const config = { ...parsed.data, database: resolveDatabase(parsed.data.database, cwd), configFile: existsSync(configFile) ? configFile : null };
+  return Object.freeze(config);
+}
+
+/** A SQLite path is made absolute against the working directory, so child processes agree on it. */
+function resolveDatabase(database: string, cwd: string): string {
+  if (/^postgres(ql)?:\/\//i.test(database) || database === ':memory:') return database;
+  return resolve(cwd, database);
+}
+
+export function isPostgres(database: string): boolean {
+  return /^postgres(ql)?:\/\//i.test(database);
+}

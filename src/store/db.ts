@@ -1,0 +1,52 @@
+// Opens the database through knex: SQLite (better-sqlite3, WAL, foreign keys
+// on, a busy timeout so a second process waits instead of failing) or
+// PostgreSQL. The one place that knows how to build a knex config, so the CLI,
+// `run` and knexfile.ts connect the same way.
+import knexFactory, { type Knex } from 'knex';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { isPostgres } from '../config';
+import { DIALECTS, type Dialect } from './dialect';
+import { migrationSource } from './migration-source';
+
+const SQLITE_BUSY_TIMEOUT_MS = 15_000; // another process may hold the write lock through a batch commit
+
+export interface Database {
+  readonly knex: Knex;
+  readonly dialect: Dialect;
+  close(): Promise<void>;
+}
+
+export function knexConfig(database: string): Knex.Config {
+  const migrations = { migrationSource, tableName: 'knex_migrations' };
+  if (isPostgres(database)) {
+    return { client: 'pg', connection: database, pool: { min: 0, max: 10 }, migrations };
+  }
+  if (database !== ':memory:') mkdirSync(dirname(database), { recursive: true });
+  return {
+    client: 'better-sqlite3',
+    connection: { filename: database, options: { timeout: SQLITE_BUSY_TIMEOUT_MS } } as Knex.Sqlite3ConnectionConfig,
+    useNullAsDefault: true,
+    pool: {
+      min: 1,
+      max: 1,
+      afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+        try {
+          conn.pragma('journal_mode = WAL');
+          conn.pragma('foreign_keys = ON');
+          conn.pragma('synchronous = NORMAL'); // WAL + NORMAL is durable across process crashes
+          done(null, conn);
+        } catch (err) {
+          done(err as Error, conn);
+        }
+      },
+    },
+    migrations,
+  };
+}
+
+export function openDatabase(database: string): Database {
+  const knex = knexFactory(knexConfig(database));
+  const dialect = DIALECTS[isPostgres(database) ? 'postgres' : 'sqlite'];
+  return { knex, dialect, close: () => knex.destroy() };
+}

@@ -1,0 +1,67 @@
+// Repository of departments and their staff.
+import type { Knex } from 'knex';
+import { nowIso, toIso } from './values';
+
+export interface Department {
+  id: number;
+  slug: string;
+  name: string;
+  staff: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+async function staffOf(knex: Knex, ids: number[]): Promise<Map<number, string[]>> {
+  const map = new Map<number, string[]>(ids.map((id) => [id, []]));
+  if (ids.length === 0) return map;
+  const rows: Array<{ department_id: number; address: string }> = await knex('department_staff')
+    .whereIn('department_id', ids)
+    .orderBy(['department_id', 'position']);
+  for (const r of rows) map.get(Number(r.department_id))?.push(r.address);
+  return map;
+}
+
+async function withStaff(knex: Knex, rows: Record<string, unknown>[]): Promise<Department[]> {
+  const staff = await staffOf(knex, rows.map((r) => Number(r.id)));
+  return rows.map((r) => ({
+    id: Number(r.id),
+    slug: String(r.slug),
+    name: String(r.name),
+    staff: staff.get(Number(r.id)) ?? [],
+    createdAt: toIso(r.created_at),
+    updatedAt: toIso(r.updated_at),
+  }));
+}
+
+export async function listDepartments(knex: Knex): Promise<Department[]> {
+  return withStaff(knex, await knex('departments').orderBy('slug'));
+}
+
+export async function findDepartment(knex: Knex, slug: string): Promise<Department | undefined> {
+  const row = await knex('departments').where({ slug }).first();
+  return row ? (await withStaff(knex, [row]))[0] : undefined;
+}
+
+async function replaceStaff(knex: Knex, id: number, staff: string[]): Promise<void> {
+  await knex('department_staff').where({ department_id: id }).delete();
+  if (staff.length > 0) {
+    await knex('department_staff').insert(staff.map((address, position) => ({ department_id: id, address, position })));
+  }
+}
+
+export async function insertDepartment(knex: Knex, slug: string, name: string, staff: string[]): Promise<number> {
+  const now = nowIso();
+  const [row] = await knex('departments').insert({ slug, name, created_at: now, updated_at: now }).returning('id');
+  const id = Number((row as { id: number }).id);
+  await replaceStaff(knex, id, staff);
+  return id;
+}
+
+export async function updateDepartment(knex: Knex, id: number, fields: { name?: string; staff?: string[] }): Promise<void> {
+  await knex('departments').where({ id }).update({ ...(fields.name !== undefined && { name: fields.name }), updated_at: nowIso() });
+  if (fields.staff) await replaceStaff(knex, id, fields.staff);
+}
+
+export async function deleteDepartment(knex: Knex, id: number): Promise<void> {
+  await knex('departments').where({ id }).delete();
+}

@@ -1,0 +1,20 @@
+// The differences between SQLite and PostgreSQL that the rest of the code may
+// ask about, as named flags in one table (pg-boss's habit), so no module
+// scatters `if (client === 'pg')` checks.
+
+export type DialectName = 'sqlite' | 'postgres';
+
+export interface Dialect {
+  readonly name: DialectName;
+  /** `SELECT … FOR UPDATE SKIP LOCKED` for claiming outbox rows. */
+  readonly skipLocked: boolean;
+  /** Session advisory locks (pg_advisory_lock) to serialise migrations and leases. */
+  readonly advisoryLocks: boolean;
+  /** Several connections may write at once (SQLite has one writer). */
+  readonly concurrentWriters: boolean;
+}
+
+export const DIALECTS: Record<DialectName, Dialect> = {
+  sqlite: { name: 'sqlite', skipLocked: false, advisoryLocks: false, concurrentWriters: false },
+  postgres: { name: 'postgres', skipLocked: true, advisoryLocks: true, concurrentWriters: true },
+};

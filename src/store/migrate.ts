@@ -1,0 +1,57 @@
+// Brings the schema to the latest migration. Safe when two processes start at
+// once: on PostgreSQL a session advisory lock serialises them; on SQLite the
+// second waits on knex's migration lock and retries, then finds nothing to do.
+import type { Knex } from 'knex';
+import { DeskbridgeError } from '../errors';
+import type { Database } from './db';
+
+const MIGRATION_LOCK_KEY = 0x6465736b; // "desk": the advisory lock id migrations hold on PostgreSQL
+const RETRY_DELAY_MS = 200;
+const RETRY_FOR_MS = 60_000; // a migration run on a big table may take this long
+
+export interface MigrateResult {
+  applied: string[];
+}
+
+const isContention = (err: unknown): boolean => {
+  const text = `${(err as Error)?.name ?? ''} ${(err as Error)?.message ?? ''} ${(err as { code?: string })?.code ?? ''}`;
+  return /MigrationLocked|already locked|SQLITE_BUSY|database is locked|already exists|UNIQUE constraint failed/i.test(text);
+};
+
+async function withAdvisoryLock<T>(knex: Knex, fn: () => Promise<T>): Promise<T> {
+  // A pooled connection held for the whole run: the lock belongs to its session.
+  const conn = await knex.client.acquireConnection();
+  try {
+    await knex.raw('select pg_advisory_lock(?)', [MIGRATION_LOCK_KEY]).connection(conn);
+    try {
+      return await fn();
+    } finally {
+      await knex.raw('select pg_advisory_unlock(?)', [MIGRATION_LOCK_KEY]).connection(conn);
+    }
+  } finally {
+    await knex.client.releaseConnection(conn);
+  }
+}
+
+export async function migrateLatest(db: Database): Promise<MigrateResult> {
+  const run = async (): Promise<MigrateResult> => {
+    const started = Date.now();
+    for (;;) {
+      try {
+        const [, applied] = (await db.knex.migrate.latest()) as [number, string[]];
+        return { applied };
+      } catch (err) {
+        if (!isContention(err) || Date.now() - started > RETRY_FOR_MS) {
+          throw new DeskbridgeError('EMIGRATION', `migration failed: ${(err as Error).message}`, { cause: err });
+        }
+        await new Promise((r) => setTimeout(r, RETRY_DELAY_MS));
+      }
+    }
+  };
+  return db.dialect.advisoryLocks ? withAdvisoryLock(db.knex, run) : run();
+}
+
+export async function pendingMigrations(db: Database): Promise<string[]> {
+  const [, pending] = (await db.knex.migrate.list()) as [unknown[], Array<readonly [string, unknown]>];
+  return pending.map(([name]) => name);
+}

@@ -1,0 +1,45 @@
+// The list of migrations, imported statically so the same names resolve
+// whether the code runs from .ts (tsx, vitest, `npx knex` via sucrase) or from
+// compiled .js: knex stores a migration's file name with its extension
+// (knex issue #4037), so names here carry none. A test checks that every file
+// in migrations/ is listed.
+import type { Knex } from 'knex';
+import * as m0 from '../../migrations/20261126000100_create_systems';
+import * as m1 from '../../migrations/20261126000200_create_departments';
+import * as m2 from '../../migrations/20261126000300_create_department_staff';
+import * as m3 from '../../migrations/20261126000400_create_correspondences';
+import * as m4 from '../../migrations/20261126000500_create_tickets';
+import * as m5 from '../../migrations/20261126000600_create_inbound';
+import * as m6 from '../../migrations/20261126000700_create_messages';
+import * as m7 from '../../migrations/20261126000800_create_attachments';
+import * as m8 from '../../migrations/20261126000900_create_outbox';
+import * as m9 from '../../migrations/20261126001000_create_mailbox_cursors';
+import * as m10 from '../../migrations/20261126001100_create_audit_log';
+
+type Migration = { up(knex: Knex): Promise<void> };
+
+export const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
+  ['20261126000100_create_systems', m0],
+  ['20261126000200_create_departments', m1],
+  ['20261126000300_create_department_staff', m2],
+  ['20261126000400_create_correspondences', m3],
+  ['20261126000500_create_tickets', m4],
+  ['20261126000600_create_inbound', m5],
+  ['20261126000700_create_messages', m6],
+  ['20261126000800_create_attachments', m7],
+  ['20261126000900_create_outbox', m8],
+  ['20261126001000_create_mailbox_cursors', m9],
+  ['20261126001100_create_audit_log', m10],
+];
+
+export const migrationSource: Knex.MigrationSource<readonly [string, Migration]> = {
+  getMigrations: async () => [...MIGRATIONS],
+  getMigrationName: ([name]) => name,
+  // Forward only: knex insists on a down(), so each gets one that refuses.
+  getMigration: async ([name, migration]) => ({
+    up: migration.up,
+    down: async () => {
+      throw new Error(`${name}: deskbridge migrations are forward-only; restore a backup to go back`);
+    },
+  }),
+};

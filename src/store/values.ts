@@ -1,0 +1,28 @@
+// Value conversions at the storage edge, where SQLite and PostgreSQL differ:
+// PostgreSQL returns timestamps as Date and booleans as boolean, SQLite as
+// strings and 0/1; bigints come back as strings from pg. Repositories map
+// rows through these so the rest of the code sees one shape.
+
+export const nowIso = (): string => new Date().toISOString();
+
+export function toIso(value: unknown): string;
+export function toIso(value: unknown, nullable: true): string | null;
+export function toIso(value: unknown, nullable = false): string | null {
+  if (value === null || value === undefined) {
+    if (nullable) return null;
+    throw new Error('expected a timestamp, got null');
+  }
+  if (value instanceof Date) return value.toISOString();
+  const text = String(value);
+  // SQLite may hand back what CURRENT_TIMESTAMP wrote ("YYYY-MM-DD HH:MM:SS", UTC).
+  return new Date(/[zZ]|[+-]\d\d:?\d\d$/.test(text) ? text : `${text.replace(' ', 'T')}Z`).toISOString();
+}
+
+export const toBool = (value: unknown): boolean => value === true || value === 1 || value === '1' || value === 't';
+
+export const toNumber = (value: unknown): number => (typeof value === 'number' ? value : Number(value));
+
+export function parseJsonArray(value: unknown): string[] {
+  const data: unknown = JSON.parse(String(value ?? '[]'));
+  return Array.isArray(data) ? data.map(String) : [];
+}

@@ -1,0 +1,83 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config';
+
+const dir = () => mkdtempSync(join(tmpdir(), 'deskbridge-config-'));
+
+describe('loadConfig', () => {
+  it('falls back to the documented defaults', () => {
+    const cwd = dir();
+    const config = loadConfig({ env: {}, cwd });
+    expect(config.database).toBe(join(cwd, 'deskbridge.sqlite'));
+    expect(config.processed).toBe('seen');
+    expect(config.imap).toEqual([]);
+    expect(config.maxMessageBytes).toBe(25 * 1024 * 1024);
+    expect(config.configFile).toBeNull();
+  });
+
+  it('reads deskbridge.config.json with comments, and the environment wins over it', () => {
+    const cwd = dir();
+    writeFileSync(
+      join(cwd, 'deskbridge.config.json'),
+      '// sample\n{ "database": "from-file.sqlite", /* inline */ "processed": "Done", "address": "bridge@support.example", }\n',
+    );
+    const config = loadConfig({ env: { DESKBRIDGE_PROCESSED: 'Archive' }, cwd });
+    expect(config.database).toBe(join(cwd, 'from-file.sqlite'));
+    expect(config.processed).toBe('Archive');
+    expect(config.address).toBe('bridge@support.example');
+  });
+
+  it('splits DESKBRIDGE_IMAP on white space', () => {
+    const config = loadConfig({ env: { DESKBRIDGE_IMAP: 'imap://a:b@127.0.0.1:143/INBOX  imaps://c:d@127.0.0.1:993/Support' }, cwd: dir() });
+    expect(config.imap).toEqual(['imap://a:b@127.0.0.1:143/INBOX', 'imaps://c:d@127.0.0.1:993/Support']);
+  });
+
+  it('reads a secret from NAME_FILE', () => {
+    const cwd = dir();
+    writeFileSync(join(cwd, 'secret'), 'a-very-long-secret-value\n');
+    expect(loadConfig({ env: { DESKBRIDGE_SECRET_FILE: join(cwd, 'secret') }, cwd }).secret).toBe('a-very-long-secret-value');
+  });
+
+  it('refuses NAME and NAME_FILE together', () => {
+    expect(() => loadConfig({ env: { DESKBRIDGE_SECRET: 'x'.repeat(20), DESKBRIDGE_SECRET_FILE: '/nope' }, cwd: dir() })).toThrow(
+      /DESKBRIDGE_SECRET and DESKBRIDGE_SECRET_FILE are both set/,
+    );
+  });
+
+  it.each([
+    [{ DESKBRIDGE_SMTP: 'ftp://user:hunter2@mail.example' }, /DESKBRIDGE_SMTP: "ftp:\/\/user:\*\*\*\*@mail.example\/?" is not valid/],
+    [{ DESKBRIDGE_IMAP: 'pop3://u:hunter2@h/INBOX' }, /DESKBRIDGE_IMAP: .*u:\*\*\*\*@h.* is not valid: expected a URL starting with imap:\/\/ or imaps:\/\//],
+    [{ DESKBRIDGE_ADDRESS: 'not-an-address' }, /DESKBRIDGE_ADDRESS: "not-an-address" is not valid/],
+    [{ DESKBRIDGE_HTTP: 'localhost' }, /DESKBRIDGE_HTTP: "localhost" is not valid: expected host:port/],
+    [{ DESKBRIDGE_SECRET: 'short' }, /DESKBRIDGE_SECRET: \(hidden\) is not valid: expected at least 16 characters/],
+    [{ DESKBRIDGE_DATABASE: 'mysql://root@localhost/db' }, /DESKBRIDGE_DATABASE: .* expected a SQLite file path or a postgres:\/\/ URL/],
+  ])('names the bad value of %o and never shows the password', (env, message) => {
+    let error: Error | undefined;
+    try {
+      loadConfig({ env, cwd: dir() });
+    } catch (err) {
+      error = err as Error;
+    }
+    expect(error?.message).toMatch(message);
+    expect(error?.message).not.toContain('hunter2');
+    expect((error as { code?: string }).code).toBe('ECONFIG');
+  });
+
+  it('names an unknown key in the file', () => {
+    const cwd = dir();
+    writeFileSync(join(cwd, 'deskbridge.config.json'), '{ "databse": "x" }');
+    expect(() => loadConfig({ env: {}, cwd })).toThrow(/unknown key "databse"/);
+  });
+
+  it('names a file that is not JSON', () => {
+    const cwd = dir();
+    writeFileSync(join(cwd, 'deskbridge.config.json'), '{ "database": ');
+    expect(() => loadConfig({ env: {}, cwd })).toThrow(/deskbridge.config.json: .* the file must be JSON/);
+  });
+
+  it('returns a frozen object', () => {
+    expect(Object.isFrozen(loadConfig({ env: {}, cwd: dir() }))).toBe(true);
+  });
+});

@@ -1,0 +1,76 @@
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { openDatabase } from '../../src/store/db';
+import { migrateLatest, pendingMigrations } from '../../src/store/migrate';
+import { MIGRATIONS } from '../../src/store/migration-source';
+import { runCli } from '../helpers/cli';
+import { BACKEND, createTestDatabase, type TestDatabase } from '../helpers/database';
+
+const ROOT = join(__dirname, '..', '..');
+let target: TestDatabase | undefined;
+
+afterEach(async () => {
+  await target?.drop();
+  target = undefined;
+});
+
+const recorded = async (url: string) => {
+  const db = openDatabase(url);
+  try {
+    return (await db.knex('knex_migrations').select('name').orderBy('id')).map((r: { name: string }) => r.name);
+  } finally {
+    await db.close();
+  }
+};
+
+describe(`migrations on ${BACKEND}`, () => {
+  it('apply once; a second run is harmless and applies nothing', async () => {
+    target = await createTestDatabase('migrate');
+    const db = openDatabase(target.url);
+    try {
+      expect((await migrateLatest(db)).applied).toHaveLength(MIGRATIONS.length);
+      expect((await migrateLatest(db)).applied).toEqual([]);
+      expect(await pendingMigrations(db)).toEqual([]);
+      for (const table of ['systems', 'departments', 'department_staff', 'correspondences', 'tickets', 'messages', 'attachments', 'inbound', 'outbox', 'mailbox_cursors', 'audit_log']) {
+        expect(await db.knex.schema.hasTable(table), table).toBe(true);
+      }
+    } finally {
+      await db.close();
+    }
+    expect(await recorded(target.url)).toEqual(MIGRATIONS.map(([n]) => n));
+  });
+
+  it('two `deskbridge migrate` processes at once both succeed and apply each migration once', async () => {
+    target = await createTestDatabase('migrate2');
+    const env = { DESKBRIDGE_DATABASE: target.url };
+    const [a, b] = await Promise.all([runCli(['migrate'], { env }), runCli(['migrate'], { env })]);
+    expect([a.code, b.code, a.stderr, b.stderr]).toEqual([0, 0, '', '']);
+    expect(await recorded(target.url)).toEqual(MIGRATIONS.map(([n]) => n));
+  });
+
+  it('`npx knex migrate:latest` reads the same configuration and the same migration names', async () => {
+    target = await createTestDatabase('knexcli');
+    const result = await new Promise<{ code: number | null; out: string }>((resolve) => {
+      const child = spawn(join(ROOT, 'node_modules', '.bin', 'knex'), ['migrate:latest'], {
+        cwd: ROOT,
+        env: { ...process.env, DESKBRIDGE_DATABASE: target!.url, DESKBRIDGE_CONFIG: join(ROOT, 'test', 'fixtures', 'empty.config.json') },
+      });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (out += d));
+      child.on('close', (code) => resolve({ code, out }));
+    });
+    expect(result.code, result.out).toBe(0);
+    expect(result.out).toContain(`Batch 1 run: ${MIGRATIONS.length} migrations`);
+    const again = await runCli(['migrate'], { env: { DESKBRIDGE_DATABASE: target.url } });
+    expect(again.stdout).toBe('already up to date\n');
+  });
+
+  it('commands other than init/migrate refuse a database that is behind, and say what to run', async () => {
+    target = await createTestDatabase('behind');
+    const result = await runCli(['map', 'list'], { env: { DESKBRIDGE_DATABASE: target.url } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/needs \d+ migration\(s\); run `deskbridge migrate`/);
+  });
+});

@@ -6,10 +6,13 @@ import { isDeskbridgeError } from '../errors';
 import { registerAudit } from './audit';
 import { CliContext } from './context';
 import { registerDepartment } from './department';
+import { registerInbox } from './inbox';
+import { registerIngest } from './ingest';
 import { registerMap } from './map';
 import { registerProfile } from './profile';
 import { registerSetup } from './setup';
 import { registerSystem } from './system';
+import { registerTicket } from './ticket';
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('deskbridge')
@@ -22,6 +25,9 @@ export function buildProgram(ctx: CliContext): Command {
   registerDepartment(program, ctx);
   registerMap(program, ctx);
   registerProfile(program, ctx);
+  registerIngest(program, ctx);
+  registerInbox(program, ctx);
+  registerTicket(program, ctx);
   registerAudit(program, ctx);
   program.addHelpText('after', '\nConfiguration: DESKBRIDGE_* environment variables over deskbridge.config.json (see README).\nExample:\n  $ npx deskbridge map list');
   return program;

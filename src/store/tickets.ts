@@ -1,7 +1,197 @@
-// Repository of tickets.
+// Repository of tickets, their thread messages and attachments.
 import type { Knex } from 'knex';
+import { nowIso, toIso } from './values';
+
+export type TicketStatus = 'open' | 'closed';
+export type Direction = 'remote' | 'staff' | 'event';
+
+export interface Ticket {
+  id: number;
+  systemId: number;
+  system: string;
+  remoteTicketId: string;
+  departmentId: number;
+  department: string;
+  status: TicketStatus;
+  subject: string;
+  customerEmail: string | null;
+  customerName: string | null;
+  lastRemoteMessageId: string | null;
+  messages: number;
+  createdAt: string;
+  updatedAt: string;
+  closedAt: string | null;
+}
+
+export interface NewAttachment {
+  filename: string;
+  contentType: string;
+  size: number;
+  sha256: string;
+  contentId: string | null;
+  content: Buffer;
+}
+
+export interface NewMessage {
+  ticketId: number;
+  inboundId: number | null;
+  direction: Direction;
+  event: string | null;
+  fromAddress: string | null;
+  fromName: string | null;
+  messageId: string | null;
+  text: string;
+  html: string | null;
+  attachments?: NewAttachment[];
+}
 
 export async function countTickets(knex: Knex, where: { system_id?: number; department_id?: number }): Promise<number> {
   const row = (await knex('tickets').where(where).count({ n: '*' }).first()) as { n: number | string } | undefined;
   return Number(row?.n ?? 0);
+}
+
+const select = (knex: Knex) =>
+  knex('tickets as t')
+    .join('systems as s', 's.id', 't.system_id')
+    .join('departments as d', 'd.id', 't.department_id')
+    .select('t.*', 's.slug as system_slug', 'd.slug as department_slug', knex('messages as m').count('*').where('m.ticket_id', knex.ref('t.id')).as('message_count'));
+
+const fromRow = (r: Record<string, unknown>): Ticket => ({
+  id: Number(r.id),
+  systemId: Number(r.system_id),
+  system: String(r.system_slug),
+  remoteTicketId: String(r.remote_ticket_id),
+  departmentId: Number(r.department_id),
+  department: String(r.department_slug),
+  status: r.status as TicketStatus,
+  subject: String(r.subject ?? ''),
+  customerEmail: (r.customer_email as string) ?? null,
+  customerName: (r.customer_name as string) ?? null,
+  lastRemoteMessageId: (r.last_remote_message_id as string) ?? null,
+  messages: Number(r.message_count ?? 0),
+  createdAt: toIso(r.created_at),
+  updatedAt: toIso(r.updated_at),
+  closedAt: toIso(r.closed_at, true),
+});
+
+export async function findTicketByRemote(knex: Knex, systemId: number, remoteTicketId: string) {
+  return knex('tickets').where({ system_id: systemId, remote_ticket_id: remoteTicketId }).first() as Promise<
+    { id: number; status: TicketStatus; customer_email: string | null; customer_name: string | null } | undefined
+  >;
+}
+
+/** Inserts the ticket unless another process did first; returns its id and whether this call created it. */
+export async function insertTicket(
+  knex: Knex,
+  t: { systemId: number; remoteTicketId: string; departmentId: number; subject: string; customerEmail: string | null; customerName: string | null; status: TicketStatus },
+): Promise<{ id: number; created: boolean }> {
+  const now = nowIso();
+  const inserted = await knex('tickets')
+    .insert({
+      system_id: t.systemId,
+      remote_ticket_id: t.remoteTicketId,
+      department_id: t.departmentId,
+      subject: t.subject,
+      customer_email: t.customerEmail,
+      customer_name: t.customerName,
+      status: t.status,
+      created_at: now,
+      updated_at: now,
+      closed_at: t.status === 'closed' ? now : null,
+    })
+    .onConflict(['system_id', 'remote_ticket_id'])
+    .ignore()
+    .returning('id');
+  if (inserted.length > 0) return { id: Number((inserted[0] as { id: number }).id), created: true };
+  const existing = await findTicketByRemote(knex, t.systemId, t.remoteTicketId);
+  return { id: Number(existing!.id), created: false };
+}
+
+export async function updateTicket(
+  knex: Knex,
+  id: number,
+  fields: { departmentId?: number; status?: TicketStatus; customerEmail?: string | null; customerName?: string | null; lastRemoteMessageId?: string | null },
+): Promise<void> {
+  await knex('tickets')
+    .where({ id })
+    .update({
+      ...(fields.departmentId !== undefined && { department_id: fields.departmentId }),
+      ...(fields.status !== undefined && { status: fields.status, closed_at: fields.status === 'closed' ? nowIso() : null }),
+      ...(fields.customerEmail !== undefined && { customer_email: fields.customerEmail }),
+      ...(fields.customerName !== undefined && { customer_name: fields.customerName }),
+      ...(fields.lastRemoteMessageId !== undefined && { last_remote_message_id: fields.lastRemoteMessageId }),
+      updated_at: nowIso(),
+    });
+}
+
+export async function appendMessage(knex: Knex, m: NewMessage): Promise<number> {
+  const [row] = await knex('messages')
+    .insert({
+      ticket_id: m.ticketId,
+      inbound_id: m.inboundId,
+      direction: m.direction,
+      event: m.event,
+      from_address: m.fromAddress,
+      from_name: m.fromName,
+      message_id: m.messageId,
+      text: m.text,
+      html: m.html,
+      created_at: nowIso(),
+    })
+    .returning('id');
+  const id = Number((row as { id: number }).id);
+  if (m.attachments?.length) {
+    await knex('attachments').insert(
+      m.attachments.map((a) => ({ message_id: id, filename: a.filename, content_type: a.contentType, size: a.size, sha256: a.sha256, content_id: a.contentId, content: a.content })),
+    );
+  }
+  return id;
+}
+
+export async function listTickets(knex: Knex, filter: { status?: TicketStatus; departmentId?: number; systemId?: number } = {}): Promise<Ticket[]> {
+  const q = select(knex).orderBy('t.id');
+  if (filter.status) q.where('t.status', filter.status);
+  if (filter.departmentId !== undefined) q.where('t.department_id', filter.departmentId);
+  if (filter.systemId !== undefined) q.where('t.system_id', filter.systemId);
+  return (await q).map(fromRow);
+}
+
+export async function getTicket(knex: Knex, id: number): Promise<Ticket | undefined> {
+  const row = await select(knex).where('t.id', id).first();
+  return row ? fromRow(row) : undefined;
+}
+
+export interface ThreadMessage {
+  id: number;
+  direction: Direction;
+  event: string | null;
+  from: string | null;
+  fromName: string | null;
+  messageId: string | null;
+  text: string;
+  html: string | null;
+  createdAt: string;
+  attachments: Array<{ name: string; type: string; size: number; sha256: string }>;
+}
+
+export async function getThread(knex: Knex, ticketId: number): Promise<ThreadMessage[]> {
+  const messages: Array<Record<string, unknown>> = await knex('messages').where({ ticket_id: ticketId }).orderBy('id');
+  const attachments: Array<Record<string, unknown>> = await knex('attachments')
+    .select('message_id', 'filename', 'content_type', 'size', 'sha256')
+    .whereIn('message_id', messages.map((m) => Number(m.id)))
+    .orderBy('id');
+  return messages.map((m) => ({
+    id: Number(m.id),
+    direction: m.direction as Direction,
+    event: (m.event as string) ?? null,
+    from: (m.from_address as string) ?? null,
+    fromName: (m.from_name as string) ?? null,
+    messageId: (m.message_id as string) ?? null,
+    text: String(m.text ?? ''),
+    html: (m.html as string) ?? null,
+    createdAt: toIso(m.created_at),
+    attachments: attachments
+      .filter((a) => Number(a.message_id) === Number(m.id))
+      .map((a) => ({ name: String(a.filename), type: String(a.content_type), size: Number(a.size), sha256: String(a.sha256) })),
+  }));
 }

@@ -1,0 +1,128 @@
+// `deskbridge inbox list` (the ledger) and `deskbridge parked …` (the mails
+// that wait for an admin: unmapped, disabled, unparsed, failed too often).
+import type { Command } from 'commander';
+import { createPipeline } from '../pipeline';
+import { DeskbridgeError } from '../errors';
+import { parseId } from '../admin/correspondences';
+import { getInbound, getRaw, LEDGER_STATES, listInbound, PARKED_STATES, setOutcome, type InboundRow } from '../store/inbound';
+import type { CliContext } from './context';
+import { printResults } from './ingest';
+import { printList, printRecord, type Column } from './output';
+
+const COLUMNS: Column<InboundRow>[] = [
+  { header: 'ID', value: (r) => r.id },
+  { header: 'STATE', value: (r) => r.state ?? 'unprocessed' },
+  { header: 'RECEIVED', value: (r) => r.receivedAt },
+  { header: 'FROM', value: (r) => r.from },
+  { header: 'SYSTEM', value: (r) => r.system },
+  { header: 'TICKET', value: (r) => (r.ticketId ? `#${r.ticketId}` : null) },
+  { header: 'SUBJECT', value: (r) => (r.subject ?? '').slice(0, 60) },
+  { header: 'REASON', value: (r) => r.reason },
+];
+
+export const inboundView = (r: InboundRow) => ({
+  id: r.id,
+  state: r.state,
+  reason: r.reason,
+  messageId: r.messageId,
+  from: r.from,
+  subject: r.subject,
+  system: r.system,
+  ticketId: r.ticketId,
+  receivedAt: r.receivedAt,
+  processedAt: r.processedAt,
+  source: r.source,
+  sourceRef: r.sourceRef,
+  mailbox: r.mailbox,
+  uidvalidity: r.uidvalidity,
+  uid: r.uid,
+  size: r.size,
+  attempts: r.attempts,
+  duplicateOf: r.duplicateOf,
+});
+
+function checkState(state: string): void {
+  if (!(LEDGER_STATES as readonly string[]).includes(state)) {
+    throw new DeskbridgeError('EINVALID', `--state: "${state}" is not a ledger state (one of ${LEDGER_STATES.join(', ')})`);
+  }
+}
+
+async function requireParked(knex: Parameters<typeof getInbound>[0], ids: number[]): Promise<InboundRow[]> {
+  const rows = await listInbound(knex, { ids });
+  for (const id of ids) {
+    const row = rows.find((r) => r.id === id);
+    if (!row) throw new DeskbridgeError('ENOTFOUND', `unknown inbound mail #${id} (see \`deskbridge parked list\`)`);
+    if (!PARKED_STATES.includes(row.state!) && row.state !== 'failed') {
+      throw new DeskbridgeError('EINVALID', `inbound mail #${id} is ${row.state}, not parked`);
+    }
+  }
+  return rows;
+}
+
+export function registerInbox(program: Command, ctx: CliContext): void {
+  const inbox = program.command('inbox').description('the inbound ledger: every mail received, with its outcome');
+  inbox
+    .command('list')
+    .description('list ledger entries, oldest first')
+    .option('--state <state>', `only this state (${LEDGER_STATES.join(', ')})`)
+    .option('--json', 'print JSON')
+    .addHelpText('after', '\nExample:\n  $ deskbridge inbox list --state rejected_sender --json')
+    .action(async (opts: { state?: string; json?: boolean }) => {
+      if (opts.state) checkState(opts.state);
+      const rows = await listInbound((await ctx.database()).knex, opts.state ? { states: [opts.state] } : {});
+      printList(rows, opts, COLUMNS, inboundView, 'the ledger is empty');
+    });
+
+  const parked = program.command('parked').description('mails waiting for an admin: parked_unmapped, parked_disabled, parked_unparsed, parked_failed');
+  parked
+    .command('list')
+    .description('list parked mails')
+    .option('--json', 'print JSON')
+    .action(async (opts: { json?: boolean }) => {
+      const rows = await listInbound((await ctx.database()).knex, { states: PARKED_STATES });
+      printList(rows, opts, COLUMNS, inboundView, 'nothing is parked');
+    });
+  parked
+    .command('show <id>')
+    .description('show a parked mail: its ledger entry and headers')
+    .option('--json', 'print JSON')
+    .option('--raw', 'print the stored mail as it arrived')
+    .action(async (id: string, opts: { json?: boolean; raw?: boolean }) => {
+      const db = await ctx.database();
+      const [row] = await requireParked(db.knex, [parseId(id, 'inbound id')]);
+      const raw = await getRaw(db.knex, row!.id);
+      if (opts.raw) {
+        process.stdout.write(raw ?? Buffer.alloc(0));
+        return;
+      }
+      printRecord(inboundView(row!), opts);
+    });
+  parked
+    .command('replay [id...]')
+    .description('run parked mails through the pipeline again (after adding or enabling a mapping)')
+    .option('--all', 'every parked mail')
+    .option('--json', 'print one object per mail')
+    .addHelpText('after', '\nExample:\n  $ deskbridge map add --system whmcs --remote-id 7 --name Support --department hosting\n  $ deskbridge parked replay --all')
+    .action(async (ids: string[], opts: { all?: boolean; json?: boolean }) => {
+      if (!opts.all && ids.length === 0) throw new DeskbridgeError('EUSAGE', 'parked replay: name ids or give --all');
+      if (opts.all && ids.length > 0) throw new DeskbridgeError('EUSAGE', 'parked replay: give ids or --all, not both');
+      const db = await ctx.database();
+      const rows = opts.all ? await listInbound(db.knex, { states: PARKED_STATES }) : await requireParked(db.knex, ids.map((i) => parseId(i, 'inbound id')));
+      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes });
+      printResults(await pipeline.reprocess(rows.map((r) => r.id), { resetAttempts: true }), opts.json);
+    });
+  parked
+    .command('discard <id...>')
+    .description('give up on parked mails: they stay in the ledger as `discarded`')
+    .action(async (ids: string[]) => {
+      const db = await ctx.database();
+      const parsedIds = ids.map((i) => parseId(i, 'inbound id'));
+      await db.knex.transaction(async (trx) => {
+        const rows = await requireParked(trx, parsedIds);
+        for (const row of rows) {
+          await setOutcome(trx, row.id, { state: 'discarded', reason: `discarded by ${ctx.actor} (was ${row.state}: ${row.reason ?? ''})`, systemId: row.systemId });
+        }
+      });
+      process.stdout.write(`discarded ${parsedIds.map((i) => `#${i}`).join(', ')}\n`);
+    });
+}

@@ -1,0 +1,188 @@
+// Repository of the inbound ledger. A row is written before a mail is
+// processed and updated with its outcome in the same transaction, so a mail
+// is never processed without a trace, and never recorded twice as new.
+import type { Knex } from 'knex';
+import { nowIso, toIso } from './values';
+
+export const LEDGER_STATES = [
+  'ticket_created',
+  'ticket_updated',
+  'ticket_closed',
+  'staff_reply',
+  'parked_unmapped',
+  'parked_disabled',
+  'parked_unparsed',
+  'parked_failed',
+  'rejected_sender',
+  'rejected_staff',
+  'auto_reply',
+  'bounce',
+  'own_mail',
+  'duplicate',
+  'too_large',
+  'failed',
+  'discarded',
+] as const;
+export type LedgerState = (typeof LEDGER_STATES)[number];
+export const PARKED_STATES: readonly LedgerState[] = ['parked_unmapped', 'parked_disabled', 'parked_unparsed', 'parked_failed'];
+
+export interface InboundSource {
+  source: 'file' | 'stdin' | 'imap';
+  sourceRef?: string | null;
+  mailbox?: string | null;
+  uidvalidity?: number | null;
+  uid?: number | null;
+}
+
+export interface InboundRow {
+  id: number;
+  source: string;
+  sourceRef: string | null;
+  mailbox: string | null;
+  uidvalidity: number | null;
+  uid: number | null;
+  messageId: string | null;
+  from: string | null;
+  subject: string | null;
+  contentHash: string;
+  size: number;
+  state: LedgerState | null;
+  reason: string | null;
+  systemId: number | null;
+  system: string | null;
+  ticketId: number | null;
+  attempts: number;
+  duplicateOf: number | null;
+  receivedAt: string;
+  processedAt: string | null;
+}
+
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+const fromRow = (r: Record<string, unknown>): InboundRow => ({
+  id: Number(r.id),
+  source: String(r.source),
+  sourceRef: (r.source_ref as string) ?? null,
+  mailbox: (r.mailbox as string) ?? null,
+  uidvalidity: num(r.uidvalidity),
+  uid: num(r.uid),
+  messageId: (r.message_id as string) ?? null,
+  from: (r.from_address as string) ?? null,
+  subject: (r.subject as string) ?? null,
+  contentHash: String(r.content_hash),
+  size: Number(r.size),
+  state: (r.state as LedgerState) ?? null,
+  reason: (r.reason as string) ?? null,
+  systemId: num(r.system_id),
+  system: (r.system_slug as string) ?? null,
+  ticketId: num(r.ticket_id),
+  attempts: Number(r.attempts),
+  duplicateOf: num(r.duplicate_of),
+  receivedAt: toIso(r.received_at),
+  processedAt: toIso(r.processed_at, true),
+});
+
+const COLUMNS = ['i.id', 'i.source', 'i.source_ref', 'i.mailbox', 'i.uidvalidity', 'i.uid', 'i.message_id', 'i.from_address', 'i.subject', 'i.content_hash', 'i.size', 'i.state', 'i.reason', 'i.system_id', 'i.ticket_id', 'i.attempts', 'i.duplicate_of', 'i.received_at', 'i.processed_at', 's.slug as system_slug'];
+
+const select = (knex: Knex) => knex('inbound as i').leftJoin('systems as s', 's.id', 'i.system_id').select(COLUMNS);
+
+export interface NewInbound extends InboundSource {
+  contentHash: string;
+  size: number;
+  raw: Buffer | null;
+  messageId: string | null;
+  from: string | null;
+  subject: string | null;
+}
+
+/** The earlier ledger row this mail repeats: same mailbox UID, same Message-ID from the same sender, or the same bytes. */
+export async function findOriginal(knex: Knex, mail: NewInbound): Promise<{ id: number; how: string } | undefined> {
+  const rows: Array<Record<string, unknown>> = await knex('inbound')
+    .select('id', 'content_hash', 'message_id', 'from_address', 'mailbox', 'uidvalidity', 'uid')
+    .where((w) => {
+      w.where('content_hash', mail.contentHash);
+      if (mail.messageId && mail.from) w.orWhere((m) => m.where({ message_id: mail.messageId, from_address: mail.from }));
+      if (mail.mailbox && mail.uid != null) w.orWhere({ mailbox: mail.mailbox, uidvalidity: mail.uidvalidity ?? null, uid: mail.uid });
+    })
+    .whereNull('duplicate_of')
+    .orderBy('id')
+    .limit(1);
+  const row = rows[0];
+  if (!row) return undefined;
+  const how =
+    mail.mailbox && row.mailbox === mail.mailbox && num(row.uid) === mail.uid
+      ? `same mailbox UID ${mail.uid}`
+      : row.content_hash === mail.contentHash
+        ? 'same content'
+        : `same Message-ID ${mail.messageId}`;
+  return { id: Number(row.id), how };
+}
+
+export async function insertInbound(knex: Knex, mail: NewInbound, duplicateOf: number | null = null): Promise<number> {
+  const [row] = await knex('inbound')
+    .insert({
+      source: mail.source,
+      source_ref: mail.sourceRef ?? null,
+      // a duplicate keeps its source text but not the UID: the (mailbox, uidvalidity, uid) key belongs to the original
+      mailbox: duplicateOf ? null : (mail.mailbox ?? null),
+      uidvalidity: duplicateOf ? null : (mail.uidvalidity ?? null),
+      uid: duplicateOf ? null : (mail.uid ?? null),
+      message_id: mail.messageId,
+      from_address: mail.from,
+      subject: mail.subject,
+      content_hash: mail.contentHash,
+      size: mail.size,
+      raw: duplicateOf ? null : mail.raw,
+      duplicate_of: duplicateOf,
+      state: duplicateOf ? 'duplicate' : null,
+      reason: null,
+      received_at: nowIso(),
+      processed_at: duplicateOf ? nowIso() : null,
+    })
+    .returning('id');
+  return Number((row as { id: number }).id);
+}
+
+export interface InboundOutcome {
+  state: LedgerState;
+  reason?: string | null;
+  systemId?: number | null;
+  ticketId?: number | null;
+  attempts?: number;
+}
+
+export async function setOutcome(knex: Knex, id: number, outcome: InboundOutcome): Promise<void> {
+  await knex('inbound')
+    .where({ id })
+    .update({
+      state: outcome.state,
+      reason: outcome.reason ?? null,
+      system_id: outcome.systemId ?? null,
+      ticket_id: outcome.ticketId ?? null,
+      processed_at: nowIso(),
+      ...(outcome.attempts !== undefined && { attempts: outcome.attempts }),
+    });
+}
+
+export async function getInbound(knex: Knex, id: number): Promise<InboundRow | undefined> {
+  const row = await select(knex).where('i.id', id).first();
+  return row ? fromRow(row) : undefined;
+}
+
+export async function getRaw(knex: Knex, id: number): Promise<Buffer | null> {
+  const row = await knex('inbound').select('raw').where({ id }).first();
+  return row?.raw ? Buffer.from(row.raw as Uint8Array) : null;
+}
+
+export async function listInbound(knex: Knex, filter: { states?: readonly string[]; ids?: number[]; limit?: number } = {}): Promise<InboundRow[]> {
+  const q = select(knex).orderBy('i.id');
+  if (filter.states) q.whereIn('i.state', filter.states as string[]);
+  if (filter.ids) q.whereIn('i.id', filter.ids);
+  if (filter.limit) q.limit(filter.limit);
+  return (await q).map(fromRow);
+}
+
+export async function countByState(knex: Knex): Promise<Record<string, number>> {
+  const rows: Array<{ state: string | null; n: number | string }> = await knex('inbound').select('state').count({ n: '*' }).groupBy('state');
+  return Object.fromEntries(rows.map((r) => [r.state ?? 'unprocessed', Number(r.n)]));
+}

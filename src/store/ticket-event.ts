@@ -1,0 +1,81 @@
+// Applies one remote message to its ticket: create the ticket or find it,
+// follow a department move, close on a `closed` event, reopen a closed ticket
+// on a new remote message, and append the message with its attachments.
+import type { Knex } from 'knex';
+import type { LedgerState } from './inbound';
+import { appendMessage, findTicketByRemote, insertTicket, updateTicket, type NewAttachment } from './tickets';
+
+export type RemoteEvent = 'new' | 'reply' | 'closed';
+
+export interface RemoteMessage {
+  systemId: number;
+  remoteTicketId: string;
+  departmentId: number;
+  event: RemoteEvent | null;
+  subject: string;
+  customerEmail: string | null;
+  customerName: string | null;
+  inboundId: number;
+  fromAddress: string | null;
+  fromName: string | null;
+  messageId: string | null;
+  text: string;
+  html: string | null;
+  attachments: NewAttachment[];
+}
+
+export interface TicketEventResult {
+  ticketId: number;
+  state: Extract<LedgerState, 'ticket_created' | 'ticket_updated' | 'ticket_closed'>;
+  event: RemoteEvent;
+  messageId: number;
+  reopened: boolean;
+}
+
+export async function applyRemoteMessage(trx: Knex, m: RemoteMessage): Promise<TicketEventResult> {
+  const existing = await findTicketByRemote(trx, m.systemId, m.remoteTicketId);
+  const event: RemoteEvent = m.event ?? (existing ? 'reply' : 'new');
+  let ticketId: number;
+  let created = false;
+  let reopened = false;
+  if (!existing) {
+    const r = await insertTicket(trx, {
+      systemId: m.systemId,
+      remoteTicketId: m.remoteTicketId,
+      departmentId: m.departmentId,
+      subject: m.subject,
+      customerEmail: m.customerEmail,
+      customerName: m.customerName,
+      status: event === 'closed' ? 'closed' : 'open',
+    });
+    ticketId = r.id;
+    created = r.created;
+  } else {
+    ticketId = Number(existing.id);
+    reopened = existing.status === 'closed' && event !== 'closed';
+    await updateTicket(trx, ticketId, {
+      departmentId: m.departmentId,
+      ...(event === 'closed' ? { status: 'closed' as const } : reopened ? { status: 'open' as const } : {}),
+      ...(existing.customer_email == null && m.customerEmail && { customerEmail: m.customerEmail }),
+      ...(existing.customer_name == null && m.customerName && { customerName: m.customerName }),
+    });
+  }
+  if (reopened) {
+    await appendMessage(trx, { ticketId, inboundId: m.inboundId, direction: 'event', event: 'reopened', fromAddress: null, fromName: null, messageId: null, text: 'reopened by a new remote message', html: null });
+  }
+  const messageId = await appendMessage(trx, {
+    ticketId,
+    inboundId: m.inboundId,
+    direction: 'remote',
+    event,
+    fromAddress: m.fromAddress,
+    fromName: m.fromName,
+    messageId: m.messageId,
+    text: m.text,
+    html: m.html,
+    attachments: m.attachments,
+  });
+  if (m.messageId) await updateTicket(trx, ticketId, { lastRemoteMessageId: m.messageId });
+  const state = event === 'closed' ? 'ticket_closed' : created ? 'ticket_created' : 'ticket_updated';
+  return { ticketId, state, event, messageId, reopened };
+}

@@ -5,7 +5,7 @@
 // bulk/junk/list, a vacation-like subject alone — count only for senders that
 // are not a known system, because a system's notification is automatic by
 // nature and often carries Auto-Submitted: auto-generated or Precedence: bulk.
-import { header, type MailFacts } from './parse-mail';
+import { hasEmptyReturnPath, header, type MailFacts } from './parse-mail';
 
 export interface AutoReplyVerdict {
   autoReply: boolean;
@@ -51,7 +51,7 @@ export function detectAutoReply(facts: MailFacts, fromKnownSystem: boolean): Aut
     if (value !== undefined && !/^\s*(no|false|0)\s*$/i.test(value)) return { autoReply: true, reason: `${name} header` };
   }
   const isReply = Boolean(facts.inReplyTo || facts.references.length > 0 || /^\s*(re|aw|sv|ответ)\s*:/i.test(facts.subject));
-  if (isReply && header(facts, 'return-path')?.trim() === '<>') return { autoReply: true, reason: 'empty Return-Path on a reply' };
+  if (isReply && hasEmptyReturnPath(facts)) return { autoReply: true, reason: 'empty Return-Path on a reply' };
   if (fromKnownSystem) return { autoReply: false, reason: null };
 
   if (autoSubmitted && autoSubmitted !== 'no') return { autoReply: true, reason: `Auto-Submitted: ${autoSubmitted}` };

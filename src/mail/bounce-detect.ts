@@ -4,7 +4,7 @@
 // is recognised by a mailer-daemon/postmaster sender together with a body
 // that reads like a DSN. Checked first: a bounce often also carries
 // Auto-Submitted, and it must not be mistaken for an auto-reply.
-import { header, type MailFacts } from './parse-mail';
+import { hasEmptyReturnPath, type MailFacts } from './parse-mail';
 
 const DAEMON_RE = /^(mailer-daemon|postmaster|mail-daemon|mailerdaemon|mmdf|smtp-gateway|double-bounce)@/i;
 const DSN_BODY_RE =
@@ -31,8 +31,7 @@ export function findOriginalMessageId(facts: MailFacts): string | null {
 
 export function detectBounce(facts: MailFacts): BounceVerdict {
   const standard = facts.contentType === 'multipart/report' && facts.reportType === 'delivery-status';
-  const returnPath = header(facts, 'return-path')?.trim();
-  const fromDaemon = DAEMON_RE.test(facts.fromAddress ?? '') || (!facts.fromAddress && returnPath === '<>');
+  const fromDaemon = DAEMON_RE.test(facts.fromAddress ?? '') || (!facts.fromAddress && hasEmptyReturnPath(facts));
   const legacy = fromDaemon && (DSN_BODY_RE.test(facts.subject) || DSN_BODY_RE.test(facts.text.slice(0, 4000)));
   if (!standard && !legacy) return { bounce: false, originalMessageId: null };
   return { bounce: true, originalMessageId: findOriginalMessageId(facts) };

@@ -5,6 +5,7 @@
 // best-effort decodes it and the charset is named in `charsetProblems`.
 import { createHash } from 'node:crypto';
 import iconv from 'iconv-lite';
+import libmime from 'libmime';
 import { simpleParser, type AddressObject, type HeaderValue } from 'mailparser';
 import { htmlToText } from 'html-to-text';
 
@@ -40,7 +41,8 @@ export interface MailFacts {
 export const header = (facts: Pick<MailFacts, 'headers'>, name: string): string | undefined => facts.headers.get(name.toLowerCase())?.[0];
 
 function valueText(value: HeaderValue): string {
-  if (typeof value === 'string') return value;
+  // mailparser decodes RFC 2047 words only in the headers it knows; X- headers come raw
+  if (typeof value === 'string') return value.includes('=?') ? decodeWords(value) : value;
   if (value instanceof Date) return value.toISOString();
   if (Array.isArray(value)) return value.map((v) => valueText(v as HeaderValue)).join(', ');
   if (value && typeof value === 'object') {
@@ -66,6 +68,20 @@ function addresses(value: AddressObject | AddressObject[] | undefined): Array<{ 
   for (const obj of list) walk(obj.value);
   return out;
 }
+
+function decodeWords(value: string): string {
+  try {
+    return libmime.decodeWords(value);
+  } catch {
+    return value;
+  }
+}
+
+/** An empty Return-Path (`<>`): what bounces and most auto-replies carry. */
+export const hasEmptyReturnPath = (facts: Pick<MailFacts, 'headers'>): boolean => {
+  const value = header(facts, 'return-path');
+  return value !== undefined && (value.trim() === '' || value.trim() === '<>');
+};
 
 const CHARSET_RE = /charset\s*=\s*"?([^";\s]+)/gi;
 

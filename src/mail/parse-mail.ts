@@ -100,8 +100,19 @@ function unknownCharsets(raw: Buffer): string[] {
 const idList = (value: string | string[] | undefined): string[] =>
   (Array.isArray(value) ? value : value ? value.split(/\s+/) : []).map((s) => s.trim()).filter(Boolean);
 
+/**
+ * Old Mac mail uses a bare CR as line end, which mailparser reads as one long
+ * header line. Only for parsing, such line ends become CRLF; the ledger keeps
+ * the bytes as they came.
+ */
+function normaliseLineEnds(raw: Buffer): Buffer {
+  const cr = raw.indexOf(13);
+  if (cr < 0 || raw[cr + 1] === 10) return raw;
+  return Buffer.from(raw.toString('latin1').replace(/\r(?!\n)/g, '\r\n'), 'latin1');
+}
+
 export async function parseMail(raw: Buffer): Promise<MailFacts> {
-  const mail = await simpleParser(raw, { skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true, keepCidLinks: true });
+  const mail = await simpleParser(normaliseLineEnds(raw), { skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true, keepCidLinks: true });
   const headers = new Map<string, string[]>();
   for (const [key, value] of mail.headers) headers.set(key, [...(headers.get(key) ?? []), valueText(value)]);
   // Repeated headers (Received, Delivered-To) are folded into one entry by mailparser; keep every line.

@@ -1,0 +1,102 @@
+// `ingest`, `inbox`, `parked`, `ticket` and `profile test` through the real binary.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cliFor, type CliResult } from '../helpers/cli';
+import { BACKEND, openTestDatabase } from '../helpers/database';
+import { FIXTURES } from '../helpers/mail';
+import { seedRouting } from '../helpers/seed';
+
+let db: Awaited<ReturnType<typeof openTestDatabase>>;
+let cli: ReturnType<typeof cliFor>;
+const f = (name: string) => join(FIXTURES, name);
+
+beforeAll(async () => {
+  db = await openTestDatabase('cli_ingest');
+  await seedRouting(db);
+  cli = cliFor(db.url, { DESKBRIDGE_ADDRESS: 'bridge@support.example' });
+});
+afterAll(async () => db?.drop());
+
+const json = <T>(r: CliResult): T => {
+  expect(r.code, r.stderr).toBe(0);
+  return JSON.parse(r.stdout) as T;
+};
+const count = async (table: string) => Number(((await db.knex(table).count({ n: '*' }).first()) as { n: string | number }).n);
+
+describe(`ingest and friends on ${BACKEND}`, () => {
+  it('ingest prints one line per mail and a summary', async () => {
+    const r = await cli(['ingest', f('whmcs-new.eml'), f('whmcs-sales.eml'), f('own-mail.eml')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/whmcs-new\.eml\s+ticket_created\s+#\d+\s+acme ticket 482913 → hosting/);
+    expect(r.stdout).toMatch(/whmcs-sales\.eml\s+parked_unmapped\s+-\s+no correspondence/);
+    expect(r.stdout.trimEnd().split('\n').at(-1)).toBe('3 mail(s): 1 ticket_created, 1 parked_unmapped, 1 own_mail');
+  });
+
+  it('ingest reads one mail from stdin (an MTA pipe) and --json gives objects', async () => {
+    const out = json<Array<{ file: string; state: string; ticketId: number }>>(await cli(['ingest', '--json'], { input: readFileSync(f('whmcs-reply.eml'), 'latin1') }));
+    expect(out).toEqual([expect.objectContaining({ file: 'stdin', state: 'ticket_updated', ticketId: expect.any(Number) })]);
+  });
+
+  it('the same file again is a duplicate', async () => {
+    const [r] = json<Array<{ state: string; reason: string }>>(await cli(['ingest', '--json', f('whmcs-new.eml')]));
+    expect(r).toMatchObject({ state: 'duplicate', reason: expect.stringContaining('same content') });
+  });
+
+  it('a file that cannot be read is exit 2, named, and nothing is ingested', async () => {
+    const before = await count('inbound');
+    const r = await cli(['ingest', f('billmgr-new.eml'), '/nonexistent/mail.eml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('deskbridge: ingest: cannot read "/nonexistent/mail.eml": ENOENT\n');
+    expect(await count('inbound')).toBe(before);
+  });
+
+  it('inbox list shows the ledger with the documented keys, and filters by state', async () => {
+    const all = json<Array<Record<string, unknown>>>(await cli(['inbox', 'list', '--json']));
+    expect(all.length).toBe(5);
+    expect(Object.keys(all[0]!)).toEqual(expect.arrayContaining(['id', 'state', 'reason', 'messageId', 'from', 'subject', 'system', 'ticketId', 'receivedAt']));
+    expect(json<Array<{ state: string }>>(await cli(['inbox', 'list', '--state', 'own_mail', '--json'])).map((r) => r.state)).toEqual(['own_mail']);
+    const bad = await cli(['inbox', 'list', '--state', 'lost']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--state: "lost" is not a ledger state/);
+  });
+
+  it('profile test dry-runs a mail: fields with their sources and the route, writing nothing', async () => {
+    const before = { inbound: await count('inbound'), tickets: await count('tickets') };
+    const out = json<{ fields: Record<string, { value: string; source: string } | null>; route: Record<string, unknown>; classification: string }>(
+      await cli(['profile', 'test', '--system', 'acme', f('whmcs-sales.eml'), '--json']),
+    );
+    expect(out.classification).toBe('notification');
+    expect(out.fields.ticket).toEqual({ value: '730012', source: 'subject /\\[Ticket ID: (?<value>[A-Za-z0-9]{6})\\]/' });
+    expect(out.fields.departmentId).toEqual({ value: 'sales@billing.acme.example', source: 'fromAddress' });
+    expect(out.fields.subject!.value).toBe('Upgrade to a bigger plan');
+    expect(out.route).toMatchObject({ result: 'parked_unmapped' });
+    const text = await cli(['profile', 'test', '--system', 'acme', f('whmcs-new.eml')]);
+    expect(text.stdout).toMatch(/^route:\s+correspondence #\d+ → hosting \(by id\)$/m);
+    expect({ inbound: await count('inbound'), tickets: await count('tickets') }).toEqual(before);
+  });
+
+  it('parked list / show, map add, parked replay --all: the parked mail becomes a ticket', async () => {
+    const parked = json<Array<{ id: number; state: string }>>(await cli(['parked', 'list', '--json']));
+    expect(parked.map((p) => p.state)).toEqual(['parked_unmapped']);
+    expect((await cli(['parked', 'show', String(parked[0]!.id), '--raw'])).stdout).toContain('Subject: [Ticket ID: 730012]');
+    expect((await cli(['map', 'add', '--system', 'acme', '--remote-id', 'sales@billing.acme.example', '--name', 'Sales', '--department', 'billing'])).code).toBe(0);
+    const replay = await cli(['parked', 'replay', '--all']);
+    expect(replay.stdout).toMatch(/ticket_created\s+#\d+\s+acme ticket 730012 → billing/);
+    expect((await cli(['parked', 'list'])).stdout).toBe('nothing is parked\n');
+  });
+
+  it('ticket list and show --json carry the documented fields and the thread', async () => {
+    const tickets = json<Array<Record<string, unknown>>>(await cli(['ticket', 'list', '--json']));
+    expect(tickets.map((t) => [t.remoteTicketId, t.department, t.status, t.messages])).toEqual([
+      ['482913', 'hosting', 'open', 2],
+      ['730012', 'billing', 'open', 1],
+    ]);
+    expect(Object.keys(tickets[0]!)).toEqual(expect.arrayContaining(['id', 'system', 'remoteTicketId', 'department', 'status', 'subject', 'customerEmail', 'customerName', 'messages', 'updatedAt']));
+    const shown = json<{ thread: Array<{ direction: string; from: string; text: string; html: string | null; attachments: unknown[] }> }>(await cli(['ticket', 'show', String(tickets[0]!.id), '--json']));
+    expect(shown.thread[0]).toMatchObject({ direction: 'remote', from: 'support@billing.acme.example', attachments: [{ name: 'ping.log', type: 'text/plain', size: 75, sha256: expect.any(String) }] });
+    expect(json<unknown[]>(await cli(['ticket', 'list', '--department', 'billing', '--json']))).toHaveLength(1);
+    expect((await cli(['ticket', 'list', '--status', 'pending'])).code).toBe(2);
+    expect((await cli(['ticket', 'show', '999'])).stderr).toMatch(/unknown ticket #999/);
+  });
+});

@@ -131,10 +131,16 @@ export function createPipeline(db: Database, options: PipelineOptions) {
 
   /** Runs one mail under a savepoint; a throw becomes `failed` (or `parked_failed`) with the error. */
   async function processRow(trx: Knex, inboundId: number, p: Prepared, snapshot: RoutingSnapshot, attemptsBefore: number): Promise<InboundOutcome> {
+    // A plain SAVEPOINT rather than a knex nested transaction: the same
+    // guarantee, without building a transaction object per mail (profiled).
+    await trx.raw('SAVEPOINT deskbridge_mail');
     try {
-      const outcome = await trx.transaction((sp) => decideAndStore(sp, inboundId, p, snapshot));
+      const outcome = await decideAndStore(trx, inboundId, p, snapshot);
+      await trx.raw('RELEASE SAVEPOINT deskbridge_mail');
       return { ...outcome, attempts: attemptsBefore };
     } catch (err) {
+      await trx.raw('ROLLBACK TO SAVEPOINT deskbridge_mail');
+      await trx.raw('RELEASE SAVEPOINT deskbridge_mail');
       const attempts = attemptsBefore + 1;
       const message = (err as Error)?.message ?? String(err);
       return {

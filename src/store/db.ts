@@ -10,6 +10,33 @@ import { DIALECTS, type Dialect } from './dialect';
 import { migrationSource } from './migration-source';
 
 const SQLITE_BUSY_TIMEOUT_MS = 15_000; // another process may hold the write lock through a batch commit
+const STATEMENT_CACHE_SIZE = 500; // distinct SQL texts kept prepared per connection; the pipeline uses a few dozen
+
+type Statement = unknown;
+interface SqliteConnection {
+  pragma(sql: string): unknown;
+  prepare(sql: string): Statement;
+}
+
+/**
+ * knex asks better-sqlite3 to prepare every statement anew, which the ingest
+ * profile showed as ~15% of the time. The same SQL text gets the same
+ * prepared statement back (knex only calls all()/run() on it, which leave no
+ * state behind); the cache is bounded and drops its oldest entry when full.
+ */
+function cachePreparedStatements(conn: SqliteConnection): void {
+  const prepare = conn.prepare.bind(conn);
+  const cache = new Map<string, Statement>();
+  conn.prepare = (sql: string) => {
+    let statement = cache.get(sql);
+    if (statement === undefined) {
+      statement = prepare(sql);
+      if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value as string);
+      cache.set(sql, statement);
+    }
+    return statement;
+  };
+}
 
 export interface Database {
   readonly knex: Knex;
@@ -30,8 +57,9 @@ export function knexConfig(database: string): Knex.Config {
     pool: {
       min: 1,
       max: 1,
-      afterCreate(conn: { pragma(sql: string): unknown }, done: (err: Error | null, conn: unknown) => void) {
+      afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
         try {
+          cachePreparedStatements(conn);
           conn.pragma('journal_mode = WAL');
           conn.pragma('foreign_keys = ON');
           conn.pragma('synchronous = NORMAL'); // WAL + NORMAL is durable across process crashes

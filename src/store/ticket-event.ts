@@ -47,6 +47,7 @@ export async function applyRemoteMessage(trx: Knex, m: RemoteMessage): Promise<T
       customerEmail: m.customerEmail,
       customerName: m.customerName,
       status: event === 'closed' ? 'closed' : 'open',
+      lastRemoteMessageId: m.messageId,
     });
     ticketId = r.id;
     created = r.created;
@@ -58,6 +59,7 @@ export async function applyRemoteMessage(trx: Knex, m: RemoteMessage): Promise<T
       ...(event === 'closed' ? { status: 'closed' as const } : reopened ? { status: 'open' as const } : {}),
       ...(existing.customer_email == null && m.customerEmail && { customerEmail: m.customerEmail }),
       ...(existing.customer_name == null && m.customerName && { customerName: m.customerName }),
+      ...(m.messageId && { lastRemoteMessageId: m.messageId }),
     });
   }
   if (reopened) {
@@ -75,7 +77,6 @@ export async function applyRemoteMessage(trx: Knex, m: RemoteMessage): Promise<T
     html: m.html,
     attachments: m.attachments,
   });
-  if (m.messageId) await updateTicket(trx, ticketId, { lastRemoteMessageId: m.messageId });
   const state = event === 'closed' ? 'ticket_closed' : created ? 'ticket_created' : 'ticket_updated';
   return { ticketId, state, event, messageId, reopened };
 }

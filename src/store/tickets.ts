@@ -83,7 +83,7 @@ export async function findTicketByRemote(knex: Knex, systemId: number, remoteTic
 /** Inserts the ticket unless another process did first; returns its id and whether this call created it. */
 export async function insertTicket(
   knex: Knex,
-  t: { systemId: number; remoteTicketId: string; departmentId: number; subject: string; customerEmail: string | null; customerName: string | null; status: TicketStatus },
+  t: { systemId: number; remoteTicketId: string; departmentId: number; subject: string; customerEmail: string | null; customerName: string | null; status: TicketStatus; lastRemoteMessageId: string | null },
 ): Promise<{ id: number; created: boolean }> {
   const now = nowIso();
   const inserted = await knex('tickets')
@@ -95,6 +95,7 @@ export async function insertTicket(
       customer_email: t.customerEmail,
       customer_name: t.customerName,
       status: t.status,
+      last_remote_message_id: t.lastRemoteMessageId,
       created_at: now,
       updated_at: now,
       closed_at: t.status === 'closed' ? now : null,

@@ -1,0 +1,66 @@
+// `npm run bench`: the figures the issues ask for, each beside its baseline
+// measured in the same run on the same machine.
+//   ingest: N generated notifications (default 5,000; BENCH_N) from files →
+//   pipeline on SQLite vs mailparser alone (the ratio is the figure, bar
+//   >= 0.50), and the pipeline's peak RSS for N and 4N.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const N = Number(process.env.BENCH_N ?? 5000);
+const TICKETS_PER_MAIL = 5; // every fifth mail opens a ticket, the rest reply to one
+
+function notification(i: number): string {
+  const ticket = 100000 + Math.floor(i / TICKETS_PER_MAIL);
+  const body = `Client: Customer ${i} <customer${i}@client.example>\n\n${'The server answers slowly since this morning; please check the disk and the network. '.repeat(8)}\n`;
+  return [
+    'From: BILLmanager <noreply@bill.example>',
+    'To: bridge@support.example',
+    `Subject: Ticket ${ticket}: slow server`,
+    `Message-ID: <bench-${i}@bill.example>`,
+    `Date: ${new Date(Date.UTC(2026, 10, 25, 0, 0, i % 60)).toUTCString()}`,
+    `X-Ticket-ID: ${ticket}`,
+    'X-Department-ID: 12',
+    `X-Ticket-Event: ${i % TICKETS_PER_MAIL === 0 ? 'new' : 'reply'}`,
+    `X-Customer-Email: customer${i}@client.example`,
+    'Auto-Submitted: auto-generated',
+    'Content-Type: text/plain; charset=utf-8',
+    '',
+    body,
+  ].join('\r\n');
+}
+
+function generate(n: number): string {
+  const dir = mkdtempSync(join(tmpdir(), `deskbridge-bench-${n}-`));
+  for (let i = 0; i < n; i++) writeFileSync(join(dir, `${String(i).padStart(7, '0')}.eml`), notification(i));
+  return dir;
+}
+
+function measure(mode: 'parse' | 'pipeline', dir: string) {
+  const work = mkdtempSync(join(tmpdir(), 'deskbridge-bench-db-'));
+  mkdirSync(work, { recursive: true });
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, 'ingest-bench.ts'), mode, dir, join(work, 'bench.sqlite')], { encoding: 'utf8' });
+  rmSync(work, { recursive: true, force: true });
+  if (run.status !== 0) throw new Error(`${mode} failed: ${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { mailsPerSecond: number; peakRssMb: number; mails: number; states: Record<string, number> };
+}
+
+const dirN = generate(N);
+const dir4N = generate(4 * N);
+try {
+  const parse = measure('parse', dirN);
+  const pipeline = measure('pipeline', dirN);
+  const pipeline4 = measure('pipeline', dir4N);
+  const ratio = pipeline.mailsPerSecond / parse.mailsPerSecond;
+  const f = (x: number) => x.toFixed(0);
+  console.log(`ingest benchmark: ${N} generated notifications from files, SQLite, batches of 100`);
+  console.log(`  mailparser alone:        ${f(parse.mailsPerSecond)} mails/s`);
+  console.log(`  pipeline (SQLite):       ${f(pipeline.mailsPerSecond)} mails/s   states ${JSON.stringify(pipeline.states)}`);
+  console.log(`  ratio pipeline/parser:   ${ratio.toFixed(2)}   (first bar >= 0.50: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
+  console.log(`  peak RSS pipeline N=${N}:  ${f(pipeline.peakRssMb)} MB`);
+  console.log(`  peak RSS pipeline 4N=${4 * N}: ${f(pipeline4.peakRssMb)} MB   (${f(pipeline4.mailsPerSecond)} mails/s)`);
+} finally {
+  rmSync(dirN, { recursive: true, force: true });
+  rmSync(dir4N, { recursive: true, force: true });
+}

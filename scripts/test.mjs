@@ -61,7 +61,9 @@ const run = spawnSync(
 try {
   const r = JSON.parse(readFileSync(report, 'utf8'));
   const skipped = r.numPendingTests + r.numTodoTests;
-  console.log(`tests: ${r.numPassedTests} passed, ${r.numFailedTests} failed, ${skipped} skipped`);
+  // a file whose setup failed fails no single test: count it, so the line never says 0 failed on a red run
+  const failed = r.numFailedTests > 0 ? r.numFailedTests : run.status !== 0 ? Math.max(1, r.numFailedTestSuites) : 0;
+  console.log(`tests: ${r.numPassedTests} passed, ${failed} failed, ${skipped} skipped`);
 } catch {
   console.log('tests: 0 passed, 1 failed');
 }

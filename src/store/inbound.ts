@@ -2,7 +2,7 @@
 // processed and updated with its outcome in the same transaction, so a mail
 // is never processed without a trace, and never recorded twice as new.
 import type { Knex } from 'knex';
-import { nowIso, toIso } from './values';
+import { dbText, nowIso, toIso } from './values';
 
 export const LEDGER_STATES = [
   'ticket_created',
@@ -101,7 +101,7 @@ export async function findOriginal(knex: Knex, mail: NewInbound): Promise<{ id: 
     .select('id', 'content_hash', 'message_id', 'from_address', 'mailbox', 'uidvalidity', 'uid')
     .where((w) => {
       w.where('content_hash', mail.contentHash);
-      if (mail.messageId && mail.from) w.orWhere((m) => m.where({ message_id: mail.messageId, from_address: mail.from }));
+      if (mail.messageId && mail.from) w.orWhere((m) => m.where({ message_id: dbText(mail.messageId), from_address: dbText(mail.from) }));
       if (mail.mailbox && mail.uid != null) w.orWhere({ mailbox: mail.mailbox, uidvalidity: mail.uidvalidity ?? null, uid: mail.uid });
     })
     .whereNull('duplicate_of')
@@ -127,9 +127,9 @@ export async function insertInbound(knex: Knex, mail: NewInbound, duplicateOf: n
       mailbox: duplicateOf ? null : (mail.mailbox ?? null),
       uidvalidity: duplicateOf ? null : (mail.uidvalidity ?? null),
       uid: duplicateOf ? null : (mail.uid ?? null),
-      message_id: mail.messageId,
-      from_address: mail.from,
-      subject: mail.subject,
+      message_id: dbText(mail.messageId),
+      from_address: dbText(mail.from),
+      subject: dbText(mail.subject),
       content_hash: mail.contentHash,
       size: mail.size,
       raw: duplicateOf ? null : mail.raw,
@@ -156,7 +156,7 @@ export async function setOutcome(knex: Knex, id: number, outcome: InboundOutcome
     .where({ id })
     .update({
       state: outcome.state,
-      reason: outcome.reason ?? null,
+      reason: dbText(outcome.reason),
       system_id: outcome.systemId ?? null,
       ticket_id: outcome.ticketId ?? null,
       processed_at: nowIso(),

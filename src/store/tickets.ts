@@ -1,6 +1,6 @@
 // Repository of tickets, their thread messages and attachments.
 import type { Knex } from 'knex';
-import { nowIso, toIso } from './values';
+import { dbText, nowIso, toIso } from './values';
 
 export type TicketStatus = 'open' | 'closed';
 export type Direction = 'remote' | 'staff' | 'event';
@@ -91,9 +91,9 @@ export async function insertTicket(
       system_id: t.systemId,
       remote_ticket_id: t.remoteTicketId,
       department_id: t.departmentId,
-      subject: t.subject,
-      customer_email: t.customerEmail,
-      customer_name: t.customerName,
+      subject: dbText(t.subject),
+      customer_email: dbText(t.customerEmail),
+      customer_name: dbText(t.customerName),
       status: t.status,
       last_remote_message_id: t.lastRemoteMessageId,
       created_at: now,
@@ -132,18 +132,18 @@ export async function appendMessage(knex: Knex, m: NewMessage): Promise<number> 
       inbound_id: m.inboundId,
       direction: m.direction,
       event: m.event,
-      from_address: m.fromAddress,
-      from_name: m.fromName,
-      message_id: m.messageId,
-      text: m.text,
-      html: m.html,
+      from_address: dbText(m.fromAddress),
+      from_name: dbText(m.fromName),
+      message_id: dbText(m.messageId),
+      text: dbText(m.text),
+      html: dbText(m.html),
       created_at: nowIso(),
     })
     .returning('id');
   const id = Number((row as { id: number }).id);
   if (m.attachments?.length) {
     await knex('attachments').insert(
-      m.attachments.map((a) => ({ message_id: id, filename: a.filename, content_type: a.contentType, size: a.size, sha256: a.sha256, content_id: a.contentId, content: a.content })),
+      m.attachments.map((a) => ({ message_id: id, filename: dbText(a.filename), content_type: dbText(a.contentType), size: a.size, sha256: a.sha256, content_id: a.contentId, content: a.content })),
     );
   }
   return id;

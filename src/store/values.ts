@@ -26,3 +26,15 @@ export function parseJsonArray(value: unknown): string[] {
   const data: unknown = JSON.parse(String(value ?? '[]'));
   return Array.isArray(data) ? data.map(String) : [];
 }
+
+/**
+ * Text as PostgreSQL accepts it: a NUL byte is refused in text columns (real
+ * mail carries them in headers and bodies), so it is dropped here, for both
+ * backends alike. The raw bytes in the ledger keep it.
+ */
+export function dbText(value: string): string;
+export function dbText(value: string | null | undefined): string | null;
+export function dbText(value: string | null | undefined): string | null {
+  if (value === null || value === undefined) return null;
+  return value.includes('\u0000') ? value.replace(/\u0000/g, '') : value;
+}

@@ -163,9 +163,8 @@ export function createPipeline(db: Database, options: PipelineOptions) {
     };
     const original = await ledger.findOriginal(trx, row);
     if (original) {
-      const id = await ledger.insertInbound(trx, row, original.id);
       const reason = `duplicate of #${original.id} (${original.how})`;
-      await trx('inbound').where({ id }).update({ reason });
+      const id = await ledger.insertInbound(trx, row, { of: original.id, reason });
       return { label: mail.label, inboundId: id, state: 'duplicate', reason, ticketId: null, system: null };
     }
     const id = await ledger.insertInbound(trx, row);
@@ -204,6 +203,7 @@ export function createPipeline(db: Database, options: PipelineOptions) {
     /** Runs stored mails through the pipeline again: parked ones after an admin fix, failed ones on the next run. */
     async reprocess(ids: number[], options2: { resetAttempts: boolean }): Promise<MailResult[]> {
       const results: MailResult[] = [];
+      const snapshot = await loadSnapshot(db.knex); // once for the whole replay, as a batch does
       for (const id of ids) {
         const raw = await ledger.getRaw(db.knex, id);
         if (!raw) throw new DeskbridgeError('ENOTFOUND', `inbound #${id} has no stored mail to process`);
@@ -211,7 +211,6 @@ export function createPipeline(db: Database, options: PipelineOptions) {
         results.push(
           await db.knex.transaction(async (trx) => {
             const row = await ledger.getInbound(trx, id);
-            const snapshot = await loadSnapshot(trx);
             const outcome = await processRow(trx, id, p, snapshot, options2.resetAttempts ? 0 : (row?.attempts ?? 0));
             await ledger.setOutcome(trx, id, outcome);
             return resultOf(row?.sourceRef ?? `#${id}`, id, outcome, snapshot);

@@ -118,7 +118,8 @@ export async function findOriginal(knex: Knex, mail: NewInbound): Promise<{ id: 
   return { id: Number(row.id), how };
 }
 
-export async function insertInbound(knex: Knex, mail: NewInbound, duplicateOf: number | null = null): Promise<number> {
+export async function insertInbound(knex: Knex, mail: NewInbound, duplicate: { of: number; reason: string } | null = null): Promise<number> {
+  const duplicateOf = duplicate?.of ?? null;
   const [row] = await knex('inbound')
     .insert({
       source: mail.source,
@@ -135,7 +136,7 @@ export async function insertInbound(knex: Knex, mail: NewInbound, duplicateOf: n
       raw: duplicateOf ? null : mail.raw,
       duplicate_of: duplicateOf,
       state: duplicateOf ? 'duplicate' : null,
-      reason: null,
+      reason: duplicate ? dbText(duplicate.reason) : null,
       received_at: nowIso(),
       processed_at: duplicateOf ? nowIso() : null,
     })

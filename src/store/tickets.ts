@@ -1,5 +1,6 @@
 // Repository of tickets, their thread messages and attachments.
 import type { Knex } from 'knex';
+import type { MailAttachment } from '../mail/parse-mail';
 import { dbText, nowIso, toIso } from './values';
 
 export type TicketStatus = 'open' | 'closed';
@@ -23,14 +24,8 @@ export interface Ticket {
   closedAt: string | null;
 }
 
-export interface NewAttachment {
-  filename: string;
-  contentType: string;
-  size: number;
-  sha256: string;
-  contentId: string | null;
-  content: Buffer;
-}
+/** An attachment as the mail parser hands it over. */
+export type NewAttachment = MailAttachment;
 
 export interface NewMessage {
   ticketId: number;

@@ -1,11 +1,16 @@
 // One mail's way through the bridge (DESIGN.md "The flow"): ledger → classify
 // → parse → route → store. Mails come in batches; a batch is one transaction
-// (one commit, which is what lets SQLite go past ~700 mails/s) and each mail
-// runs under its own savepoint, so one mail's failure rolls back only its own
-// effects: its ledger row stays, marked `failed` with the error, and is
-// retried on the next run, parked as `parked_failed` after MAX_ATTEMPTS.
-// The raw bytes are in the ledger before any decision is taken, so nothing
-// that reached the bridge can be lost.
+// (one commit, which is what lets SQLite go past ~700 mails/s). Each mail is
+// first decided without writing anything (classify, extract, route are pure
+// over the parsed mail and a routing snapshot); then its ledger row, raw bytes
+// and outcome, is written together with the effects the outcome names. A mail
+// with effects (a ticket event, a bounced outbox row) runs under its own
+// savepoint, so one mail's failure rolls back only its own effects: its
+// ledger row is still written, `failed` with the error, retried on the next
+// run, and parked as `parked_failed` after MAX_ATTEMPTS. Nothing commits
+// without its ledger row, and no ledger row commits without its effects.
+// (Profiled: deciding first and writing once took the ingest from 8 SQL
+// statements per ticket mail to 6, and a non-ticket mail from 5 to 1.)
 import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { DeskbridgeError } from './errors';
@@ -18,7 +23,8 @@ import { loadSnapshot, type RoutingSnapshot } from './route/snapshot';
 import type { Database } from './store/db';
 import * as ledger from './store/inbound';
 import type { InboundOutcome, InboundSource, LedgerState } from './store/inbound';
-import { applyRemoteMessage, type RemoteEvent } from './store/ticket-event';
+import { loadDuplicateIndex } from './store/inbound-dedupe';
+import { applyRemoteMessage, type RemoteEvent, type RemoteMessage } from './store/ticket-event';
 
 export const MAX_ATTEMPTS = 3; // a mail that fails this often is parked, so it never blocks the ones after it
 
@@ -70,46 +76,52 @@ async function prepare(raw: Buffer, options: PipelineOptions): Promise<Prepared>
 
 const toEvent = (v: string | undefined): RemoteEvent | null => (v === 'new' || v === 'reply' || v === 'closed' ? v : null);
 
-export function createPipeline(db: Database, options: PipelineOptions) {
-  async function decideAndStore(trx: Knex, inboundId: number, p: Prepared, snapshot: RoutingSnapshot): Promise<InboundOutcome> {
-    if (p.tooLarge) return { state: 'too_large', reason: `${p.raw.length} bytes, over the limit of ${options.maxMessageBytes}; headers kept, body not parsed` };
-    if (!p.facts) throw p.parseError ?? new Error('mail was not parsed');
-    const facts = p.facts;
-    const charsetNote = facts.charsetProblems.length ? `; unknown charset ${facts.charsetProblems.join(', ')} kept raw` : '';
-    const verdict = classify(facts, { systems: snapshot.systems, bridgeAddress: options.bridgeAddress });
-    switch (verdict.kind) {
-      case 'bounce': {
-        let reason = verdict.reason;
-        if (verdict.originalMessageId) {
-          const marked = await trx('outbox')
-            .where({ message_id: verdict.originalMessageId })
-            .whereIn('state', ['queued', 'sent'])
-            .update({ state: 'bounced', last_error: `bounced: see inbound #${inboundId}` });
-          if (marked > 0) reason = `${reason}; outbox item bounced`;
-        }
-        return { state: 'bounce', reason };
-      }
-      case 'own_mail':
-        return { state: 'own_mail', reason: verdict.reason };
-      case 'auto_reply':
-        return { state: 'auto_reply', reason: verdict.reason, systemId: verdict.system?.id ?? null };
-      case 'staff_reply':
-        return { state: 'rejected_staff', reason: `to ${verdict.tokenAddress}: staff replies are not relayed by this version` };
-      case 'rejected_sender':
-        return { state: 'rejected_sender', reason: verdict.reason };
-      case 'notification':
-        break;
+/** What one mail comes to, decided before anything is written. */
+type Decision =
+  | { kind: 'outcome'; outcome: InboundOutcome }
+  | { kind: 'bounce'; outcome: InboundOutcome; originalMessageId: string }
+  | { kind: 'ticket'; message: RemoteMessage; how: string; note: string };
+
+/** Writes the mail's ledger row with this outcome (a new row, or the stored row on replay); returns its id. */
+type WriteLedger = (outcome: InboundOutcome) => Promise<number>;
+
+function decide(p: Prepared, snapshot: RoutingSnapshot, options: PipelineOptions): Decision {
+  const done = (outcome: InboundOutcome): Decision => ({ kind: 'outcome', outcome });
+  if (p.tooLarge) return done({ state: 'too_large', reason: `${p.raw.length} bytes, over the limit of ${options.maxMessageBytes}; headers kept, body not parsed` });
+  if (!p.facts) throw p.parseError ?? new Error('mail was not parsed');
+  const facts = p.facts;
+  const charsetNote = facts.charsetProblems.length ? `; unknown charset ${facts.charsetProblems.join(', ')} kept raw` : '';
+  const verdict = classify(facts, { systems: snapshot.systems, bridgeAddress: options.bridgeAddress });
+  switch (verdict.kind) {
+    case 'bounce': {
+      const outcome: InboundOutcome = { state: 'bounce', reason: verdict.reason };
+      return verdict.originalMessageId ? { kind: 'bounce', outcome, originalMessageId: verdict.originalMessageId } : done(outcome);
     }
-    const system = verdict.system;
-    const profile = snapshot.profileOf(system);
-    const fields = extract(profile, facts);
-    const r = route(snapshot.correspondencesOf(system.id), {
-      ticket: fields.ticket?.value,
-      departmentId: fields.departmentId?.value,
-      departmentName: fields.departmentName?.value,
-    });
-    if (r.kind !== 'mapped') return { state: r.kind, reason: `${r.reason}${charsetNote}`, systemId: system.id };
-    const result = await applyRemoteMessage(trx, {
+    case 'own_mail':
+      return done({ state: 'own_mail', reason: verdict.reason });
+    case 'auto_reply':
+      return done({ state: 'auto_reply', reason: verdict.reason, systemId: verdict.system?.id ?? null });
+    case 'staff_reply':
+      return done({ state: 'rejected_staff', reason: `to ${verdict.tokenAddress}: staff replies are not relayed by this version` });
+    case 'rejected_sender':
+      return done({ state: 'rejected_sender', reason: verdict.reason });
+    case 'notification':
+      break;
+  }
+  const system = verdict.system;
+  const profile = snapshot.profileOf(system);
+  const fields = extract(profile, facts);
+  const r = route(snapshot.correspondencesOf(system.id), {
+    ticket: fields.ticket?.value,
+    departmentId: fields.departmentId?.value,
+    departmentName: fields.departmentName?.value,
+  });
+  if (r.kind !== 'mapped') return done({ state: r.kind, reason: `${r.reason}${charsetNote}`, systemId: system.id });
+  return {
+    kind: 'ticket',
+    how: `${system.slug} ticket ${fields.ticket!.value} → ${r.entry.department} (by ${r.by === 'id' ? 'department ID' : 'department name'})`,
+    note: charsetNote,
+    message: {
       systemId: system.id,
       remoteTicketId: fields.ticket!.value,
       departmentId: r.entry.departmentId,
@@ -117,61 +129,86 @@ export function createPipeline(db: Database, options: PipelineOptions) {
       subject: fields.subject?.value ?? cleanSubject(facts.subject, profile),
       customerEmail: fields.customerEmail?.value.toLowerCase() ?? null,
       customerName: fields.customerName?.value ?? null,
-      inboundId,
       fromAddress: facts.fromAddress,
       fromName: facts.fromName,
       messageId: facts.messageId,
       text: facts.text,
       html: facts.html === null ? null : sanitizeMailHtml(facts.html),
       attachments: facts.attachments,
-    });
-    const how = `${system.slug} ticket ${fields.ticket!.value} → ${r.entry.department} (by ${r.by === 'id' ? 'department ID' : 'department name'})`;
-    return { state: result.state, reason: `${how}${result.reopened ? ', reopened' : ''}${charsetNote}`, systemId: system.id, ticketId: result.ticketId };
-  }
+    },
+  };
+}
 
-  /** Runs one mail under a savepoint; a throw becomes `failed` (or `parked_failed`) with the error. */
-  async function processRow(trx: Knex, inboundId: number, p: Prepared, snapshot: RoutingSnapshot, attemptsBefore: number): Promise<InboundOutcome> {
-    // A plain SAVEPOINT rather than a knex nested transaction: the same
-    // guarantee, without building a transaction object per mail (profiled).
-    await trx.raw('SAVEPOINT deskbridge_mail');
-    try {
-      const outcome = await decideAndStore(trx, inboundId, p, snapshot);
-      await trx.raw('RELEASE SAVEPOINT deskbridge_mail');
-      return { ...outcome, attempts: attemptsBefore };
-    } catch (err) {
-      await trx.raw('ROLLBACK TO SAVEPOINT deskbridge_mail');
-      await trx.raw('RELEASE SAVEPOINT deskbridge_mail');
+/** The writes a decision with effects makes, the ledger row among them. */
+async function applyEffects(trx: Knex, d: Exclude<Decision, { kind: 'outcome' }>, writeLedger: WriteLedger): Promise<{ id: number; outcome: InboundOutcome }> {
+  if (d.kind === 'bounce') {
+    const id = await writeLedger(d.outcome);
+    const marked = await trx('outbox')
+      .where({ message_id: d.originalMessageId })
+      .whereIn('state', ['queued', 'sent'])
+      .update({ state: 'bounced', last_error: `bounced: see inbound #${id}` });
+    if (marked === 0) return { id, outcome: d.outcome };
+    const outcome = { ...d.outcome, reason: `${d.outcome.reason}; outbox item bounced` };
+    await ledger.setOutcome(trx, id, outcome); // the row exists now: update its reason, do not write it again
+    return { id, outcome };
+  }
+  let outcome: InboundOutcome | undefined;
+  const result = await applyRemoteMessage(trx, d.message, (r) => {
+    outcome = { state: r.state, reason: `${d.how}${r.reopened ? ', reopened' : ''}${d.note}`, systemId: d.message.systemId, ticketId: r.ticketId };
+    return writeLedger(outcome);
+  });
+  return { id: result.inboundId, outcome: outcome! };
+}
+
+export function createPipeline(db: Database, options: PipelineOptions) {
+  /**
+   * Decides one mail and writes its ledger row (through `write`) with its
+   * effects. A throw while deciding or writing becomes `failed` (or
+   * `parked_failed` after MAX_ATTEMPTS) with the error, the effects rolled
+   * back to the mail's savepoint.
+   */
+  async function processMail(trx: Knex, p: Prepared, snapshot: RoutingSnapshot, attemptsBefore: number, write: WriteLedger) {
+    const writeLedger: WriteLedger = (o) => write({ ...o, attempts: attemptsBefore });
+    const fail = async (err: unknown) => {
       const attempts = attemptsBefore + 1;
       const message = (err as Error)?.message ?? String(err);
-      return {
+      const outcome: InboundOutcome = {
         state: attempts >= MAX_ATTEMPTS ? 'parked_failed' : 'failed',
         reason: attempts >= MAX_ATTEMPTS ? `failed ${attempts} times, parked: ${message}` : `attempt ${attempts} of ${MAX_ATTEMPTS}: ${message}`,
         attempts,
       };
+      return { id: await write(outcome), outcome };
+    };
+    let decision: Decision;
+    try {
+      decision = decide(p, snapshot, options);
+    } catch (err) {
+      return fail(err);
+    }
+    if (decision.kind === 'outcome') return { id: await writeLedger(decision.outcome), outcome: decision.outcome };
+    // A plain SAVEPOINT rather than a knex nested transaction: the same
+    // guarantee, without building a transaction object per mail (profiled).
+    await trx.raw('SAVEPOINT deskbridge_mail');
+    try {
+      const done = await applyEffects(trx, decision, writeLedger);
+      await trx.raw('RELEASE SAVEPOINT deskbridge_mail');
+      return done;
+    } catch (err) {
+      await trx.raw('ROLLBACK TO SAVEPOINT deskbridge_mail');
+      await trx.raw('RELEASE SAVEPOINT deskbridge_mail');
+      return fail(err);
     }
   }
 
-  async function record(trx: Knex, mail: IncomingMail, p: Prepared, snapshot: RoutingSnapshot): Promise<MailResult> {
-    const row: ledger.NewInbound = {
-      ...mail,
-      contentHash: p.hash,
-      size: p.raw.length,
-      raw: p.tooLarge ? headerBlock(p.raw) : p.raw,
-      messageId: p.facts?.messageId ?? null,
-      from: p.facts?.fromAddress ?? null,
-      subject: p.facts?.subject ?? null,
-    };
-    const original = await ledger.findOriginal(trx, row);
-    if (original) {
-      const reason = `duplicate of #${original.id} (${original.how})`;
-      const id = await ledger.insertInbound(trx, row, { of: original.id, reason });
-      return { label: mail.label, inboundId: id, state: 'duplicate', reason, ticketId: null, system: null };
-    }
-    const id = await ledger.insertInbound(trx, row);
-    const outcome = await processRow(trx, id, p, snapshot, 0);
-    await ledger.setOutcome(trx, id, outcome);
-    return resultOf(mail.label, id, outcome, snapshot);
-  }
+  const ledgerRow = (mail: IncomingMail, p: Prepared): ledger.NewInbound => ({
+    ...mail,
+    contentHash: p.hash,
+    size: p.raw.length,
+    raw: p.tooLarge ? headerBlock(p.raw) : p.raw,
+    messageId: p.facts?.messageId ?? null,
+    from: p.facts?.fromAddress ?? null,
+    subject: p.facts?.subject ?? null,
+  });
 
   const resultOf = (label: string, id: number, o: InboundOutcome, snapshot: RoutingSnapshot): MailResult => ({
     label,
@@ -191,10 +228,24 @@ export function createPipeline(db: Database, options: PipelineOptions) {
     async ingest(mails: IncomingMail[], inTransaction?: (trx: Knex, results: MailResult[]) => Promise<void>): Promise<MailResult[]> {
       const prepared: Prepared[] = [];
       for (const mail of mails) prepared.push(await prepare(mail.raw, options));
+      const rows = mails.map((mail, i) => ledgerRow(mail, prepared[i]!));
       return db.knex.transaction(async (trx) => {
         const snapshot = await loadSnapshot(trx);
+        const originals = await loadDuplicateIndex(trx, rows);
         const results: MailResult[] = [];
-        for (let i = 0; i < mails.length; i++) results.push(await record(trx, mails[i]!, prepared[i]!, snapshot));
+        for (let i = 0; i < mails.length; i++) {
+          const row = rows[i]!;
+          const original = originals.find(row);
+          if (original) {
+            const reason = `duplicate of #${original.id} (${original.how})`;
+            const id = await ledger.insertInbound(trx, row, { state: 'duplicate', reason, duplicateOf: original.id });
+            results.push({ label: mails[i]!.label, inboundId: id, state: 'duplicate', reason, ticketId: null, system: null });
+            continue;
+          }
+          const { id, outcome } = await processMail(trx, prepared[i]!, snapshot, 0, (o) => ledger.insertInbound(trx, row, o));
+          originals.add({ id, ...row }); // a later mail in this batch may repeat this one
+          results.push(resultOf(mails[i]!.label, id, outcome, snapshot));
+        }
         await inTransaction?.(trx, results);
         return results;
       });
@@ -211,8 +262,11 @@ export function createPipeline(db: Database, options: PipelineOptions) {
         results.push(
           await db.knex.transaction(async (trx) => {
             const row = await ledger.getInbound(trx, id);
-            const outcome = await processRow(trx, id, p, snapshot, options2.resetAttempts ? 0 : (row?.attempts ?? 0));
-            await ledger.setOutcome(trx, id, outcome);
+            const update: WriteLedger = async (o) => {
+              await ledger.setOutcome(trx, id, o);
+              return id;
+            };
+            const { outcome } = await processMail(trx, p, snapshot, options2.resetAttempts ? 0 : (row?.attempts ?? 0), update);
             return resultOf(row?.sourceRef ?? `#${id}`, id, outcome, snapshot);
           }),
         );
@@ -227,5 +281,3 @@ export function createPipeline(db: Database, options: PipelineOptions) {
     },
   };
 }
-
-export type Pipeline = ReturnType<typeof createPipeline>;

@@ -112,6 +112,20 @@ describe(`pipeline on ${BACKEND}`, () => {
     expect({ tickets: await count('tickets'), messages: await count('messages'), attachments: await count('attachments') }).toEqual(before);
   });
 
+  it('a mail repeated inside one batch is a duplicate of the row written earlier in that batch', async () => {
+    const pipeline = createPipeline(db, options);
+    const resent = Buffer.concat([Buffer.from('Received: from relay.example by mx.example; Wed, 25 Nov 2026 09:15:00 +0000\r\n'), fixture('whmcs-new.eml')]);
+    const results = await pipeline.ingest([
+      { raw: fixture('whmcs-new.eml'), label: 'first', source: 'file' },
+      { raw: fixture('whmcs-new.eml'), label: 'same bytes', source: 'file' },
+      { raw: resent, label: 'same id', source: 'stdin' },
+    ]);
+    expect(results.map((r) => r.state)).toEqual(['ticket_created', 'duplicate', 'duplicate']);
+    expect(results[1]!.reason).toBe(`duplicate of #${results[0]!.inboundId} (same content)`);
+    expect(results[2]!.reason).toMatch(new RegExp(`^duplicate of #${results[0]!.inboundId} \\(same Message-ID`));
+    expect({ tickets: await count('tickets'), messages: await count('messages') }).toEqual({ tickets: 1, messages: 1 });
+  });
+
   it('a mail whose processing throws is failed, leaves no partial effects, does not block the next mail, and is parked after 3 failures', async () => {
     // A stored custom profile that no longer parses makes every mail of that system throw.
     await db.knex('systems').where({ slug: 'billmgr' }).update({ profile_json: '{"name": "broken", "fields": ' });

@@ -36,6 +36,8 @@ export interface MailFacts {
   html: string | null;
   attachments: MailAttachment[];
   charsetProblems: string[];
+  /** The MIME type of every part, in order, whether mailparser made it text, an attachment or nothing. */
+  partTypes: string[];
 }
 
 export const header = (facts: Pick<MailFacts, 'headers'>, name: string): string | undefined => facts.headers.get(name.toLowerCase())?.[0];
@@ -86,8 +88,7 @@ export const hasEmptyReturnPath = (facts: Pick<MailFacts, 'headers'>): boolean =
 const CHARSET_RE = /charset\s*=\s*"?([^";\s]+)/gi;
 
 /** Declared charsets iconv-lite cannot decode (a cheap scan of the raw bytes, not a second parse). */
-function unknownCharsets(raw: Buffer): string[] {
-  const text = raw.toString('latin1');
+function unknownCharsets(text: string): string[] {
   const bad = new Set<string>();
   for (const match of text.matchAll(CHARSET_RE)) {
     const name: string = match[1]!.replace(/['"]/g, '').toLowerCase();
@@ -95,6 +96,17 @@ function unknownCharsets(raw: Buffer): string[] {
     if (!known) bad.add(name);
   }
   return [...bad];
+}
+
+const PART_TYPE_RE = /^content-type:[ \t]*"?([a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+)/gim;
+
+/**
+ * The types of all MIME parts, read off the raw header lines (the same cheap
+ * scan as the charsets): mailparser folds an inline message/delivery-status
+ * part into the text, and bounce detection needs to know it was there.
+ */
+function partTypes(text: string): string[] {
+  return [...text.matchAll(PART_TYPE_RE)].map((m) => m[1]!.toLowerCase());
 }
 
 const idList = (value: string | string[] | undefined): string[] =>
@@ -123,6 +135,7 @@ export async function parseMail(raw: Buffer): Promise<MailFacts> {
       if (!list.includes(value)) headers.set(line.key, [...list, value]);
     }
   }
+  const rawText = raw.toString('latin1'); // for the two cheap scans below, not a second parse
   const from = addresses(mail.from)[0];
   const recipients = [...addresses(mail.to), ...addresses(mail.cc)].map((a) => a.address);
   for (const d of headers.get('delivered-to') ?? []) recipients.push(d.replace(/[<>]/g, '').trim().toLowerCase());
@@ -150,6 +163,7 @@ export async function parseMail(raw: Buffer): Promise<MailFacts> {
       contentId: a.contentId ?? null,
       content: a.content,
     })),
-    charsetProblems: unknownCharsets(raw),
+    charsetProblems: unknownCharsets(rawText),
+    partTypes: partTypes(rawText),
   };
 }

@@ -1,6 +1,7 @@
-// Repository of the inbound ledger. A row is written before a mail is
-// processed and updated with its outcome in the same transaction, so a mail
-// is never processed without a trace, and never recorded twice as new.
+// Repository of the inbound ledger. A mail's row is written with its outcome
+// in the same transaction as the effects that outcome names (ticket, message,
+// outbox), so a mail is never processed without a trace, and never recorded
+// twice as new. Parked and failed rows are updated when they are processed again.
 import type { Knex } from 'knex';
 import { dbText, nowIso, toIso } from './values';
 
@@ -95,36 +96,27 @@ export interface NewInbound extends InboundSource {
   subject: string | null;
 }
 
-/** The earlier ledger row this mail repeats: same mailbox UID, same Message-ID from the same sender, or the same bytes. */
-export async function findOriginal(knex: Knex, mail: NewInbound): Promise<{ id: number; how: string } | undefined> {
-  const rows: Array<Record<string, unknown>> = await knex('inbound')
-    .select('id', 'content_hash', 'message_id', 'from_address', 'mailbox', 'uidvalidity', 'uid')
-    .where((w) => {
-      w.where('content_hash', mail.contentHash);
-      if (mail.messageId && mail.from) w.orWhere((m) => m.where({ message_id: dbText(mail.messageId), from_address: dbText(mail.from) }));
-      if (mail.mailbox && mail.uid != null) w.orWhere({ mailbox: mail.mailbox, uidvalidity: mail.uidvalidity ?? null, uid: mail.uid });
-    })
-    .whereNull('duplicate_of')
-    .orderBy('id')
-    .limit(1);
-  const row = rows[0];
-  if (!row) return undefined;
-  const how =
-    mail.mailbox && row.mailbox === mail.mailbox && num(row.uid) === mail.uid
-      ? `same mailbox UID ${mail.uid}`
-      : row.content_hash === mail.contentHash
-        ? 'same content'
-        : `same Message-ID ${mail.messageId}`;
-  return { id: Number(row.id), how };
+export interface InboundOutcome {
+  state: LedgerState;
+  reason?: string | null;
+  systemId?: number | null;
+  ticketId?: number | null;
+  attempts?: number;
 }
 
-export async function insertInbound(knex: Knex, mail: NewInbound, duplicate: { of: number; reason: string } | null = null): Promise<number> {
-  const duplicateOf = duplicate?.of ?? null;
+/**
+ * Writes a mail's ledger row with its outcome, in one statement: the pipeline
+ * decides first and writes after, inside the batch transaction, so the row
+ * and the effects it names commit together. A duplicate keeps its source text
+ * but neither the raw bytes nor the UID: those belong to the original.
+ */
+export async function insertInbound(knex: Knex, mail: NewInbound, outcome: InboundOutcome & { duplicateOf?: number | null }): Promise<number> {
+  const duplicateOf = outcome.duplicateOf ?? null;
+  const now = nowIso();
   const [row] = await knex('inbound')
     .insert({
       source: mail.source,
       source_ref: mail.sourceRef ?? null,
-      // a duplicate keeps its source text but not the UID: the (mailbox, uidvalidity, uid) key belongs to the original
       mailbox: duplicateOf ? null : (mail.mailbox ?? null),
       uidvalidity: duplicateOf ? null : (mail.uidvalidity ?? null),
       uid: duplicateOf ? null : (mail.uid ?? null),
@@ -135,21 +127,16 @@ export async function insertInbound(knex: Knex, mail: NewInbound, duplicate: { o
       size: mail.size,
       raw: duplicateOf ? null : mail.raw,
       duplicate_of: duplicateOf,
-      state: duplicateOf ? 'duplicate' : null,
-      reason: duplicate ? dbText(duplicate.reason) : null,
-      received_at: nowIso(),
-      processed_at: duplicateOf ? nowIso() : null,
+      state: outcome.state,
+      reason: dbText(outcome.reason),
+      system_id: outcome.systemId ?? null,
+      ticket_id: outcome.ticketId ?? null,
+      attempts: outcome.attempts ?? 0,
+      received_at: now,
+      processed_at: now,
     })
     .returning('id');
   return Number((row as { id: number }).id);
-}
-
-export interface InboundOutcome {
-  state: LedgerState;
-  reason?: string | null;
-  systemId?: number | null;
-  ticketId?: number | null;
-  attempts?: number;
 }
 
 export async function setOutcome(knex: Knex, id: number, outcome: InboundOutcome): Promise<void> {

@@ -1,6 +1,9 @@
 // Applies one remote message to its ticket: create the ticket or find it,
 // follow a department move, close on a `closed` event, reopen a closed ticket
-// on a new remote message, and append the message with its attachments.
+// on a new remote message, and append the message with its attachments. The
+// ledger row is written in the middle, through the caller's `writeLedger`:
+// once the ticket is known (its id and what happened to it) and before the
+// messages that point at the row.
 import type { Knex } from 'knex';
 import type { LedgerState } from './inbound';
 import { appendMessage, findTicketByRemote, insertTicket, updateTicket, type NewAttachment } from './tickets';
@@ -15,7 +18,6 @@ export interface RemoteMessage {
   subject: string;
   customerEmail: string | null;
   customerName: string | null;
-  inboundId: number;
   fromAddress: string | null;
   fromName: string | null;
   messageId: string | null;
@@ -28,11 +30,12 @@ export interface TicketEventResult {
   ticketId: number;
   state: Extract<LedgerState, 'ticket_created' | 'ticket_updated' | 'ticket_closed'>;
   event: RemoteEvent;
-  messageId: number;
   reopened: boolean;
 }
 
-export async function applyRemoteMessage(trx: Knex, m: RemoteMessage): Promise<TicketEventResult> {
+export type WriteLedger = (result: TicketEventResult) => Promise<number>;
+
+export async function applyRemoteMessage(trx: Knex, m: RemoteMessage, writeLedger: WriteLedger): Promise<TicketEventResult & { inboundId: number }> {
   const existing = await findTicketByRemote(trx, m.systemId, m.remoteTicketId);
   const event: RemoteEvent = m.event ?? (existing ? 'reply' : 'new');
   let ticketId: number;
@@ -62,12 +65,15 @@ export async function applyRemoteMessage(trx: Knex, m: RemoteMessage): Promise<T
       ...(m.messageId && { lastRemoteMessageId: m.messageId }),
     });
   }
+  const state = event === 'closed' ? 'ticket_closed' : created ? 'ticket_created' : 'ticket_updated';
+  const result: TicketEventResult = { ticketId, state, event, reopened };
+  const inboundId = await writeLedger(result);
   if (reopened) {
-    await appendMessage(trx, { ticketId, inboundId: m.inboundId, direction: 'event', event: 'reopened', fromAddress: null, fromName: null, messageId: null, text: 'reopened by a new remote message', html: null });
+    await appendMessage(trx, { ticketId, inboundId, direction: 'event', event: 'reopened', fromAddress: null, fromName: null, messageId: null, text: 'reopened by a new remote message', html: null });
   }
-  const messageId = await appendMessage(trx, {
+  await appendMessage(trx, {
     ticketId,
-    inboundId: m.inboundId,
+    inboundId,
     direction: 'remote',
     event,
     fromAddress: m.fromAddress,
@@ -77,6 +83,5 @@ export async function applyRemoteMessage(trx: Knex, m: RemoteMessage): Promise<T
     html: m.html,
     attachments: m.attachments,
   });
-  const state = event === 'closed' ? 'ticket_closed' : created ? 'ticket_created' : 'ticket_updated';
-  return { ticketId, state, event, messageId, reopened };
+  return { ...result, inboundId };
 }

@@ -78,6 +78,11 @@ describe('classify (fixtures)', () => {
     expect(classify(facts, ctx).kind).toBe('bounce');
   });
 
+  it('a delivery-status part inside multipart/mixed (a mail gateway\'s report) is a bounce from any sender', async () => {
+    const verdict = classify(await parseMail(fixture('dsn-gateway-mixed.eml')), ctx);
+    expect(verdict).toMatchObject({ kind: 'bounce', originalMessageId: '<relay-77@support.example>' });
+  });
+
   it('a mailer-daemon sender without a DSN-like body is not a bounce', async () => {
     const facts = await factsOf({ From: 'postmaster@mx.example', Subject: 'Welcome' }, 'Your mailbox is ready.\n');
     expect(classify(facts, ctx).kind).toBe('rejected_sender');

@@ -10,34 +10,15 @@ import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { notification } from '../test/helpers/notifications';
 
 const N = Number(process.env.BENCH_N ?? 5000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const TICKETS_PER_MAIL = 5; // every fifth mail opens a ticket, the rest reply to one
 
-function notification(i: number): string {
-  const ticket = 100000 + Math.floor(i / TICKETS_PER_MAIL);
-  const body = `Client: Customer ${i} <customer${i}@client.example>\n\n${'The server answers slowly since this morning; please check the disk and the network. '.repeat(8)}\n`;
-  return [
-    'From: BILLmanager <noreply@bill.example>',
-    'To: bridge@support.example',
-    `Subject: Ticket ${ticket}: slow server`,
-    `Message-ID: <bench-${i}@bill.example>`,
-    `Date: ${new Date(Date.UTC(2026, 10, 25, 0, 0, i % 60)).toUTCString()}`,
-    `X-Ticket-ID: ${ticket}`,
-    'X-Department-ID: 12',
-    `X-Ticket-Event: ${i % TICKETS_PER_MAIL === 0 ? 'new' : 'reply'}`,
-    `X-Customer-Email: customer${i}@client.example`,
-    'Auto-Submitted: auto-generated',
-    'Content-Type: text/plain; charset=utf-8',
-    '',
-    body,
-  ].join('\r\n');
-}
-
 function generate(n: number): string {
   const dir = mkdtempSync(join(tmpdir(), `deskbridge-bench-${n}-`));
-  for (let i = 0; i < n; i++) writeFileSync(join(dir, `${String(i).padStart(7, '0')}.eml`), notification(i));
+  for (let i = 0; i < n; i++) writeFileSync(join(dir, `${String(i).padStart(7, '0')}.eml`), notification(i, TICKETS_PER_MAIL, 'bench'));
   return dir;
 }
 

@@ -24,6 +24,7 @@ export const ENV_NAMES = {
   secret: 'DESKBRIDGE_SECRET',
   http: 'DESKBRIDGE_HTTP',
   processed: 'DESKBRIDGE_PROCESSED',
+  pollSeconds: 'DESKBRIDGE_POLL_SECONDS',
   instance: 'DESKBRIDGE_INSTANCE',
   logLevel: 'DESKBRIDGE_LOG_LEVEL',
   maxMessageBytes: 'DESKBRIDGE_MAX_MESSAGE_BYTES',
@@ -66,6 +67,7 @@ const schema = z
       .regex(/^(\[[0-9a-f:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { message: 'expected host:port, e.g. 127.0.0.1:9464' })
       .optional(),
     processed: z.string().min(1).default('seen'),
+    pollSeconds: z.coerce.number().int().min(1).max(3600).default(60), // the fallback poll behind IDLE
     instance: z.string().regex(/^[\w.-]+$/, { message: 'expected letters, digits, dot, dash or underscore' }).default(hostname()),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     maxMessageBytes: z.coerce.number().int().positive().default(DEFAULT_MAX_MESSAGE_BYTES),

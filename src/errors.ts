@@ -17,6 +17,9 @@ export const ERROR_CODES = {
   EDATABASE: 'runtime',
   EMIGRATION: 'runtime',
   EINTERNAL: 'runtime',
+  ELEASE: 'runtime', // another process took over a mailbox's lease
+  EIMAP: 'runtime', // the IMAP server did not answer, refused a login, or lost the mailbox
+  ETIMEOUT: 'runtime', // a peer stopped answering within its deadline
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

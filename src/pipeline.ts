@@ -32,6 +32,8 @@ export interface IncomingMail extends InboundSource {
   raw: Buffer;
   /** How the caller names the mail in its report: a file name, "stdin", a UID. */
   label: string;
+  /** The mail's full size when `raw` holds only its headers (an IMAP reader does not download a mail over the limit). */
+  size?: number;
 }
 
 export interface MailResult {
@@ -51,6 +53,7 @@ export interface PipelineOptions {
 interface Prepared {
   raw: Buffer;
   hash: string;
+  size: number;
   facts: MailFacts | null;
   tooLarge: boolean;
   parseError: Error | null;
@@ -62,15 +65,16 @@ function headerBlock(raw: Buffer): Buffer {
   return raw.subarray(0, Math.min(end, 256 * 1024));
 }
 
-async function prepare(raw: Buffer, options: PipelineOptions): Promise<Prepared> {
+async function prepare(raw: Buffer, options: PipelineOptions, declaredSize?: number): Promise<Prepared> {
   const hash = createHash('sha256').update(raw).digest('hex');
-  const tooLarge = raw.length > options.maxMessageBytes;
+  const size = Math.max(raw.length, declaredSize ?? 0);
+  const tooLarge = size > options.maxMessageBytes;
   try {
     // The one full parse (or, for a too-large mail, a parse of its headers alone).
     const facts = await parseMail(tooLarge ? headerBlock(raw) : raw);
-    return { raw, hash, facts, tooLarge, parseError: null };
+    return { raw, hash, size, facts, tooLarge, parseError: null };
   } catch (err) {
-    return { raw, hash, facts: null, tooLarge, parseError: new Error(`cannot parse the mail: ${(err as Error).message}`, { cause: err }) };
+    return { raw, hash, size, facts: null, tooLarge, parseError: new Error(`cannot parse the mail: ${(err as Error).message}`, { cause: err }) };
   }
 }
 
@@ -87,7 +91,7 @@ type WriteLedger = (outcome: InboundOutcome) => Promise<number>;
 
 function decide(p: Prepared, snapshot: RoutingSnapshot, options: PipelineOptions): Decision {
   const done = (outcome: InboundOutcome): Decision => ({ kind: 'outcome', outcome });
-  if (p.tooLarge) return done({ state: 'too_large', reason: `${p.raw.length} bytes, over the limit of ${options.maxMessageBytes}; headers kept, body not parsed` });
+  if (p.tooLarge) return done({ state: 'too_large', reason: `${p.size} bytes, over the limit of ${options.maxMessageBytes}; headers kept, body not parsed` });
   if (!p.facts) throw p.parseError ?? new Error('mail was not parsed');
   const facts = p.facts;
   const charsetNote = facts.charsetProblems.length ? `; unknown charset ${facts.charsetProblems.join(', ')} kept raw` : '';
@@ -203,7 +207,7 @@ export function createPipeline(db: Database, options: PipelineOptions) {
   const ledgerRow = (mail: IncomingMail, p: Prepared): ledger.NewInbound => ({
     ...mail,
     contentHash: p.hash,
-    size: p.raw.length,
+    size: p.size,
     raw: p.tooLarge ? headerBlock(p.raw) : p.raw,
     messageId: p.facts?.messageId ?? null,
     from: p.facts?.fromAddress ?? null,
@@ -227,7 +231,7 @@ export function createPipeline(db: Database, options: PipelineOptions) {
      */
     async ingest(mails: IncomingMail[], inTransaction?: (trx: Knex, results: MailResult[]) => Promise<void>): Promise<MailResult[]> {
       const prepared: Prepared[] = [];
-      for (const mail of mails) prepared.push(await prepare(mail.raw, options));
+      for (const mail of mails) prepared.push(await prepare(mail.raw, options, mail.size));
       const rows = mails.map((mail, i) => ledgerRow(mail, prepared[i]!));
       return db.knex.transaction(async (trx) => {
         const snapshot = await loadSnapshot(trx);
@@ -256,9 +260,11 @@ export function createPipeline(db: Database, options: PipelineOptions) {
       const results: MailResult[] = [];
       const snapshot = await loadSnapshot(db.knex); // once for the whole replay, as a batch does
       for (const id of ids) {
+        const stored = await ledger.getInbound(db.knex, id);
         const raw = await ledger.getRaw(db.knex, id);
-        if (!raw) throw new DeskbridgeError('ENOTFOUND', `inbound #${id} has no stored mail to process`);
-        const p = await prepare(raw, options);
+        if (!stored || !raw) throw new DeskbridgeError('ENOTFOUND', `inbound #${id} has no stored mail to process`);
+        // the stored size, not the stored bytes', decides too_large: a too-large mail was kept as headers only
+        const p = await prepare(raw, options, stored.size);
         results.push(
           await db.knex.transaction(async (trx) => {
             const row = await ledger.getInbound(trx, id);
@@ -281,3 +287,4 @@ export function createPipeline(db: Database, options: PipelineOptions) {
     },
   };
 }
+export type Pipeline = ReturnType<typeof createPipeline>;

@@ -165,6 +165,17 @@ describe(`pipeline on ${BACKEND}`, () => {
     expect(row.message_id).toBe('<huge@bill.example>');
     expect(Buffer.from(row.raw).toString()).not.toContain('xxxx');
     expect(await count('tickets')).toBe(0);
+    // replayed, the stored headers alone must not pass for the whole mail
+    const [again] = await createPipeline(db, { ...options, maxMessageBytes: 1000 }).reprocess([r!.inboundId], { resetAttempts: true });
+    expect(again!.state).toBe('too_large');
+    expect(await count('tickets')).toBe(0);
+  });
+
+  it('a mail an IMAP reader fetched as headers only, with its declared size over the limit, is too_large', async () => {
+    const headers = rawMail({ From: 'noreply@bill.example', Subject: 'Huge', 'Message-ID': '<huge2@bill.example>', 'X-Ticket-ID': '1', 'X-Department-ID': '12' }, '');
+    const [r] = await createPipeline(db, { ...options, maxMessageBytes: 1000 }).ingest([{ raw: headers, size: 40_000_000, label: 'uid 9', source: 'imap', mailbox: 'm', uidvalidity: 1, uid: 9 }]);
+    expect(r).toMatchObject({ state: 'too_large', reason: expect.stringMatching(/^40000000 bytes/) });
+    expect(Number((await db.knex('inbound').where({ id: r!.inboundId }).first()).size)).toBe(40_000_000);
   });
 
   it('an unknown charset is kept and flagged, never a crash', async () => {

@@ -10,6 +10,7 @@ import { registerInbox } from './inbox';
 import { registerIngest } from './ingest';
 import { registerMap } from './map';
 import { registerProfile } from './profile';
+import { registerRun } from './run';
 import { registerSetup } from './setup';
 import { registerSystem } from './system';
 import { registerTicket } from './ticket';
@@ -25,6 +26,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerDepartment(program, ctx);
   registerMap(program, ctx);
   registerProfile(program, ctx);
+  registerRun(program, ctx);
   registerIngest(program, ctx);
   registerInbox(program, ctx);
   registerTicket(program, ctx);

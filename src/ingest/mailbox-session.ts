@@ -1,0 +1,255 @@
+// One IMAP connection's life: log in, open the mailbox, catch up on every UID
+// after the cursor, then wait in IDLE (with a fallback poll) and catch up
+// again, until the connection fails or the bridge stops. A new ImapFlow for
+// every connection: imapflow never reconnects by itself, and the reader
+// (mailbox-reader.ts) decides when to try again.
+//
+// What went wrong elsewhere, and what this does instead:
+// - sequence numbers skip mail when another client expunges (osTicket #6979):
+//   positions are UIDs, under UIDVALIDITY;
+// - \Seen as the "done" mark hides mail a person opened (FreeScout #3406):
+//   the cursor says what was read; \Seen is set only to be kind to people;
+// - flagging in a separate step doubles or loses mail (Zammad #1662, #243):
+//   the cursor commits in the same transaction as the mails' results, and the
+//   mailbox is told (\Seen or a move) only after that commit;
+// - a fetcher that hangs silently (Zammad #2321): every command has a
+//   deadline, and a dropped socket ends the session at once.
+import { ImapFlow } from 'imapflow';
+import type { Knex } from 'knex';
+import { DeskbridgeError } from '../errors';
+import type { BridgeMetrics } from '../http/metrics';
+import type { Logger } from '../log';
+import type { IncomingMail, MailResult, Pipeline } from '../pipeline';
+import { acquireLease, advanceCursor, readCursor } from '../store/cursors';
+import type { MailboxSpec } from './mailbox-spec';
+
+export const COMMAND_TIMEOUT_MS = 60_000; // a 100-mail fetch on a slow link fits; a dead peer does not
+const CONNECT_TIMEOUT_MS = 30_000;
+const AUTO_IDLE_DELAY_MS = 50; // back in IDLE right after a catch-up: new mail is announced at once
+const MAX_IDLE_MS = 4 * 60_000; // re-issue IDLE before NAT boxes and the 5 min socket timeout forget us
+const BATCH_BYTES = 32 * 1024 * 1024; // a batch is also cut by size, so a run of large mails stays in bounds
+
+export interface SessionOptions {
+  spec: MailboxSpec;
+  pipeline: Pipeline;
+  knex: Knex;
+  owner: string;
+  instance: string;
+  leaseTtlMs: number;
+  /** `seen`, or the folder processed mail is moved to. */
+  processed: string;
+  pollMs: number;
+  batchSize: number;
+  maxMessageBytes: number;
+  log: Logger;
+  metrics: BridgeMetrics;
+  signal: AbortSignal;
+  onConnected(): void;
+}
+
+export class ConnectionClosed extends Error {}
+
+/** Rejects with ETIMEOUT when `promise` does not settle in time. */
+export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new DeskbridgeError('ETIMEOUT', `${what}: no answer in ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
+interface Listed {
+  uid: number;
+  size: number;
+}
+
+/** Cuts the listing into batches of at most `count` mails and BATCH_BYTES bytes (one mail always fits). */
+export function batchesOf(listed: Listed[], count: number, maxMessageBytes: number): Listed[][] {
+  const batches: Listed[][] = [];
+  let current: Listed[] = [];
+  let bytes = 0;
+  for (const m of listed) {
+    const cost = Math.min(m.size, maxMessageBytes);
+    if (current.length > 0 && (current.length >= count || bytes + cost > BATCH_BYTES)) {
+      batches.push(current);
+      current = [];
+      bytes = 0;
+    }
+    current.push(m);
+    bytes += cost;
+  }
+  if (current.length > 0) batches.push(current);
+  return batches;
+}
+
+export async function runSession(o: SessionOptions): Promise<void> {
+  const { spec, log } = o;
+  const client = new ImapFlow({
+    host: spec.host,
+    port: spec.port,
+    secure: spec.secure,
+    auth: { user: spec.user, pass: spec.password },
+    logger: false,
+    connectionTimeout: CONNECT_TIMEOUT_MS,
+    greetingTimeout: CONNECT_TIMEOUT_MS,
+    autoIdleDelay: AUTO_IDLE_DELAY_MS,
+    maxIdleTime: MAX_IDLE_MS,
+    disableAutoEnable: false,
+  } as ConstructorParameters<typeof ImapFlow>[0]);
+  let closed = false;
+  const closedPromise = new Promise<void>((resolve) =>
+    client.once('close', () => {
+      closed = true;
+      resolve();
+    }),
+  );
+  client.on('error', (err: Error) => log.warn({ err: err.message }, 'imap connection error'));
+  let wake: () => void = () => {};
+  client.on('exists', () => wake());
+  const renewal = setInterval(() => {
+    acquireLease(o.knex, spec.key, o.owner, o.instance, o.leaseTtlMs)
+      .then((lease) => {
+        if (!lease.acquired) {
+          log.error({ holder: lease.holder }, 'mailbox lease taken over by another process; closing this session');
+          client.close();
+        }
+      })
+      .catch((err: Error) => log.warn({ err: err.message }, 'lease renewal failed'));
+  }, Math.max(1_000, Math.floor(o.leaseTtlMs / 3)));
+  renewal.unref();
+  try {
+    await withTimeout(client.connect(), CONNECT_TIMEOUT_MS + 5_000, `connect to ${spec.host}:${spec.port}`);
+    const box = await withTimeout(client.mailboxOpen(spec.mailbox), COMMAND_TIMEOUT_MS, `open ${spec.mailbox}`);
+    const uidvalidity = Number(box.uidValidity);
+    if (o.processed !== 'seen') await ensureFolder(client, o.processed, log);
+    o.onConnected();
+    log.info({ uidvalidity, exists: box.exists }, 'mailbox open');
+    await startPosition(o, client, uidvalidity);
+    while (!o.signal.aborted && !closed) {
+      await catchUp(o, client, uidvalidity);
+      if (o.signal.aborted || closed) break;
+      // Wait for IDLE's EXISTS, the fallback poll, a stop, or the connection's end.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, o.pollMs);
+        const done = () => {
+          clearTimeout(timer);
+          o.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        wake = done;
+        o.signal.addEventListener('abort', done);
+        void closedPromise.then(done);
+      });
+      wake = () => {};
+    }
+    if (closed && !o.signal.aborted) throw new ConnectionClosed(`connection to ${spec.host}:${spec.port} closed`);
+    await withTimeout(client.logout(), 5_000, 'logout').catch(() => client.close());
+  } catch (err) {
+    client.close();
+    throw err;
+  } finally {
+    clearInterval(renewal);
+  }
+}
+
+async function ensureFolder(client: ImapFlow, folder: string, log: Logger): Promise<void> {
+  const list = await withTimeout(client.list(), COMMAND_TIMEOUT_MS, 'list folders');
+  if (list.some((f) => f.path === folder)) return;
+  await withTimeout(client.mailboxCreate(folder), COMMAND_TIMEOUT_MS, `create ${folder}`);
+  log.info({ folder }, 'created the folder for processed mail');
+}
+
+/**
+ * Before the first catch-up: a changed UIDVALIDITY resets the cursor to 0 (a
+ * rescan, which the ledger's dedupe keeps from doubling anything); in move
+ * mode, mail the cursor covers that is still here (the bridge stopped between
+ * commit and move) is moved now.
+ */
+async function startPosition(o: SessionOptions, client: ImapFlow, uidvalidity: number): Promise<void> {
+  const cursor = await readCursor(o.knex, o.spec.key);
+  if (cursor && cursor.uidvalidity !== null && cursor.uidvalidity !== uidvalidity) {
+    o.log.warn({ was: cursor.uidvalidity, now: uidvalidity, lastUid: cursor.lastUid }, 'UIDVALIDITY changed: rescanning the mailbox; the ledger recognises mail it already has');
+    await o.knex.transaction((trx) => advanceCursor(trx, o.spec.key, o.owner, { uidvalidity, lastUid: 0 }));
+    return;
+  }
+  if (cursor && cursor.uidvalidity === uidvalidity && cursor.lastUid > 0 && o.processed !== 'seen') {
+    const left = await withTimeout(client.search({ uid: `1:${cursor.lastUid}` }, { uid: true }), COMMAND_TIMEOUT_MS, 'search processed');
+    if (left && left.length > 0) {
+      await withTimeout(client.messageMove(left, o.processed, { uid: true }), COMMAND_TIMEOUT_MS, `move to ${o.processed}`);
+      o.log.info({ count: left.length, folder: o.processed }, 'moved mail processed before a stop');
+    }
+  }
+}
+
+async function listAfter(client: ImapFlow, lastUid: number): Promise<Listed[]> {
+  const listed: Listed[] = [];
+  // `N:*` also returns the highest message when N is past it (RFC 3501 ranges are unordered): filter.
+  for await (const m of client.fetch(`${lastUid + 1}:*`, { uid: true, size: true }, { uid: true })) {
+    if (m.uid > lastUid) listed.push({ uid: m.uid, size: m.size ?? 0 });
+  }
+  return listed.sort((a, b) => a.uid - b.uid);
+}
+
+async function fetchBatch(o: SessionOptions, client: ImapFlow, batch: Listed[], uidvalidity: number): Promise<Array<IncomingMail & { internalDate: Date | null }>> {
+  const whole = batch.filter((m) => m.size <= o.maxMessageBytes).map((m) => m.uid);
+  const large = batch.filter((m) => m.size > o.maxMessageBytes);
+  const got = new Map<number, { raw: Buffer; internalDate: Date | null; size?: number }>();
+  if (whole.length) {
+    const fetched = await withTimeout(client.fetchAll(whole, { uid: true, source: true, internalDate: true }, { uid: true }), COMMAND_TIMEOUT_MS, 'fetch');
+    for (const m of fetched) if (m.source) got.set(m.uid, { raw: m.source, internalDate: toDate(m.internalDate) });
+  }
+  for (const m of large) {
+    // over the limit: the headers only; the pipeline records it as too_large with its real size
+    const fetched = await withTimeout(client.fetchOne(String(m.uid), { uid: true, headers: true, internalDate: true }, { uid: true }), COMMAND_TIMEOUT_MS, 'fetch headers');
+    if (fetched && fetched.headers) got.set(m.uid, { raw: fetched.headers, internalDate: toDate(fetched.internalDate), size: m.size });
+  }
+  const mails: Array<IncomingMail & { internalDate: Date | null }> = [];
+  for (const m of batch) {
+    const g = got.get(m.uid);
+    if (!g) {
+      o.log.warn({ uid: m.uid }, 'mail listed but gone before it was fetched (expunged by another client)');
+      continue;
+    }
+    mails.push({ raw: g.raw, size: g.size, label: `uid ${m.uid}`, source: 'imap', sourceRef: o.spec.key, mailbox: o.spec.key, uidvalidity, uid: m.uid, internalDate: g.internalDate });
+  }
+  return mails;
+}
+
+const toDate = (v: unknown): Date | null => (v instanceof Date ? v : typeof v === 'string' ? new Date(v) : null);
+
+/** Everything after the cursor, batch by batch; the next batch is fetched while this one is processed. */
+async function catchUp(o: SessionOptions, client: ImapFlow, uidvalidity: number): Promise<void> {
+  const cursor = await readCursor(o.knex, o.spec.key);
+  const lastUid = cursor && cursor.uidvalidity === uidvalidity ? cursor.lastUid : 0;
+  const listed = await withTimeout(listAfter(client, lastUid), COMMAND_TIMEOUT_MS, 'list new mail');
+  if (listed.length === 0) return;
+  const batches = batchesOf(listed, o.batchSize, o.maxMessageBytes);
+  o.log.debug({ mails: listed.length, batches: batches.length, afterUid: lastUid }, 'catching up');
+  let next = fetchBatch(o, client, batches[0]!, uidvalidity);
+  for (let i = 0; i < batches.length; i++) {
+    const mails = await next;
+    if (i + 1 < batches.length) next = fetchBatch(o, client, batches[i + 1]!, uidvalidity);
+    next?.catch(() => {}); // a failure surfaces when it is awaited; never as an unhandled rejection
+    const highest = batches[i]!.at(-1)!.uid; // listed mails that vanished before the fetch are passed over too
+    const results = await o.pipeline.ingest(mails, (trx) => advanceCursor(trx, o.spec.key, o.owner, { uidvalidity, lastUid: highest }));
+    report(o, mails, results);
+    await markProcessed(o, client, batches[i]!.map((m) => m.uid));
+    if (o.signal.aborted) return; // the batch in hand is committed and marked: stop here
+  }
+}
+
+function report(o: SessionOptions, mails: Array<IncomingMail & { internalDate: Date | null }>, results: MailResult[]): void {
+  const now = Date.now();
+  results.forEach((r, i) => {
+    o.metrics.mails.inc({ state: r.state, mailbox: o.spec.key });
+    o.log.info({ uid: mails[i]!.uid, inboundId: r.inboundId, state: r.state, ticketId: r.ticketId, system: r.system, reason: r.reason }, 'mail');
+  });
+  const newest = mails.at(-1)?.internalDate;
+  if (newest) o.metrics.ingestLag.set({ mailbox: o.spec.key }, Math.max(0, (now - newest.getTime()) / 1000));
+}
+
+/** After the commit: \Seen, or a move to the processed folder. Losing this step loses nothing (the cursor has moved). */
+async function markProcessed(o: SessionOptions, client: ImapFlow, uids: number[]): Promise<void> {
+  if (o.processed === 'seen') await withTimeout(client.messageFlagsAdd(uids, ['\\Seen'], { uid: true }), COMMAND_TIMEOUT_MS, 'flag \\Seen');
+  else await withTimeout(client.messageMove(uids, o.processed, { uid: true }), COMMAND_TIMEOUT_MS, `move to ${o.processed}`);
+}

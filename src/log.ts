@@ -1,0 +1,16 @@
+// The one pino root logger: JSON lines for machines (journald, Loki), pretty
+// on a terminal for people. Components take child loggers with their own
+// fields; messages are fixed text with the data in fields, never glued into
+// the string. Passwords and secrets are redacted wherever they appear.
+import pino, { type Logger } from 'pino';
+
+export type { Logger };
+
+const REDACT = ['password', 'pass', 'secret', '*.password', '*.pass', '*.secret', 'auth.pass', 'config.secret'];
+
+export function createLogger(options: { level: string; pretty?: boolean; destination?: NodeJS.WritableStream }): Logger {
+  const pretty = options.pretty ?? (process.stdout.isTTY === true && !options.destination);
+  const base = { level: options.level, redact: { paths: REDACT, censor: '****' }, base: { pid: process.pid } };
+  if (pretty) return pino({ ...base, transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' } } });
+  return options.destination ? pino(base, options.destination as pino.DestinationStream) : pino(base); // synchronous stdout: nothing lost on exit
+}

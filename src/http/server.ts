@@ -25,7 +25,12 @@ export async function startHttpServer(listen: string, sources: HttpSources): Pro
     }
     if (path === '/healthz') {
       const health = sources.health();
-      const body = JSON.stringify({ status: health.ok ? 'ok' : 'failing', problems: health.problems, mailboxes: health.mailboxes }, null, 2);
+      const times = new Set(['since', 'downSince', 'retryAt']);
+      const body = JSON.stringify(
+        { status: health.ok ? 'ok' : 'failing', problems: health.problems, mailboxes: health.mailboxes },
+        (key, value: unknown) => (times.has(key) && typeof value === 'number' ? new Date(value).toISOString() : value),
+        2,
+      );
       res.writeHead(health.ok ? 200 : 503, { 'content-type': 'application/json; charset=utf-8', 'cache-control': 'no-store' }).end(`${body}\n`);
       return;
     }

@@ -11,6 +11,7 @@ import { registerIngest } from './ingest';
 import { registerMap } from './map';
 import { registerProfile } from './profile';
 import { registerRun } from './run';
+import { registerDoctor } from './doctor';
 import { registerSetup } from './setup';
 import { registerSystem } from './system';
 import { registerTicket } from './ticket';
@@ -27,6 +28,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerMap(program, ctx);
   registerProfile(program, ctx);
   registerRun(program, ctx);
+  registerDoctor(program);
   registerIngest(program, ctx);
   registerInbox(program, ctx);
   registerTicket(program, ctx);
@@ -59,5 +61,5 @@ export async function main(argv: string[]): Promise<void> {
   } finally {
     await ctx.close().catch(() => undefined);
   }
-  process.exitCode = code;
+  process.exitCode = code !== 0 ? code : (process.exitCode ?? 0); // a command may have set its own (doctor: 1 when a check failed)
 }

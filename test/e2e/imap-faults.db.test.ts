@@ -76,4 +76,24 @@ describe(`deskbridge run under faults on ${BACKEND}`, () => {
     expect(r.stderr).toMatch(message);
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
+
+  it('doctor: one line per check, what to fix for each failure, exit 1 when any fails', async () => {
+    const good = addUser(dovecot);
+    const bad = addUser(dovecot);
+    const env = {
+      DESKBRIDGE_DATABASE: db.url,
+      DESKBRIDGE_SECRET: 'test-secret-0123456789',
+      DESKBRIDGE_IMAP: `${good.url()} ${bad.url('INBOX', 'nope')} ${good.url('NoSuchFolder')}`,
+      DESKBRIDGE_SMTP: 'smtp://127.0.0.1:1',
+    };
+    const r = await runCli(['doctor'], { env });
+    expect(r.code).toBe(1);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual(['ok config', 'ok settings', 'ok database', 'ok imap', 'FAIL imap', 'FAIL imap', 'FAIL smtp', 'ok templates']);
+    expect(lines[4]).toMatch(new RegExp(`${bad.name}@.*login refused.*fix: check the user and password`));
+    expect(lines[5]).toMatch(/NoSuchFolder.*fix: name an existing folder/);
+    const fine = await runCli(['doctor', '--json'], { env: { ...env, DESKBRIDGE_IMAP: good.url(), DESKBRIDGE_SMTP: '' } });
+    expect(fine.code).toBe(0);
+    expect((JSON.parse(fine.stdout) as Array<{ ok: boolean }>).every((c) => c.ok)).toBe(true);
+  });
 });

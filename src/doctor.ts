@@ -1,0 +1,133 @@
+// `deskbridge doctor`: every check a new install trips over, one result each,
+// with what to fix. The checks talk to the real peers (database, each IMAP
+// mailbox, SMTP) with short deadlines, and change nothing anywhere.
+import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import Handlebars from 'handlebars';
+import { ImapFlow } from 'imapflow';
+import { createTransport } from 'nodemailer';
+import { loadConfig, redactUrl, type Config } from './config';
+import { parseMailboxUrl } from './ingest/mailbox-spec';
+import { withTimeout } from './ingest/mailbox-session';
+import { openDatabase } from './store/db';
+import { pendingMigrations } from './store/migrate';
+
+export interface Check {
+  name: string;
+  ok: boolean;
+  detail: string;
+  /** What to do when the check failed. */
+  fix?: string;
+}
+
+const CHECK_TIMEOUT_MS = 15_000; // a peer that takes longer than this to say hello is as good as down
+export const TEMPLATES_DIR = join(__dirname, '..', 'templates');
+
+const message = (err: unknown) => {
+  const e = err as { responseText?: string; message?: string; code?: string };
+  return e?.responseText ?? e?.message ?? String(err);
+};
+
+async function checkDatabase(config: Config): Promise<Check> {
+  const name = 'database';
+  const db = openDatabase(config.database);
+  try {
+    const pending = await withTimeout(pendingMigrations(db), CHECK_TIMEOUT_MS, 'database');
+    if (pending.length > 0) return { name, ok: false, detail: `${redactUrl(config.database)}: ${pending.length} migration(s) not applied`, fix: 'run `deskbridge migrate`' };
+    const systems = Number((await db.knex('systems').count({ n: '*' }).first())?.n ?? 0);
+    const maps = Number((await db.knex('correspondences').count({ n: '*' }).first())?.n ?? 0);
+    return { name, ok: true, detail: `${redactUrl(config.database)}: schema up to date; ${systems} system(s), ${maps} correspondence(s)` };
+  } catch (err) {
+    return { name, ok: false, detail: `${redactUrl(config.database)}: ${message(err)}`, fix: 'check DESKBRIDGE_DATABASE, and that the server is up; a new SQLite file needs `deskbridge init`' };
+  } finally {
+    await db.close();
+  }
+}
+
+async function checkMailbox(url: string): Promise<Check> {
+  const spec = parseMailboxUrl(url);
+  const name = `imap ${spec.key}`;
+  const client = new ImapFlow({ host: spec.host, port: spec.port, secure: spec.secure, auth: { user: spec.user, pass: spec.password }, logger: false, connectionTimeout: CHECK_TIMEOUT_MS, greetingTimeout: CHECK_TIMEOUT_MS });
+  client.on('error', () => {});
+  try {
+    await withTimeout(client.connect(), CHECK_TIMEOUT_MS, `connect to ${spec.host}:${spec.port}`);
+    const status = await withTimeout(client.status(spec.mailbox, { messages: true, uidValidity: true }), CHECK_TIMEOUT_MS, `status of ${spec.mailbox}`);
+    if (!status) return { name, ok: false, detail: `mailbox ${spec.mailbox} not found`, fix: 'name an existing folder in the URL path (default INBOX)' };
+    return { name, ok: true, detail: `logged in; ${spec.mailbox} has ${status.messages ?? 0} message(s), UIDVALIDITY ${status.uidValidity}` };
+  } catch (err) {
+    const auth = (err as { authenticationFailed?: boolean }).authenticationFailed === true;
+    const code = (err as { serverResponseCode?: string }).serverResponseCode;
+    if (code === 'NONEXISTENT' || /doesn't exist|does not exist/i.test(message(err))) {
+      return { name, ok: false, detail: message(err), fix: 'name an existing folder in the URL path (default INBOX)' };
+    }
+    return {
+      name,
+      ok: false,
+      detail: auth ? `login refused: ${message(err)}` : message(err),
+      fix: auth ? 'check the user and password in DESKBRIDGE_IMAP (Gmail and Microsoft 365 need an app password)' : 'check the host, the port and imap:// vs imaps://; is the server reachable from here?',
+    };
+  } finally {
+    await client.logout().catch(() => client.close());
+  }
+}
+
+async function checkSmtp(config: Config): Promise<Check> {
+  const target = config.smtp;
+  if (!target) return { name: 'smtp', ok: true, detail: 'DESKBRIDGE_SMTP not set: nothing is sent (staff notifications and relays wait in the outbox)' };
+  if (target.startsWith('file:')) {
+    const dir = target.slice('file:'.length);
+    try {
+      if (existsSync(dir) && !statSync(dir).isDirectory()) throw new Error(`${dir} is not a folder`);
+      accessSync(existsSync(dir) ? dir : join(dir, '..'), constants.W_OK);
+      return { name: 'smtp', ok: true, detail: `writes .eml files to ${dir}` };
+    } catch (err) {
+      return { name: 'smtp', ok: false, detail: message(err), fix: 'make the folder writable, or set DESKBRIDGE_SMTP to smtp://host:port' };
+    }
+  }
+  const transport = createTransport({ url: target, connectionTimeout: CHECK_TIMEOUT_MS, greetingTimeout: CHECK_TIMEOUT_MS } as Parameters<typeof createTransport>[0]);
+  try {
+    await withTimeout(transport.verify(), CHECK_TIMEOUT_MS + 1_000, 'smtp');
+    return { name: 'smtp', ok: true, detail: `${redactUrl(target)} accepts connections` };
+  } catch (err) {
+    return { name: 'smtp', ok: false, detail: `${redactUrl(target)}: ${message(err)}`, fix: 'check the host, the port, smtp:// vs smtps:// and the credentials in DESKBRIDGE_SMTP' };
+  } finally {
+    transport.close();
+  }
+}
+
+/** Every template compiles in strict mode (the same check `run` makes at start). */
+export function checkTemplates(dir = TEMPLATES_DIR): Check {
+  if (!existsSync(dir)) return { name: 'templates', ok: false, detail: `${dir} is missing`, fix: 'restore templates/ from the release' };
+  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.hbs'));
+  for (const file of files) {
+    try {
+      Handlebars.precompile(readFileSync(join(dir, file), 'utf8'), { strict: true });
+    } catch (err) {
+      return { name: 'templates', ok: false, detail: `${file}: ${message(err).split('\n')[0]}`, fix: 'fix the template at the line named' };
+    }
+  }
+  return { name: 'templates', ok: true, detail: `${files.length} template(s) compile` };
+}
+
+function checkRunSettings(config: Config): Check {
+  const missing = [!config.imap.length && 'DESKBRIDGE_IMAP', !config.secret && 'DESKBRIDGE_SECRET'].filter(Boolean);
+  if (missing.length) return { name: 'settings', ok: false, detail: `${missing.join(' and ')} not set: \`deskbridge run\` refuses to start`, fix: 'set them in the environment or deskbridge.config.json (README: Configuration)' };
+  const notes = [!config.address && 'DESKBRIDGE_ADDRESS not set (the bridge cannot recognise its own address)', !config.http && 'DESKBRIDGE_HTTP not set (no /healthz)'].filter(Boolean);
+  return { name: 'settings', ok: true, detail: `${config.imap.length} mailbox(es), processed mail: ${config.processed}${notes.length ? `; ${notes.join('; ')}` : ''}` };
+}
+
+export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
+  let config: Config;
+  try {
+    config = loadConfig({ env });
+  } catch (err) {
+    return [{ name: 'config', ok: false, detail: message(err), fix: 'correct the value named' }];
+  }
+  const checks: Check[] = [{ name: 'config', ok: true, detail: config.configFile ? `environment over ${config.configFile}` : 'environment and defaults (no config file)' }];
+  checks.push(checkRunSettings(config));
+  checks.push(await checkDatabase(config));
+  for (const url of config.imap) checks.push(await checkMailbox(url));
+  checks.push(await checkSmtp(config));
+  checks.push(checkTemplates());
+  return checks;
+}

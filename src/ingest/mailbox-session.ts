@@ -104,8 +104,15 @@ export async function runSession(o: SessionOptions): Promise<void> {
     }),
   );
   client.on('error', (err: Error) => log.warn({ err: err.message }, 'imap connection error'));
+  // New mail may be announced while a catch-up runs (as an untagged EXISTS
+  // beside a FETCH or STORE): remember it, so the wait after the catch-up
+  // does not sleep through it until the next poll.
+  let announced = false;
   let wake: () => void = () => {};
-  client.on('exists', () => wake());
+  client.on('exists', () => {
+    announced = true;
+    wake();
+  });
   const renewal = setInterval(() => {
     acquireLease(o.knex, spec.key, o.owner, o.instance, o.leaseTtlMs)
       .then((lease) => {
@@ -126,8 +133,10 @@ export async function runSession(o: SessionOptions): Promise<void> {
     log.info({ uidvalidity, exists: box.exists }, 'mailbox open');
     await startPosition(o, client, uidvalidity);
     while (!o.signal.aborted && !closed) {
+      announced = false;
       await catchUp(o, client, uidvalidity);
       if (o.signal.aborted || closed) break;
+      if (announced) continue; // mail arrived during the catch-up: go again at once
       // Wait for IDLE's EXISTS, the fallback poll, a stop, or the connection's end.
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, o.pollMs);

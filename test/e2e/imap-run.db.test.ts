@@ -68,6 +68,20 @@ describe(`deskbridge run on ${BACKEND}`, () => {
     expect(await count('messages')).toBe(2);
   });
 
+  it('mail that arrives while a catch-up is running is not left for the next poll', async () => {
+    const user = addUser(dovecot);
+    const client = await imapClient(dovecot, user);
+    for (let i = 0; i < 300; i++) await client.append('INBOX', notification(i, 5, 'during'));
+    const b = bridge({ DESKBRIDGE_IMAP: user.url(), DESKBRIDGE_POLL_SECONDS: '3600' });
+    await b.waitForLog((l) => l.msg === 'mailbox open');
+    for (let i = 300; i < 310; i++) {
+      await client.append('INBOX', notification(i, 5, 'during'));
+      await new Promise((r) => setTimeout(r, 30));
+    }
+    await client.logout();
+    await eventually(async () => (await count('inbound')) === 310, 20_000, 'all 310 mails without waiting for the hourly poll');
+  });
+
   it('moves processed mail to DESKBRIDGE_PROCESSED when it names a folder, creating the folder', async () => {
     const user = addUser(dovecot);
     await appendMails(dovecot, user, [notification(0, 5, 'move'), notification(1, 5, 'move')]);

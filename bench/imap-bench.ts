@@ -1,0 +1,221 @@
+// The IMAP half of `npm run bench`, against a private Dovecot (scripts/dovecot.ts).
+// Run without arguments it orchestrates; with a role it is one of the
+// measured processes, each alone in its process so no two share an event loop:
+//
+//   raw DIR PORT USER          imapflow fetch of the whole mailbox + mailparser on every mail
+//   backlog DIR PORT USER DB   `deskbridge run`'s bridge in-process until every mail is in the ledger
+//   bare PORT USER             an imapflow client in IDLE, printing when each EXISTS arrives
+//   follow PORT USER DB        the bridge in IDLE, printing when each mail is committed
+//
+// Backlog: N notifications APPENDed, then the time until all are tickets,
+// beside raw fetch + parse of the same mailbox (the ratio is the figure, bar
+// >= 0.50). Latency: 200 mails APPENDed one by one while the bridge and a bare
+// client both idle on the mailbox; APPEND → committed ticket for the bridge,
+// APPEND → EXISTS for the bare client; p50 and p99 of each (bar: the bridge's
+// p99 at most 100 ms above the bare client's).
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { createInterface } from 'node:readline';
+import { ImapFlow } from 'imapflow';
+import { simpleParser } from 'mailparser';
+import { startBridge } from '../src/bridge';
+import { loadConfig } from '../src/config';
+import { createLogger } from '../src/log';
+import { openDatabase } from '../src/store/db';
+import { migrateLatest } from '../src/store/migrate';
+import { addSystem } from '../src/admin/systems';
+import { addDepartment } from '../src/admin/departments';
+import { addMap } from '../src/admin/correspondences';
+import { startDovecot, stopDovecot } from '../scripts/dovecot';
+import { notification } from '../test/helpers/notifications';
+
+const PASSWORD = 'bench-pw';
+const LATENCY_MAILS = Number(process.env.BENCH_LATENCY_MAILS ?? 200);
+
+const client = (port: number, user: string) =>
+  new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user, pass: PASSWORD }, logger: false, autoIdleDelay: 50 } as ConstructorParameters<typeof ImapFlow>[0]);
+
+async function seededDatabase(path: string) {
+  const db = openDatabase(path);
+  await migrateLatest(db);
+  await addSystem(db, 'bench', 'billmgr', { name: 'BILLmanager', from: 'noreply@bill.example', relayTo: 'tickets@bill.example', profile: 'headers' });
+  await addDepartment(db, 'bench', 'hosting', { name: 'Hosting', staff: 'anna@support.example' });
+  await addMap(db, 'bench', { system: 'billmgr', remoteId: '12', name: 'Technical support', department: 'hosting', enabled: true });
+  return db;
+}
+
+function bridgeConfig(port: number, user: string, database: string) {
+  return loadConfig({ env: { DESKBRIDGE_DATABASE: database, DESKBRIDGE_IMAP: `imap://${user}:${PASSWORD}@127.0.0.1:${port}/INBOX`, DESKBRIDGE_SECRET: 'bench-secret-0123456789', DESKBRIDGE_LOG_LEVEL: 'info' } });
+}
+
+const emit = (data: unknown) => process.stdout.write(`${JSON.stringify(data)}\n`);
+
+async function roleRaw(port: number, user: string) {
+  const c = client(port, user);
+  await c.connect();
+  await c.mailboxOpen('INBOX', { readOnly: true });
+  const start = process.hrtime.bigint();
+  let n = 0;
+  for await (const m of c.fetch('1:*', { uid: true, source: true })) {
+    await simpleParser(m.source!);
+    n++;
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  await c.logout();
+  emit({ mails: n, seconds, mailsPerSecond: n / seconds, peakRssMb: process.resourceUsage().maxRSS / 1024 });
+}
+
+async function roleBacklog(port: number, user: string, database: string, expected: number) {
+  const db = await seededDatabase(database);
+  const stop = new AbortController();
+  const sink = new PassThrough();
+  sink.resume();
+  const start = process.hrtime.bigint();
+  const bridge = await startBridge(bridgeConfig(port, user, database), db, createLogger({ level: 'info', destination: sink, pretty: false }), stop.signal);
+  for (;;) {
+    const n = Number((await db.knex('inbound').count({ n: '*' }).first())!.n);
+    if (n >= expected) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  const tickets = Number((await db.knex('tickets').count({ n: '*' }).first())!.n);
+  stop.abort();
+  await bridge.done;
+  await db.close();
+  emit({ mails: expected, tickets, seconds, mailsPerSecond: expected / seconds, peakRssMb: process.resourceUsage().maxRSS / 1024 });
+}
+
+async function roleBare(port: number, user: string) {
+  const c = client(port, user);
+  await c.connect();
+  await c.mailboxOpen('INBOX');
+  c.on('exists', (e: { count: number; prevCount: number }) => emit({ at: Date.now(), count: e.count }));
+  emit({ ready: true });
+  await new Promise(() => {}); // until killed
+}
+
+async function roleFollow(port: number, user: string, database: string) {
+  const db = await seededDatabase(database);
+  const sink = new PassThrough();
+  createInterface({ input: sink }).on('line', (line) => {
+    const l = JSON.parse(line) as { msg: string; uid?: number; state?: string };
+    if (l.msg === 'mail') emit({ at: Date.now(), uid: l.uid, state: l.state });
+    if (l.msg === 'mailbox open') emit({ ready: true });
+  });
+  await startBridge(bridgeConfig(port, user, database), db, createLogger({ level: 'info', destination: sink, pretty: false }), new AbortController().signal);
+  await new Promise(() => {}); // until killed
+}
+
+const children = new Set<ReturnType<typeof spawn>>();
+
+/** A child role whose stdout lines arrive as objects. */
+function child(args: string[]) {
+  const proc = spawn(process.execPath, ['--import', 'tsx', __filename, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.add(proc);
+  proc.on('exit', () => children.delete(proc));
+  const lines: Array<Record<string, unknown>> = [];
+  const listeners = new Set<() => void>();
+  createInterface({ input: proc.stdout }).on('line', (line) => {
+    lines.push(JSON.parse(line));
+    for (const l of listeners) l();
+  });
+  const until = (pred: (l: Record<string, unknown>) => boolean, timeoutMs = 60_000) =>
+    new Promise<Record<string, unknown>>((resolve, reject) => {
+      const check = () => {
+        const hit = lines.find(pred);
+        if (hit) {
+          listeners.delete(check);
+          clearTimeout(timer);
+          resolve(hit);
+        }
+      };
+      const timer = setTimeout(() => reject(new Error(`bench child ${args[0]}: nothing matched in ${timeoutMs} ms; its last lines: ${JSON.stringify(lines.slice(-3))}`)), timeoutMs);
+      listeners.add(check);
+      check();
+    });
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', resolve));
+  return { proc, lines, until, exited };
+}
+
+/** APPENDs LATENCY_MAILS mails one by one; for each, the ms until `consumer` reports it. */
+async function latencyPhase(port: number, consumer: ReturnType<typeof child>, isIt: (l: Record<string, unknown>, i: number, uid: number | undefined) => boolean): Promise<number[]> {
+  await consumer.until((l) => l.ready === true);
+  const sender = client(port, 'latency');
+  await sender.connect();
+  const opened = await sender.mailboxOpen('INBOX');
+  const base = opened.exists;
+  const ms: number[] = [];
+  for (let i = 0; i < LATENCY_MAILS; i++) {
+    await new Promise((r) => setTimeout(r, 100 + Math.random() * 100)); // one by one: the consumer is back in IDLE (50 ms after its last command)
+    const t0 = Date.now();
+    const appended = await sender.append('INBOX', notification(10_000 + ms.length + base, 5, 'latency'));
+    const seen = await consumer.until((l) => isIt(l, base + i, appended ? appended.uid : undefined), 30_000);
+    ms.push(Number(seen.at) - t0);
+  }
+  await sender.logout();
+  consumer.proc.kill();
+  await consumer.exited;
+  return ms.sort((a, b) => a - b);
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+
+export async function imapBench(n: number, print: (line: string) => void = console.log): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'deskbridge-bench-dovecot-'));
+  const work = mkdtempSync(join(tmpdir(), 'deskbridge-bench-imap-'));
+  const out = { push: print };
+  try {
+    const server = await startDovecot(dir, { users: [{ name: 'backlog', password: PASSWORD }, { name: 'latency', password: PASSWORD }] });
+    const port = String(server.port);
+    // --- backlog
+    const appender = client(server.port, 'backlog');
+    await appender.connect();
+    for (let i = 0; i < n; i++) await appender.append('INBOX', notification(i, 5, 'imapbench'));
+    await appender.logout();
+    const raw = child(['raw', port, 'backlog']);
+    const rawResult = await raw.until((l) => 'mailsPerSecond' in l, 600_000);
+    await raw.exited;
+    const backlog = child(['backlog', port, 'backlog', join(work, 'backlog.sqlite'), String(n)]);
+    const backlogResult = await backlog.until((l) => 'mailsPerSecond' in l, 600_000);
+    await backlog.exited;
+    const ratio = Number(backlogResult.mailsPerSecond) / Number(rawResult.mailsPerSecond);
+    const f = (x: unknown) => Number(x).toFixed(0);
+    out.push(`imap backlog: ${n} notifications APPENDed to a private Dovecot, then read by the bridge (SQLite)`);
+    out.push(`  raw imapflow fetch + mailparser: ${f(rawResult.mailsPerSecond)} mails/s`);
+    out.push(`  bridge until all are tickets:    ${f(backlogResult.mailsPerSecond)} mails/s   (${f(backlogResult.tickets)} tickets, peak RSS ${f(backlogResult.peakRssMb)} MB)`);
+    out.push(`  ratio bridge/raw:                ${ratio.toFixed(2)}   (first bar >= 0.50: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
+    // --- latency: the bare client alone, then the bridge alone, on the same
+    // mailbox (together, each one's flag changes would wake the other early)
+    const bareMs = await latencyPhase(server.port, child(['bare', port, 'latency']), (l, i) => l.count === i + 1);
+    const bridgeMs = await latencyPhase(server.port, child(['follow', port, 'latency', join(work, 'latency.sqlite')]), (l, _i, uid) => l.uid === uid);
+    const extra99 = percentile(bridgeMs, 99) - percentile(bareMs, 99);
+    out.push(`imap latency: ${LATENCY_MAILS} mails APPENDed one by one to a mailbox a bare imapflow client, then the bridge, idles on`);
+    out.push(`  bare client, APPEND → EXISTS:           p50 ${percentile(bareMs, 50)} ms   p99 ${percentile(bareMs, 99)} ms`);
+    out.push(`  bridge, APPEND → committed ticket:      p50 ${percentile(bridgeMs, 50)} ms   p99 ${percentile(bridgeMs, 99)} ms`);
+    out.push(`  bridge p99 over the bare client's p99:  ${extra99} ms   (first bar <= 100 ms: ${extra99 <= 100 ? 'met' : 'NOT met'})`);
+  } finally {
+    for (const c of children) c.kill('SIGKILL'); // a failed run leaves no bridge behind
+    await stopDovecot(dir);
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const [role, ...args] = process.argv.slice(2);
+  if (role === 'raw') return roleRaw(Number(args[0]), args[1]!);
+  if (role === 'backlog') return roleBacklog(Number(args[0]), args[1]!, args[2]!, Number(args[3]));
+  if (role === 'bare') return roleBare(Number(args[0]), args[1]!);
+  if (role === 'follow') return roleFollow(Number(args[0]), args[1]!, args[2]!);
+  await imapBench(Number(process.env.BENCH_N ?? 5000));
+}
+
+if (require.main === module) {
+  main().catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -1,13 +1,13 @@
 // `deskbridge doctor`: every check a new install trips over, one result each,
 // with what to fix. The checks talk to the real peers (database, each IMAP
 // mailbox, SMTP) with short deadlines, and change nothing anywhere.
-import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import Handlebars from 'handlebars';
 import { ImapFlow } from 'imapflow';
 import { createTransport } from 'nodemailer';
 import { loadConfig, redactUrl, type Config } from './config';
 import { parseMailboxUrl } from './ingest/mailbox-spec';
+import { DEFAULT_TEMPLATES_DIR, loadTemplates } from './outbound/render';
 import { withTimeout } from './ingest/mailbox-session';
 import { openDatabase } from './store/db';
 import { pendingMigrations } from './store/migrate';
@@ -21,7 +21,6 @@ export interface Check {
 }
 
 const CHECK_TIMEOUT_MS = 15_000; // a peer that takes longer than this to say hello is as good as down
-export const TEMPLATES_DIR = join(__dirname, '..', 'templates');
 
 const message = (err: unknown) => {
   const e = err as { responseText?: string; message?: string; code?: string };
@@ -95,18 +94,14 @@ async function checkSmtp(config: Config): Promise<Check> {
   }
 }
 
-/** Every template compiles in strict mode (the same check `run` makes at start). */
-export function checkTemplates(dir = TEMPLATES_DIR): Check {
-  if (!existsSync(dir)) return { name: 'templates', ok: false, detail: `${dir} is missing`, fix: 'restore templates/ from the release' };
-  const files = readdirSync(dir, { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.hbs'));
-  for (const file of files) {
-    try {
-      Handlebars.precompile(readFileSync(join(dir, file), 'utf8'), { strict: true });
-    } catch (err) {
-      return { name: 'templates', ok: false, detail: `${file}: ${message(err).split('\n')[0]}`, fix: 'fix the template at the line named' };
-    }
+/** The templates compile and render against every documented variable: the same check `run` makes at start. */
+export function checkTemplates(dir = DEFAULT_TEMPLATES_DIR): Check {
+  try {
+    const templates = loadTemplates(dir);
+    return { name: 'templates', ok: true, detail: `${templates.files()} template(s) in ${dir} compile` };
+  } catch (err) {
+    return { name: 'templates', ok: false, detail: message(err), fix: 'fix the template at the line named (variables: templates/README.md)' };
   }
-  return { name: 'templates', ok: true, detail: `${files.length} template(s) compile` };
 }
 
 function checkRunSettings(config: Config): Check {

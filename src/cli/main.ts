@@ -12,6 +12,7 @@ import { registerMap } from './map';
 import { registerProfile } from './profile';
 import { registerRun } from './run';
 import { registerDoctor } from './doctor';
+import { registerOutbox } from './outbox';
 import { registerSetup } from './setup';
 import { registerSystem } from './system';
 import { registerTicket } from './ticket';
@@ -32,6 +33,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerIngest(program, ctx);
   registerInbox(program, ctx);
   registerTicket(program, ctx);
+  registerOutbox(program, ctx);
   registerAudit(program, ctx);
   program.addHelpText('after', '\nConfiguration: DESKBRIDGE_* environment variables over deskbridge.config.json (see README).\nExample:\n  $ npx deskbridge map list');
   return program;

@@ -35,7 +35,7 @@ export interface TicketEventResult {
 
 export type WriteLedger = (result: TicketEventResult) => Promise<number>;
 
-export async function applyRemoteMessage(trx: Knex, m: RemoteMessage, writeLedger: WriteLedger): Promise<TicketEventResult & { inboundId: number }> {
+export async function applyRemoteMessage(trx: Knex, m: RemoteMessage, writeLedger: WriteLedger): Promise<TicketEventResult & { inboundId: number; messageId: number }> {
   const existing = await findTicketByRemote(trx, m.systemId, m.remoteTicketId);
   const event: RemoteEvent = m.event ?? (existing ? 'reply' : 'new');
   let ticketId: number;
@@ -71,7 +71,7 @@ export async function applyRemoteMessage(trx: Knex, m: RemoteMessage, writeLedge
   if (reopened) {
     await appendMessage(trx, { ticketId, inboundId, direction: 'event', event: 'reopened', fromAddress: null, fromName: null, messageId: null, text: 'reopened by a new remote message', html: null });
   }
-  await appendMessage(trx, {
+  const messageId = await appendMessage(trx, {
     ticketId,
     inboundId,
     direction: 'remote',
@@ -83,5 +83,5 @@ export async function applyRemoteMessage(trx: Knex, m: RemoteMessage, writeLedge
     html: m.html,
     attachments: m.attachments,
   });
-  return { ...result, inboundId };
+  return { ...result, inboundId, messageId };
 }

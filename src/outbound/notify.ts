@@ -1,0 +1,62 @@
+// The staff notification for one new remote message (DESIGN.md flow step 7):
+// to the department's staff, from the bridge address, Reply-To the signed
+// token address, subject `[DB#<id>] <subject>`, Auto-Submitted and the loop
+// header, text and sanitised HTML from the templates, the remote attachments.
+// Queued in the outbox inside the mail's own transaction.
+import type { Knex } from 'knex';
+import type { MailAttachment } from '../mail/parse-mail';
+import { enqueue } from '../store/outbox';
+import { DEFAULT_DEADLINE_MS } from './delivery-error';
+import { composeMail, newMessageId } from './compose';
+import type { Templates, TicketVars } from './render';
+import { makeToken, replyAddress } from './reply-token';
+
+/** What the bridge needs to send anything: set from DESKBRIDGE_ADDRESS, DESKBRIDGE_SECRET, DESKBRIDGE_INSTANCE and templates/. */
+export interface Outbound {
+  address: string;
+  secret: string;
+  instance: string;
+  templates: Templates;
+}
+
+export const ticketTag = (ticketId: number) => `[DB#${ticketId}]`;
+
+export interface NotificationInput {
+  ticket: TicketVars;
+  staff: string[];
+  event: string;
+  from: string | null;
+  fromName: string | null;
+  text: string;
+  html: string | null;
+  attachments: MailAttachment[];
+  sourceMessageId: number;
+}
+
+export async function queueNotification(trx: Knex, out: Outbound, n: NotificationInput): Promise<number | null> {
+  if (n.staff.length === 0) return null; // a department without staff has no one to tell; the ticket is still kept
+  const token = makeToken(n.ticket.id, out.secret);
+  const replyTo = replyAddress(out.address, token);
+  const tag = ticketTag(n.ticket.id);
+  const body = out.templates.render('notification', {
+    ticket: n.ticket,
+    message: { event: n.event, from: n.from ?? '', fromName: n.fromName ?? '', text: n.text, html: n.html ?? '' },
+    replyTo,
+    tag,
+  });
+  const subject = `${tag} ${n.ticket.subject}`;
+  const messageId = newMessageId('n', n.ticket.id, out.address);
+  const raw = await composeMail({
+    from: out.address,
+    to: n.staff,
+    replyTo,
+    subject,
+    messageId,
+    autoSubmitted: true,
+    instance: out.instance,
+    text: body.text,
+    html: body.html,
+    attachments: n.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content, cid: a.contentId })),
+  });
+  return enqueue(trx, { kind: 'notification', ticketId: n.ticket.id, sourceMessageId: n.sourceMessageId, to: n.staff, subject, messageId, raw, deadlineAt: new Date(Date.now() + DEFAULT_DEADLINE_MS) });
+}

@@ -1,0 +1,111 @@
+// Renders the bridge's outgoing mail from templates/ (handlebars). Everything
+// that can go wrong with a template goes wrong at start: each file is
+// compiled in strict mode and rendered once against a full sample of the
+// documented variables (templates/README.md), so a syntax error or an unknown
+// variable stops `run` naming the file and the line, never a send. Data is
+// only ever passed as variables: a body that contains `{{…}}` stays text.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
+import Handlebars from 'handlebars';
+import { DeskbridgeError } from '../errors';
+
+export const TEMPLATE_NAMES = ['notification', 'relay', 'close'] as const;
+export type TemplateName = (typeof TEMPLATE_NAMES)[number];
+export const DEFAULT_TEMPLATES_DIR = join(__dirname, '..', '..', 'templates');
+
+export interface TicketVars {
+  id: number;
+  remoteTicketId: string;
+  subject: string;
+  status: string;
+  department: string;
+  departmentName: string;
+  system: string;
+  systemName: string;
+  customerEmail: string;
+  customerName: string;
+}
+
+export interface TemplateVars {
+  ticket: TicketVars;
+  message?: { event: string; from: string; fromName: string; text: string; html: string };
+  reply?: { text: string };
+  staff?: { address: string; name: string };
+  replyTo?: string;
+  tag?: string;
+}
+
+const SAMPLE_TICKET: TicketVars = { id: 1, remoteTicketId: 'R1', subject: 's', status: 'open', department: 'd', departmentName: 'D', system: 'x', systemName: 'X', customerEmail: 'c@x', customerName: 'C' };
+/** Every documented variable, for the start-up render: strict mode throws on any other name. */
+export const SAMPLES: Record<TemplateName, TemplateVars> = {
+  notification: { ticket: SAMPLE_TICKET, message: { event: 'new', from: 'f@x', fromName: 'F', text: 't', html: '<p>t</p>' }, replyTo: 'r@x', tag: '[DB#1]' },
+  relay: { ticket: SAMPLE_TICKET, reply: { text: 't' }, staff: { address: 's@x', name: 'S' } },
+  close: { ticket: SAMPLE_TICKET, reply: { text: 't' }, staff: { address: 's@x', name: 'S' } },
+};
+
+export interface Rendered {
+  text: string;
+  html: string;
+}
+
+type Compiled = { text: Handlebars.TemplateDelegate; html: Handlebars.TemplateDelegate };
+
+/** Header values (a subject) never carry CR or LF, whatever the template or the data held. */
+export const headerValue = (value: string) => value.replace(/[\r\n]+\s*/g, ' ').trim();
+
+function environment(dir: string): typeof Handlebars {
+  const hb = Handlebars.create();
+  hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
+  const partials = join(dir, 'partials');
+  if (existsSync(partials)) {
+    for (const file of readdirSync(partials).filter((f) => f.endsWith('.hbs'))) hb.registerPartial(basename(file, '.hbs'), readFileSync(join(partials, file), 'utf8'));
+  }
+  return hb;
+}
+
+function compileFile(hb: typeof Handlebars, path: string, name: TemplateName, escape: boolean): Handlebars.TemplateDelegate {
+  try {
+    const template = hb.compile(readFileSync(path, 'utf8'), { strict: true, noEscape: !escape, knownHelpers: { eq: true }, knownHelpersOnly: false });
+    template(SAMPLES[name]); // compile now (handlebars is lazy) and meet every variable once
+    return template;
+  } catch (err) {
+    const e = err as Error & { lineNumber?: number };
+    const line = e.lineNumber ?? /(\d+):\d+/.exec(e.message)?.[1] ?? /line (\d+)/.exec(e.message)?.[1];
+    throw new DeskbridgeError('ECONFIG', `template ${path}${line ? ` line ${line}` : ''}: ${e.message.split('\n')[0]}`, { cause: err });
+  }
+}
+
+/** Compiles the templates of `dir` and each system's overrides under dir/systems/<slug>/; throws ECONFIG naming the file and line. */
+export function loadTemplates(dir = DEFAULT_TEMPLATES_DIR) {
+  const hb = environment(dir);
+  const load = (base: string, fallback?: Record<TemplateName, Compiled>) => {
+    const out = {} as Record<TemplateName, Compiled>;
+    for (const name of TEMPLATE_NAMES) {
+      const textPath = join(base, `${name}.txt.hbs`);
+      const htmlPath = join(base, `${name}.html.hbs`);
+      if (!fallback && (!existsSync(textPath) || !existsSync(htmlPath))) throw new DeskbridgeError('ECONFIG', `template ${existsSync(textPath) ? htmlPath : textPath} is missing`);
+      out[name] = {
+        text: existsSync(textPath) ? compileFile(hb, textPath, name, false) : fallback![name].text,
+        html: existsSync(htmlPath) ? compileFile(hb, htmlPath, name, true) : fallback![name].html,
+      };
+    }
+    return out;
+  };
+  const defaults = load(dir);
+  const perSystem = new Map<string, Record<TemplateName, Compiled>>();
+  const systemsDir = join(dir, 'systems');
+  if (existsSync(systemsDir)) for (const slug of readdirSync(systemsDir)) perSystem.set(slug, load(join(systemsDir, slug), defaults));
+  return {
+    render(name: TemplateName, vars: TemplateVars): Rendered {
+      const t = (perSystem.get(vars.ticket.system) ?? defaults)[name];
+      return { text: t.text(vars), html: t.html(vars) };
+    },
+    /** A profile's relaySubject, compiled strictly; CR/LF removed from the result. */
+    subject(source: string, vars: Record<string, unknown>): string {
+      return headerValue(hb.compile(source, { strict: true, noEscape: true })(vars));
+    },
+    files: () => 2 * TEMPLATE_NAMES.length * (1 + perSystem.size),
+  };
+}
+
+export type Templates = ReturnType<typeof loadTemplates>;

@@ -1,0 +1,39 @@
+// A real SMTP server (the smtp-server package) on an ephemeral loopback port,
+// for the outbox tests: it accepts, tempfails (451) or rejects (550) each
+// RCPT as the test says, and keeps every accepted mail's envelope and bytes.
+import { SMTPServer } from 'smtp-server';
+
+export interface Received {
+  from: string;
+  to: string[];
+  raw: Buffer;
+}
+
+export type Verdict = 'accept' | 451 | 550;
+
+export async function startSmtpSink(decide: (rcpt: string) => Verdict = () => 'accept') {
+  const received: Received[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onRcptTo(address, _session, callback) {
+      const verdict = decide(address.address);
+      if (verdict === 'accept') return callback();
+      const err = new Error(verdict === 451 ? 'Try again later' : 'No such user here') as Error & { responseCode: number };
+      err.responseCode = verdict;
+      callback(err);
+    },
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks) });
+        callback();
+      });
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
+  const port = (server.server.address() as { port: number }).port;
+  return { port, url: `smtp://127.0.0.1:${port}`, received, close: () => new Promise<void>((r) => server.close(() => r())) };
+}

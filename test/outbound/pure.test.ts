@@ -1,0 +1,87 @@
+import { mkdtempSync, mkdirSync, writeFileSync, cpSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { decide } from '../../src/outbound/delivery-error';
+import { DEFAULT_TEMPLATES_DIR, loadTemplates, SAMPLES } from '../../src/outbound/render';
+import { makeToken, replyAddress, tokenOf, verifyToken } from '../../src/outbound/reply-token';
+
+describe('reply tokens', () => {
+  const secret = 'a-secret-of-some-length';
+  it('round-trips, survives case folding, and names its ticket', () => {
+    const token = makeToken(4711, secret);
+    expect(token).toMatch(/^4711-[a-z2-7]{12}$/);
+    expect(verifyToken(token, secret)).toBe(4711);
+    expect(verifyToken(token.toUpperCase(), secret)).toBe(4711);
+    const address = replyAddress('Bridge@Support.example', token);
+    expect(tokenOf(address.toUpperCase(), 'bridge@support.example')).toBe(token);
+  });
+  it.each([
+    ['another ticket id with this MAC', (t: string) => t.replace(/^4711/, '4712')],
+    ['a changed MAC', (t: string) => `${t.slice(0, -1)}${t.endsWith('a') ? 'b' : 'a'}`],
+    ['a shortened MAC', (t: string) => t.slice(0, -2)],
+    ['no MAC', () => '4711'],
+    ['garbage', () => 'x-y-z'],
+  ])('refuses %s', (_name, mangle) => {
+    expect(verifyToken(mangle(makeToken(4711, secret)), secret)).toBeNull();
+  });
+  it('refuses a token made with another secret', () => {
+    expect(verifyToken(makeToken(4711, 'another-secret-entirely'), secret)).toBeNull();
+  });
+});
+
+describe('delivery-error decide', () => {
+  const now = new Date('2026-11-26T10:00:00Z');
+  const deadline = new Date('2026-11-27T10:00:00Z');
+  it.each([
+    [{ responseCode: 451, message: 'try later' }, 1, 'retry', 60_000],
+    [{ responseCode: 421, message: 'closing' }, 2, 'retry', 5 * 60_000],
+    [{ message: 'connect ECONNREFUSED' }, 3, 'retry', 15 * 60_000],
+    [{ responseCode: 503, message: 'bad sequence' }, 4, 'retry', 60 * 60_000],
+    [{ responseCode: 452, message: 'full' }, 9, 'retry', 60 * 60_000],
+    [{ responseCode: 550, message: 'no such user' }, 1, 'dead', null],
+    [{ responseCode: 554, message: 'rejected' }, 1, 'dead', null],
+  ] as const)('%o after attempt %i → %s', (failure, attempts, action, waitMs) => {
+    const v = decide(failure, attempts, now, deadline);
+    expect(v.action).toBe(action);
+    if (v.action === 'retry') expect(v.at.getTime() - now.getTime()).toBe(waitMs);
+  });
+  it('a retry that would fall after the deadline is dead', () => {
+    expect(decide({ responseCode: 451, message: 'x' }, 5, now, new Date(now.getTime() + 30 * 60_000))).toMatchObject({ action: 'dead', reason: expect.stringMatching(/past the deadline/) });
+  });
+});
+
+describe('templates', () => {
+  const copy = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'deskbridge-templates-'));
+    cpSync(DEFAULT_TEMPLATES_DIR, dir, { recursive: true });
+    return dir;
+  };
+  it('the shipped templates compile and render; data that looks like a template stays text; HTML is escaped', () => {
+    const t = loadTemplates();
+    const out = t.render('notification', { ...SAMPLES.notification, message: { ...SAMPLES.notification.message!, html: '', text: 'Hi {{ticket.id}} <script>x</script>' } });
+    expect(out.text).toContain('Hi {{ticket.id}} <script>x</script>');
+    expect(out.html).toContain('Hi {{ticket.id}} &lt;script&gt;x&lt;/script&gt;');
+  });
+  it('an unknown variable stops loading, naming the file and the line', () => {
+    const dir = copy();
+    writeFileSync(join(dir, 'relay.txt.hbs'), 'Hello\n{{reply.text}}\n{{staff.nmae}}\n');
+    expect(() => loadTemplates(dir)).toThrow(/relay\.txt\.hbs line 3: "nmae" not defined/);
+  });
+  it('a syntax error stops loading, naming the file and the line', () => {
+    const dir = copy();
+    writeFileSync(join(dir, 'close.html.hbs'), '<p>\n{{#if reply.text}}\n</p>\n');
+    expect(() => loadTemplates(dir)).toThrow(/close\.html\.hbs.*line \d/);
+  });
+  it('a system folder overrides a template for that system only', () => {
+    const dir = copy();
+    mkdirSync(join(dir, 'systems', 'acme'), { recursive: true });
+    writeFileSync(join(dir, 'systems', 'acme', 'relay.txt.hbs'), 'ACME: {{reply.text}}');
+    const t = loadTemplates(dir);
+    expect(t.render('relay', { ...SAMPLES.relay, ticket: { ...SAMPLES.relay.ticket, system: 'acme' } }).text).toBe('ACME: t');
+    expect(t.render('relay', SAMPLES.relay).text).not.toContain('ACME');
+  });
+  it('a relay subject loses CR and LF, whatever the data', () => {
+    expect(loadTemplates().subject('Re: [Ticket ID: {{remoteTicketId}}] {{subject}}', { remoteTicketId: '12', subject: 'a\r\nBcc: x@evil' })).toBe('Re: [Ticket ID: 12] a Bcc: x@evil');
+  });
+});

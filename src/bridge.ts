@@ -11,6 +11,7 @@ import { healthOf, type MailboxState } from './ingest/health';
 import { createMailboxReader } from './ingest/mailbox-reader';
 import { parseMailboxUrl } from './ingest/mailbox-spec';
 import type { Logger } from './log';
+import { createParsePool } from './mail/parse-pool';
 import { createPipeline } from './pipeline';
 import type { Database } from './store/db';
 
@@ -28,7 +29,8 @@ export function requireRunSettings(config: Config): void {
 export async function startBridge(config: Config, db: Database, log: Logger, signal: AbortSignal) {
   requireRunSettings(config);
   const metrics = createMetrics(db.knex);
-  const pipeline = createPipeline(db, { bridgeAddress: config.address ?? null, maxMessageBytes: config.maxMessageBytes });
+  const pool = createParsePool();
+  const pipeline = createPipeline(db, { bridgeAddress: config.address ?? null, maxMessageBytes: config.maxMessageBytes, parse: pool.parse });
   const retried = await pipeline.retryFailed();
   for (const r of retried) log.info({ inboundId: r.inboundId, state: r.state, reason: r.reason }, 'failed mail retried');
   const readers = config.imap.map((url) =>
@@ -55,8 +57,9 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
     log.info({ listen: config.http }, 'health and metrics listening');
   }
   log.info({ mailboxes: readers.map((r) => r.key), processed: config.processed, pollSeconds: config.pollSeconds, instance: config.instance }, 'bridge running');
-  const done = Promise.all(readers.map((r) => r.run(signal))).finally(
-    () => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve())),
-  );
+  const done = Promise.all(readers.map((r) => r.run(signal))).finally(async () => {
+    await pool.close();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  });
   return { done, health, metrics };
 }

@@ -48,6 +48,14 @@ export interface MailResult {
 export interface PipelineOptions {
   bridgeAddress: string | null;
   maxMessageBytes: number;
+  /** The one full parse: parseMail in this thread, or a parse pool's worker (parse-pool.ts). */
+  parse?: (raw: Buffer) => Promise<MailFacts>;
+}
+
+/** A batch whose parsing has started: hand it to `ingest` later, so the next batch parses while this one is written. */
+export interface PreparedBatch {
+  mails: IncomingMail[];
+  prepared: Promise<Prepared[]>;
 }
 
 interface Prepared {
@@ -71,7 +79,7 @@ async function prepare(raw: Buffer, options: PipelineOptions, declaredSize?: num
   const tooLarge = size > options.maxMessageBytes;
   try {
     // The one full parse (or, for a too-large mail, a parse of its headers alone).
-    const facts = await parseMail(tooLarge ? headerBlock(raw) : raw);
+    const facts = await (options.parse ?? parseMail)(tooLarge ? headerBlock(raw) : raw);
     return { raw, hash, size, facts, tooLarge, parseError: null };
   } catch (err) {
     return { raw, hash, size, facts: null, tooLarge, parseError: new Error(`cannot parse the mail: ${(err as Error).message}`, { cause: err }) };
@@ -229,9 +237,16 @@ export function createPipeline(db: Database, options: PipelineOptions) {
      * last inside it (the IMAP cursor is committed there), so the batch's
      * results and the caller's position are committed together or not at all.
      */
-    async ingest(mails: IncomingMail[], inTransaction?: (trx: Knex, results: MailResult[]) => Promise<void>): Promise<MailResult[]> {
-      const prepared: Prepared[] = [];
-      for (const mail of mails) prepared.push(await prepare(mail.raw, options, mail.size));
+    /** Starts parsing a batch (all its mails at once: a parse pool works through them while the caller does other things). */
+    prepareBatch(mails: IncomingMail[]): PreparedBatch {
+      const prepared = Promise.all(mails.map((mail) => prepare(mail.raw, options, mail.size)));
+      prepared.catch(() => {}); // prepare() never rejects; this only keeps a stray rejection from being unhandled
+      return { mails, prepared };
+    },
+
+    async ingest(batch: IncomingMail[] | PreparedBatch, inTransaction?: (trx: Knex, results: MailResult[]) => Promise<void>): Promise<MailResult[]> {
+      const { mails, prepared: parsing } = Array.isArray(batch) ? this.prepareBatch(batch) : batch;
+      const prepared = await parsing;
       const rows = mails.map((mail, i) => ledgerRow(mail, prepared[i]!));
       return db.knex.transaction(async (trx) => {
         const snapshot = await loadSnapshot(trx);

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { DeskbridgeError } from '../errors';
+import { createParsePool } from '../mail/parse-pool';
 import { createPipeline, type IncomingMail, type MailResult } from '../pipeline';
 import type { CliContext } from './context';
 import { formatTable } from './output';
@@ -61,17 +62,27 @@ export function registerIngest(program: Command, ctx: CliContext): void {
     .action(async (files: string[], opts: { json?: boolean }) => {
       checkFiles(files);
       const db = await ctx.database();
-      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes });
+      // a worker thread pays off once there is a next batch to parse while one is written
+      const pool = files.length > BATCH_SIZE ? createParsePool() : null;
+      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool?.parse });
       const results: MailResult[] = await pipeline.retryFailed();
       if (files.length === 0) {
         const raw = await readStdin();
         if (raw.length === 0) throw new DeskbridgeError('EINVALID', 'ingest: no file named and nothing on stdin');
         results.push(...(await pipeline.ingest([{ raw, label: 'stdin', source: 'stdin' }])));
       }
-      for (let i = 0; i < files.length; i += BATCH_SIZE) {
-        const batch: IncomingMail[] = files.slice(i, i + BATCH_SIZE).map((file) => ({ raw: readFileSync(file), label: file, source: 'file', sourceRef: file }));
-        results.push(...(await pipeline.ingest(batch)));
+      const batches: string[][] = [];
+      for (let i = 0; i < files.length; i += BATCH_SIZE) batches.push(files.slice(i, i + BATCH_SIZE));
+      const read = (names: string[]) => pipeline.prepareBatch(names.map((file): IncomingMail => ({ raw: readFileSync(file), label: file, source: 'file', sourceRef: file })));
+      // the next batch is read and parsed (on the pool's thread) while this one is written
+      let next = batches.length ? read(batches[0]!) : null;
+      for (let i = 0; i < batches.length; i++) {
+        const current = next!;
+        next = i + 1 < batches.length ? read(batches[i + 1]!) : null;
+        results.push(...(await pipeline.ingest(current)));
       }
+      await pool?.close();
+
       printResults(results, opts.json);
     });
 }

@@ -28,6 +28,7 @@ const CONNECT_TIMEOUT_MS = 30_000;
 const AUTO_IDLE_DELAY_MS = 50; // back in IDLE right after a catch-up: new mail is announced at once
 const MAX_IDLE_MS = 4 * 60_000; // re-issue IDLE before NAT boxes and the 5 min socket timeout forget us
 const BATCH_BYTES = 32 * 1024 * 1024; // a batch is also cut by size, so a run of large mails stays in bounds
+const PREFETCH_BATCHES = 2; // fetched and parsed ahead of the one being written; bounds memory at 3 batches
 
 export interface SessionOptions {
   spec: MailboxSpec;
@@ -234,13 +235,23 @@ async function catchUp(o: SessionOptions, client: ImapFlow, uidvalidity: number)
   if (listed.length === 0) return;
   const batches = batchesOf(listed, o.batchSize, o.maxMessageBytes);
   o.log.debug({ mails: listed.length, batches: batches.length, afterUid: lastUid }, 'catching up');
-  let next = fetchBatch(o, client, batches[0]!, uidvalidity);
+  // The next batch is fetched, and parsed on the parse pool's thread, while this one is written.
+  const fetchAndParse = (batch: Listed[]) => fetchBatch(o, client, batch, uidvalidity).then((mails) => ({ mails, parsing: o.pipeline.prepareBatch(mails) }));
+  // Two batches ahead: the server, the parse thread and this thread each have work at every moment.
+  const ahead: Array<ReturnType<typeof fetchAndParse>> = [];
+  const fill = (from: number) => {
+    for (let j = from + ahead.length; j < Math.min(batches.length, from + PREFETCH_BATCHES); j++) {
+      const p = fetchAndParse(batches[j]!);
+      p.catch(() => {}); // a failure surfaces when it is awaited; never as an unhandled rejection
+      ahead.push(p);
+    }
+  };
+  fill(0);
   for (let i = 0; i < batches.length; i++) {
-    const mails = await next;
-    if (i + 1 < batches.length) next = fetchBatch(o, client, batches[i + 1]!, uidvalidity);
-    next?.catch(() => {}); // a failure surfaces when it is awaited; never as an unhandled rejection
+    const { mails, parsing } = await ahead.shift()!;
+    fill(i + 1);
     const highest = batches[i]!.at(-1)!.uid; // listed mails that vanished before the fetch are passed over too
-    const results = await o.pipeline.ingest(mails, (trx) => advanceCursor(trx, o.spec.key, o.owner, { uidvalidity, lastUid: highest }));
+    const results = await o.pipeline.ingest(parsing, (trx) => advanceCursor(trx, o.spec.key, o.owner, { uidvalidity, lastUid: highest }));
     report(o, mails, results);
     await markProcessed(o, client, batches[i]!.map((m) => m.uid));
     if (o.signal.aborted) return; // the batch in hand is committed and marked: stop here

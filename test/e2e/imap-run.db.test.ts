@@ -120,14 +120,16 @@ describe(`deskbridge run on ${BACKEND}`, () => {
     await client.mailboxCreate('Tickets');
     await client.logout();
     await appendMails(dovecot, user, mails, { mailbox: 'Tickets' });
-    const b = bridge({ DESKBRIDGE_IMAP: user.url('Tickets'), DESKBRIDGE_POLL_SECONDS: '1' });
+    const first = bridge({ DESKBRIDGE_IMAP: user.url('Tickets') });
     await eventually(async () => (await count('inbound')) === 6, 20_000, 'six mails');
     const oldValidity = Number((await db.knex('mailbox_cursors').first()).uidvalidity);
+    expect(await first.stop('SIGTERM')).toBe(0);
     const admin = await imapClient(dovecot, user);
     await admin.mailboxDelete('Tickets');
     await admin.mailboxCreate('Tickets');
     await admin.logout();
     await appendMails(dovecot, user, mails, { mailbox: 'Tickets' });
+    const b = bridge({ DESKBRIDGE_IMAP: user.url('Tickets') });
     await b.waitForLog((l) => l.msg === 'UIDVALIDITY changed: rescanning the mailbox; the ledger recognises mail it already has', 30_000);
     await eventually(async () => (await count('inbound')) === 12, 30_000, 'six rescanned');
     expect(await states()).toEqual({ ticket_created: 2, ticket_updated: 4, duplicate: 6 });

@@ -1,0 +1,29 @@
+// The parse pool's worker thread (parse-pool.ts). Plain JavaScript so Node
+// can start it directly; it registers tsx like bin/deskbridge.js does and
+// runs the same parseMail as the main thread would, one mail at a time, in
+// the order they came (many parses interleaved only cost memory).
+const { parentPort } = require('node:worker_threads');
+require('tsx/cjs/api').register();
+const { parseMail } = require('./parse-mail.ts');
+
+const queue = [];
+let busy = false;
+
+async function drain() {
+  busy = true;
+  while (queue.length > 0) {
+    const { id, raw } = queue.shift();
+    try {
+      const facts = await parseMail(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
+      parentPort.postMessage({ id, facts });
+    } catch (err) {
+      parentPort.postMessage({ id, error: { message: String((err && err.message) || err) } });
+    }
+  }
+  busy = false;
+}
+
+parentPort.on('message', (message) => {
+  queue.push(message);
+  if (!busy) drain();
+});

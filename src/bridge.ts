@@ -1,5 +1,5 @@
 // The running bridge (`deskbridge run`), composed: config → logger → db →
-// one reader per mailbox, plus /healthz and /metrics. Stopped through an
+// one reader per mailbox, the outbox worker, plus /healthz and /metrics. Stopped through an
 // AbortSignal: each reader finishes the batch in hand, commits, marks it,
 // logs out and releases its lease; then the HTTP server and the database close.
 import type { Server } from 'node:http';
@@ -11,7 +11,11 @@ import { healthOf, type MailboxState } from './ingest/health';
 import { createMailboxReader } from './ingest/mailbox-reader';
 import { parseMailboxUrl } from './ingest/mailbox-spec';
 import type { Logger } from './log';
+import { randomUUID } from 'node:crypto';
 import { createParsePool } from './mail/parse-pool';
+import { outboundFrom } from './outbound/notify';
+import { createOutboxWorker, openTransport } from './outbound/outbox-worker';
+import { loadTemplates } from './outbound/render';
 import { createPipeline } from './pipeline';
 import type { Database } from './store/db';
 
@@ -29,8 +33,15 @@ export function requireRunSettings(config: Config): void {
 export async function startBridge(config: Config, db: Database, log: Logger, signal: AbortSignal) {
   requireRunSettings(config);
   const metrics = createMetrics(db.knex);
+  const outbound = outboundFrom(config, loadTemplates); // templates compile now, or `run` stops naming the file and line
+  if (!outbound) log.warn('DESKBRIDGE_ADDRESS is not set: tickets are kept but staff are not notified');
   const pool = createParsePool();
-  const pipeline = createPipeline(db, { bridgeAddress: config.address ?? null, maxMessageBytes: config.maxMessageBytes, parse: pool.parse });
+  const pipeline = createPipeline(db, { bridgeAddress: config.address ?? null, maxMessageBytes: config.maxMessageBytes, parse: pool.parse, outbound });
+  const sender =
+    config.smtp && config.address
+      ? createOutboxWorker({ db, transport: openTransport(config.smtp), from: config.address, owner: `${config.instance}:${process.pid}:${randomUUID().slice(0, 8)}`, log: log.child({ component: 'outbox' }) })
+      : null;
+  if (!config.smtp) log.warn('DESKBRIDGE_SMTP is not set: notifications and relays wait in the outbox');
   const retried = await pipeline.retryFailed();
   for (const r of retried) log.info({ inboundId: r.inboundId, state: r.state, reason: r.reason }, 'failed mail retried');
   const readers = config.imap.map((url) =>
@@ -45,6 +56,7 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
       maxMessageBytes: config.maxMessageBytes,
       log,
       metrics,
+      onCommitted: () => sender?.nudge(),
     }),
   );
   const health = () => {
@@ -57,7 +69,7 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
     log.info({ listen: config.http }, 'health and metrics listening');
   }
   log.info({ mailboxes: readers.map((r) => r.key), processed: config.processed, pollSeconds: config.pollSeconds, instance: config.instance }, 'bridge running');
-  const done = Promise.all(readers.map((r) => r.run(signal))).finally(async () => {
+  const done = Promise.all([...readers.map((r) => r.run(signal)), sender?.run(signal)]).finally(async () => {
     await pool.close();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   });

@@ -17,7 +17,9 @@ import { DeskbridgeError } from './errors';
 import { classify } from './mail/classify';
 import { cleanSubject, extract } from './mail/extract';
 import { sanitizeMailHtml } from './mail/html-sanitize';
-import { parseMail, type MailFacts } from './mail/parse-mail';
+import { parseMail, type MailAttachment, type MailFacts } from './mail/parse-mail';
+import { queueNotification, type Outbound } from './outbound/notify';
+import type { System } from './store/systems';
 import { route } from './route/route';
 import { loadSnapshot, type RoutingSnapshot } from './route/snapshot';
 import type { Database } from './store/db';
@@ -50,6 +52,8 @@ export interface PipelineOptions {
   maxMessageBytes: number;
   /** The one full parse: parseMail in this thread, or a parse pool's worker (parse-pool.ts). */
   parse?: (raw: Buffer) => Promise<MailFacts>;
+  /** Address, secret, instance and templates for staff notifications; without them none are queued (and the reason says so). */
+  outbound?: Outbound | null;
 }
 
 /** A batch whose parsing has started: hand it to `ingest` later, so the next batch parses while this one is written. */
@@ -92,7 +96,7 @@ const toEvent = (v: string | undefined): RemoteEvent | null => (v === 'new' || v
 type Decision =
   | { kind: 'outcome'; outcome: InboundOutcome }
   | { kind: 'bounce'; outcome: InboundOutcome; originalMessageId: string }
-  | { kind: 'ticket'; message: RemoteMessage; how: string; note: string };
+  | { kind: 'ticket'; message: RemoteMessage; how: string; note: string; system: System; attachments: MailAttachment[] };
 
 /** Writes the mail's ledger row with this outcome (a new row, or the stored row on replay); returns its id. */
 type WriteLedger = (outcome: InboundOutcome) => Promise<number>;
@@ -133,6 +137,8 @@ function decide(p: Prepared, snapshot: RoutingSnapshot, options: PipelineOptions
     kind: 'ticket',
     how: `${system.slug} ticket ${fields.ticket!.value} → ${r.entry.department} (by ${r.by === 'id' ? 'department ID' : 'department name'})`,
     note: charsetNote,
+    system,
+    attachments: facts.attachments,
     message: {
       systemId: system.id,
       remoteTicketId: fields.ticket!.value,
@@ -152,7 +158,13 @@ function decide(p: Prepared, snapshot: RoutingSnapshot, options: PipelineOptions
 }
 
 /** The writes a decision with effects makes, the ledger row among them. */
-async function applyEffects(trx: Knex, d: Exclude<Decision, { kind: 'outcome' }>, writeLedger: WriteLedger): Promise<{ id: number; outcome: InboundOutcome }> {
+async function applyEffects(
+  trx: Knex,
+  d: Exclude<Decision, { kind: 'outcome' }>,
+  writeLedger: WriteLedger,
+  snapshot: RoutingSnapshot,
+  outbound: Outbound | null | undefined,
+): Promise<{ id: number; outcome: InboundOutcome }> {
   if (d.kind === 'bounce') {
     const id = await writeLedger(d.outcome);
     const marked = await trx('outbox')
@@ -169,7 +181,48 @@ async function applyEffects(trx: Knex, d: Exclude<Decision, { kind: 'outcome' }>
     outcome = { state: r.state, reason: `${d.how}${r.reopened ? ', reopened' : ''}${d.note}`, systemId: d.message.systemId, ticketId: r.ticketId };
     return writeLedger(outcome);
   });
+  const notified = await notifyStaff(trx, d, result, snapshot, outbound);
+  if (notified) {
+    outcome = { ...outcome!, reason: `${outcome!.reason}; ${notified}` };
+    await ledger.setOutcome(trx, result.inboundId, outcome);
+  }
   return { id: result.inboundId, outcome: outcome! };
+}
+
+/** Queues the staff notification for a remote message; returns what to add to the ledger reason, if anything. */
+async function notifyStaff(
+  trx: Knex,
+  d: Extract<Decision, { kind: 'ticket' }>,
+  result: { ticketId: number; event: RemoteEvent; messageId: number },
+  snapshot: RoutingSnapshot,
+  outbound: Outbound | null | undefined,
+): Promise<string | null> {
+  if (!outbound) return null;
+  const department = snapshot.department(d.message.departmentId);
+  if (!department || department.staff.length === 0) return `no staff in department ${department?.slug ?? d.message.departmentId} to notify`;
+  await queueNotification(trx, outbound, {
+    ticket: {
+      id: result.ticketId,
+      remoteTicketId: d.message.remoteTicketId,
+      subject: d.message.subject,
+      status: result.event === 'closed' ? 'closed' : 'open',
+      department: department.slug,
+      departmentName: department.name,
+      system: d.system.slug,
+      systemName: d.system.name,
+      customerEmail: d.message.customerEmail ?? '',
+      customerName: d.message.customerName ?? '',
+    },
+    staff: department.staff,
+    event: result.event,
+    from: d.message.fromAddress,
+    fromName: d.message.fromName,
+    text: d.message.text,
+    html: d.message.html,
+    attachments: d.attachments,
+    sourceMessageId: result.messageId,
+  });
+  return null;
 }
 
 export function createPipeline(db: Database, options: PipelineOptions) {
@@ -202,7 +255,7 @@ export function createPipeline(db: Database, options: PipelineOptions) {
     // guarantee, without building a transaction object per mail (profiled).
     await trx.raw('SAVEPOINT deskbridge_mail');
     try {
-      const done = await applyEffects(trx, decision, writeLedger);
+      const done = await applyEffects(trx, decision, writeLedger, snapshot, options.outbound);
       await trx.raw('RELEASE SAVEPOINT deskbridge_mail');
       return done;
     } catch (err) {

@@ -1,6 +1,8 @@
 // `deskbridge inbox list` (the ledger) and `deskbridge parked …` (the mails
 // that wait for an admin: unmapped, disabled, unparsed, failed too often).
 import type { Command } from 'commander';
+import { outboundFrom } from '../outbound/notify';
+import { loadTemplates } from '../outbound/render';
 import { createPipeline } from '../pipeline';
 import { DeskbridgeError } from '../errors';
 import { parseId } from '../admin/correspondences';
@@ -108,7 +110,7 @@ export function registerInbox(program: Command, ctx: CliContext): void {
       if (opts.all && ids.length > 0) throw new DeskbridgeError('EUSAGE', 'parked replay: give ids or --all, not both');
       const db = await ctx.database();
       const rows = opts.all ? await listInbound(db.knex, { states: PARKED_STATES }) : await requireParked(db.knex, ids.map((i) => parseId(i, 'inbound id')));
-      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes });
+      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, outbound: outboundFrom(ctx.config, loadTemplates) });
       printResults(await pipeline.reprocess(rows.map((r) => r.id), { resetAttempts: true }), opts.json);
     });
   parked

@@ -4,6 +4,8 @@ import type { Command } from 'commander';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { DeskbridgeError } from '../errors';
 import { createParsePool } from '../mail/parse-pool';
+import { outboundFrom } from '../outbound/notify';
+import { loadTemplates } from '../outbound/render';
 import { createPipeline, type IncomingMail, type MailResult } from '../pipeline';
 import type { CliContext } from './context';
 import { formatTable } from './output';
@@ -64,7 +66,7 @@ export function registerIngest(program: Command, ctx: CliContext): void {
       const db = await ctx.database();
       // a worker thread pays off once there is a next batch to parse while one is written
       const pool = files.length > BATCH_SIZE ? createParsePool() : null;
-      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool?.parse });
+      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool?.parse, outbound: outboundFrom(ctx.config, loadTemplates) });
       const results: MailResult[] = await pipeline.retryFailed();
       if (files.length === 0) {
         const raw = await readStdin();

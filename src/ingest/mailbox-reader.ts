@@ -28,6 +28,8 @@ export interface ReaderOptions {
   maxMessageBytes: number;
   log: Logger;
   metrics: BridgeMetrics;
+  /** Called after each committed batch (the outbox worker sends what it queued at once). */
+  onCommitted?: () => void;
 }
 
 /** Sleeps `ms`, or less when the signal aborts. */

@@ -46,6 +46,7 @@ export interface SessionOptions {
   metrics: BridgeMetrics;
   signal: AbortSignal;
   onConnected(): void;
+  onCommitted?: () => void;
 }
 
 export class ConnectionClosed extends Error {}
@@ -253,6 +254,7 @@ async function catchUp(o: SessionOptions, client: ImapFlow, uidvalidity: number)
     const highest = batches[i]!.at(-1)!.uid; // listed mails that vanished before the fetch are passed over too
     const results = await o.pipeline.ingest(parsing, (trx) => advanceCursor(trx, o.spec.key, o.owner, { uidvalidity, lastUid: highest }));
     report(o, mails, results);
+    o.onCommitted?.();
     await markProcessed(o, client, batches[i]!.map((m) => m.uid));
     if (o.signal.aborted) return; // the batch in hand is committed and marked: stop here
   }

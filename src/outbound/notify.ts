@@ -60,3 +60,9 @@ export async function queueNotification(trx: Knex, out: Outbound, n: Notificatio
   });
   return enqueue(trx, { kind: 'notification', ticketId: n.ticket.id, sourceMessageId: n.sourceMessageId, to: n.staff, subject, messageId, raw, deadlineAt: new Date(Date.now() + DEFAULT_DEADLINE_MS) });
 }
+
+/** The outbound settings from the configuration, with the templates compiled (throws ECONFIG naming a bad template); null without an address or secret. */
+export function outboundFrom(config: { address?: string; secret?: string; instance: string }, templates: () => Templates): Outbound | null {
+  if (!config.address || !config.secret) return null;
+  return { address: config.address, secret: config.secret, instance: config.instance, templates: templates() };
+}

@@ -1,0 +1,83 @@
+// Staff notifications: one outbox row per new remote message, in the mail's
+// own transaction, and what arrives at a real SMTP server once it is sent.
+import { simpleParser } from 'mailparser';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createLogger } from '../../src/log';
+import { outboundFrom } from '../../src/outbound/notify';
+import { createOutboxWorker, openTransport } from '../../src/outbound/outbox-worker';
+import { loadTemplates } from '../../src/outbound/render';
+import { makeToken, verifyToken } from '../../src/outbound/reply-token';
+import { createPipeline, type IncomingMail } from '../../src/pipeline';
+import { listOutbox } from '../../src/store/outbox';
+import { BACKEND, openTestDatabase } from '../helpers/database';
+import { fixture } from '../helpers/mail';
+import { seedRouting } from '../helpers/seed';
+import { startSmtpSink } from '../helpers/smtp';
+
+const SECRET = 'notify-test-secret-0123';
+let db: Awaited<ReturnType<typeof openTestDatabase>>;
+
+beforeEach(async () => {
+  db = await openTestDatabase('notify');
+  await seedRouting(db);
+});
+afterEach(async () => db.drop());
+
+const files = (...names: string[]): IncomingMail[] => names.map((n) => ({ raw: fixture(n), label: n, source: 'file', sourceRef: n }));
+const outbound = outboundFrom({ address: 'bridge@support.example', secret: SECRET, instance: 'test-node' }, () => loadTemplates())!;
+const pipeline = () => createPipeline(db, { bridgeAddress: 'bridge@support.example', maxMessageBytes: 25 * 1024 * 1024, outbound });
+
+describe(`staff notifications on ${BACKEND}`, () => {
+  it('each new remote message queues one notification to the department staff; auto-replies, bounces and rejected mail queue none', async () => {
+    const results = await pipeline().ingest(files('whmcs-new.eml', 'whmcs-reply.eml', 'staff-out-of-office.eml', 'dsn-for-outbox.eml', 'spoofed-display-name.eml', 'whmcs-sales.eml'));
+    expect(results.map((r) => r.state)).toEqual(['ticket_created', 'ticket_updated', 'auto_reply', 'bounce', 'rejected_sender', 'parked_unmapped']);
+    const rows = await listOutbox(db.knex);
+    expect(rows.map((r) => ({ kind: r.kind, state: r.state, to: r.to, ticketId: r.ticketId }))).toEqual([
+      { kind: 'notification', state: 'queued', to: ['anna@support.example'], ticketId: results[0]!.ticketId },
+      { kind: 'notification', state: 'queued', to: ['anna@support.example'], ticketId: results[0]!.ticketId },
+    ]);
+    expect(rows[0]!.subject).toBe(`[DB#${results[0]!.ticketId}] Server down since midnight`);
+    expect(new Set(rows.map((r) => r.messageId)).size).toBe(2);
+  });
+
+  it('what arrives at the SMTP server: From the bridge, Reply-To a token for this ticket, Auto-Submitted, the loop header, text, HTML and the attachment', async () => {
+    const [created] = await pipeline().ingest(files('whmcs-new.eml'));
+    const sink = await startSmtpSink();
+    const transport = openTransport(sink.url);
+    try {
+      const worker = createOutboxWorker({ db, transport, from: 'bridge@support.example', owner: 't:1:x', log: createLogger({ level: 'silent', destination: process.stderr }) });
+      expect(await worker.flushOnce()).toEqual({ sent: 1, retry: 0, dead: 0 });
+    } finally {
+      transport.close();
+      await sink.close();
+    }
+    expect(sink.received).toHaveLength(1);
+    expect(sink.received[0]).toMatchObject({ from: 'bridge@support.example', to: ['anna@support.example'] });
+    const mail = await simpleParser(sink.received[0]!.raw);
+    const ticketId = created!.ticketId!;
+    expect(mail.subject).toBe(`[DB#${ticketId}] Server down since midnight`);
+    const replyTo = mail.replyTo!.value[0]!.address!;
+    expect(replyTo).toBe(`bridge+${makeToken(ticketId, SECRET)}@support.example`);
+    expect(verifyToken(replyTo.slice('bridge+'.length, replyTo.indexOf('@')), SECRET)).toBe(ticketId);
+    expect(mail.headers.get('auto-submitted')).toBe('auto-generated');
+    expect(mail.headers.get('x-deskbridge-loop')).toBe('test-node');
+    expect(mail.text).toContain('unreachable since midnight');
+    expect(mail.text).toContain('Acme WHMCS ticket 482913');
+    expect(mail.html).toContain('unreachable since midnight');
+    expect(mail.attachments.map((a) => [a.filename, a.size])).toEqual([['ping.log', 75]]);
+    expect((await listOutbox(db.knex))[0]).toMatchObject({ state: 'sent', messageId: mail.messageId });
+  });
+
+  it('a department without staff keeps the ticket and says no one was notified', async () => {
+    await db.knex('department_staff').del();
+    const [r] = await pipeline().ingest(files('whmcs-new.eml'));
+    expect(r).toMatchObject({ state: 'ticket_created', reason: expect.stringMatching(/no staff in department hosting to notify$/) });
+    expect(await listOutbox(db.knex)).toEqual([]);
+  });
+
+  it('without an address and secret no notification is queued', async () => {
+    const [r] = await createPipeline(db, { bridgeAddress: null, maxMessageBytes: 25 * 1024 * 1024 }).ingest(files('whmcs-new.eml'));
+    expect(r!.state).toBe('ticket_created');
+    expect(await listOutbox(db.knex)).toEqual([]);
+  });
+});

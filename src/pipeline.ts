@@ -11,22 +11,17 @@
 // without its ledger row, and no ledger row commits without its effects.
 // (Profiled: deciding first and writing once took the ingest from 8 SQL
 // statements per ticket mail to 6, and a non-ticket mail from 5 to 1.)
-import { createHash } from 'node:crypto';
 import type { Knex } from 'knex';
 import { DeskbridgeError } from './errors';
-import { classify } from './mail/classify';
-import { cleanSubject, extract } from './mail/extract';
-import { sanitizeMailHtml } from './mail/html-sanitize';
-import { parseMail, type MailAttachment, type MailFacts } from './mail/parse-mail';
+import { decide, headerBlock, prepare, type Decision, type Prepared } from './decide';
+import type { MailFacts } from './mail/parse-mail';
 import { queueNotification, type Outbound } from './outbound/notify';
-import type { System } from './store/systems';
-import { route } from './route/route';
 import { loadSnapshot, type RoutingSnapshot } from './route/snapshot';
 import type { Database } from './store/db';
 import * as ledger from './store/inbound';
 import type { InboundOutcome, InboundSource, LedgerState } from './store/inbound';
 import { loadDuplicateIndex } from './store/inbound-dedupe';
-import { applyRemoteMessage, type RemoteEvent, type RemoteMessage } from './store/ticket-event';
+import { applyRemoteMessage, type RemoteEvent } from './store/ticket-event';
 
 export const MAX_ATTEMPTS = 3; // a mail that fails this often is parked, so it never blocks the ones after it
 
@@ -62,100 +57,10 @@ export interface PreparedBatch {
   prepared: Promise<Prepared[]>;
 }
 
-interface Prepared {
-  raw: Buffer;
-  hash: string;
-  size: number;
-  facts: MailFacts | null;
-  tooLarge: boolean;
-  parseError: Error | null;
-}
-
-/** The header block only: what a too-large mail keeps. */
-function headerBlock(raw: Buffer): Buffer {
-  const end = raw.indexOf('\r\n\r\n') >= 0 ? raw.indexOf('\r\n\r\n') + 4 : raw.indexOf('\n\n') >= 0 ? raw.indexOf('\n\n') + 2 : raw.length;
-  return raw.subarray(0, Math.min(end, 256 * 1024));
-}
-
-async function prepare(raw: Buffer, options: PipelineOptions, declaredSize?: number): Promise<Prepared> {
-  const hash = createHash('sha256').update(raw).digest('hex');
-  const size = Math.max(raw.length, declaredSize ?? 0);
-  const tooLarge = size > options.maxMessageBytes;
-  try {
-    // The one full parse (or, for a too-large mail, a parse of its headers alone).
-    const facts = await (options.parse ?? parseMail)(tooLarge ? headerBlock(raw) : raw);
-    return { raw, hash, size, facts, tooLarge, parseError: null };
-  } catch (err) {
-    return { raw, hash, size, facts: null, tooLarge, parseError: new Error(`cannot parse the mail: ${(err as Error).message}`, { cause: err }) };
-  }
-}
-
-const toEvent = (v: string | undefined): RemoteEvent | null => (v === 'new' || v === 'reply' || v === 'closed' ? v : null);
-
-/** What one mail comes to, decided before anything is written. */
-type Decision =
-  | { kind: 'outcome'; outcome: InboundOutcome }
-  | { kind: 'bounce'; outcome: InboundOutcome; originalMessageId: string }
-  | { kind: 'ticket'; message: RemoteMessage; how: string; note: string; system: System; attachments: MailAttachment[] };
 
 /** Writes the mail's ledger row with this outcome (a new row, or the stored row on replay); returns its id. */
 type WriteLedger = (outcome: InboundOutcome) => Promise<number>;
 
-function decide(p: Prepared, snapshot: RoutingSnapshot, options: PipelineOptions): Decision {
-  const done = (outcome: InboundOutcome): Decision => ({ kind: 'outcome', outcome });
-  if (p.tooLarge) return done({ state: 'too_large', reason: `${p.size} bytes, over the limit of ${options.maxMessageBytes}; headers kept, body not parsed` });
-  if (!p.facts) throw p.parseError ?? new Error('mail was not parsed');
-  const facts = p.facts;
-  const charsetNote = facts.charsetProblems.length ? `; unknown charset ${facts.charsetProblems.join(', ')} kept raw` : '';
-  const verdict = classify(facts, { systems: snapshot.systems, bridgeAddress: options.bridgeAddress });
-  switch (verdict.kind) {
-    case 'bounce': {
-      const outcome: InboundOutcome = { state: 'bounce', reason: verdict.reason };
-      return verdict.originalMessageId ? { kind: 'bounce', outcome, originalMessageId: verdict.originalMessageId } : done(outcome);
-    }
-    case 'own_mail':
-      return done({ state: 'own_mail', reason: verdict.reason });
-    case 'auto_reply':
-      return done({ state: 'auto_reply', reason: verdict.reason, systemId: verdict.system?.id ?? null });
-    case 'staff_reply':
-      return done({ state: 'rejected_staff', reason: `to ${verdict.tokenAddress}: staff replies are not relayed by this version` });
-    case 'rejected_sender':
-      return done({ state: 'rejected_sender', reason: verdict.reason });
-    case 'notification':
-      break;
-  }
-  const system = verdict.system;
-  const profile = snapshot.profileOf(system);
-  const fields = extract(profile, facts);
-  const r = route(snapshot.correspondencesOf(system.id), {
-    ticket: fields.ticket?.value,
-    departmentId: fields.departmentId?.value,
-    departmentName: fields.departmentName?.value,
-  });
-  if (r.kind !== 'mapped') return done({ state: r.kind, reason: `${r.reason}${charsetNote}`, systemId: system.id });
-  return {
-    kind: 'ticket',
-    how: `${system.slug} ticket ${fields.ticket!.value} → ${r.entry.department} (by ${r.by === 'id' ? 'department ID' : 'department name'})`,
-    note: charsetNote,
-    system,
-    attachments: facts.attachments,
-    message: {
-      systemId: system.id,
-      remoteTicketId: fields.ticket!.value,
-      departmentId: r.entry.departmentId,
-      event: toEvent(fields.event?.value),
-      subject: fields.subject?.value ?? cleanSubject(facts.subject, profile),
-      customerEmail: fields.customerEmail?.value.toLowerCase() ?? null,
-      customerName: fields.customerName?.value ?? null,
-      fromAddress: facts.fromAddress,
-      fromName: facts.fromName,
-      messageId: facts.messageId,
-      text: facts.text,
-      html: facts.html === null ? null : sanitizeMailHtml(facts.html),
-      attachments: facts.attachments,
-    },
-  };
-}
 
 /** The writes a decision with effects makes, the ledger row among them. */
 async function applyEffects(

@@ -53,6 +53,7 @@ const toEvent = (v: string | undefined): RemoteEvent | null => (v === 'new' || v
 export type Decision =
   | { kind: 'outcome'; outcome: InboundOutcome }
   | { kind: 'bounce'; outcome: InboundOutcome; originalMessageId: string }
+  | { kind: 'staff'; tokenAddress: string; facts: MailFacts }
   | { kind: 'ticket'; message: RemoteMessage; how: string; note: string; system: System; attachments: MailAttachment[] };
 
 export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOptions): Decision {
@@ -72,7 +73,7 @@ export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOp
     case 'auto_reply':
       return done({ state: 'auto_reply', reason: verdict.reason, systemId: verdict.system?.id ?? null });
     case 'staff_reply':
-      return done({ state: 'rejected_staff', reason: `to ${verdict.tokenAddress}: staff replies are not relayed by this version` });
+      return { kind: 'staff', tokenAddress: verdict.tokenAddress, facts }; // verified against the ticket's staff when written
     case 'rejected_sender':
       return done({ state: 'rejected_sender', reason: verdict.reason });
     case 'notification':

@@ -16,6 +16,7 @@ import { DeskbridgeError } from './errors';
 import { decide, headerBlock, prepare, type Decision, type Prepared } from './decide';
 import type { MailFacts } from './mail/parse-mail';
 import { queueNotification, type Outbound } from './outbound/notify';
+import { handleStaffReply } from './outbound/relay';
 import { loadSnapshot, type RoutingSnapshot } from './route/snapshot';
 import type { Database } from './store/db';
 import * as ledger from './store/inbound';
@@ -70,6 +71,7 @@ async function applyEffects(
   snapshot: RoutingSnapshot,
   outbound: Outbound | null | undefined,
 ): Promise<{ id: number; outcome: InboundOutcome }> {
+  if (d.kind === 'staff') return handleStaffReply(trx, d, writeLedger, snapshot, outbound);
   if (d.kind === 'bounce') {
     const id = await writeLedger(d.outcome);
     const marked = await trx('outbox')

@@ -1,0 +1,129 @@
+// A staff member's e-mail reply (DESIGN.md flow step 8): accepted only when
+// the token in the address it was sent to verifies AND the sender is on the
+// staff of the ticket's department; then stored on the ticket (quotes and
+// signature stripped) and relayed to the system's relay address in the form
+// that system files under its own ticket: its profile's relaySubject and
+// relayHeaders, In-Reply-To/References of the last remote notification, the
+// relay (or close) template, the staff's attachments, the loop header and no
+// Auto-Submitted (a person's words). `#close` on the first line closes the
+// ticket and relays the close template. More than RELAY_LIMIT relays for one
+// ticket within an hour parks the rest as `loop_suspected`.
+import type { Knex } from 'knex';
+import type { MailFacts } from '../mail/parse-mail';
+import { closeCommand, stripReply } from '../mail/quote-strip';
+import type { RoutingSnapshot } from '../route/snapshot';
+import type { InboundOutcome } from '../store/inbound';
+import { countRecentRelays, enqueue } from '../store/outbox';
+import { appendMessage, getTicket, updateTicket, type Ticket } from '../store/tickets';
+import { composeMail, newMessageId } from './compose';
+import { DEFAULT_DEADLINE_MS } from './delivery-error';
+import type { Outbound } from './notify';
+import type { TicketVars } from './render';
+import { tokenOf, verifyToken } from './reply-token';
+
+export const RELAY_LIMIT_PER_HOUR = 20; // a person does not answer one ticket 20 times an hour; two bridges in a loop do
+
+const DEFAULT_RELAY_SUBJECT = 'Re: {{subject}}';
+
+export interface StaffReplyInput {
+  tokenAddress: string;
+  facts: MailFacts;
+}
+
+const rejected = (reason: string): InboundOutcome => ({ state: 'rejected_staff', reason });
+
+function ticketVars(t: Ticket, snapshot: RoutingSnapshot): TicketVars {
+  const system = snapshot.systems.find((s) => s.id === t.systemId);
+  const department = snapshot.department(t.departmentId);
+  return {
+    id: t.id,
+    remoteTicketId: t.remoteTicketId,
+    subject: t.subject,
+    status: t.status,
+    department: t.department,
+    departmentName: department?.name ?? t.department,
+    system: t.system,
+    systemName: system?.name ?? t.system,
+    customerEmail: t.customerEmail ?? '',
+    customerName: t.customerName ?? '',
+  };
+}
+
+/** Verifies, stores and relays one staff reply; the ledger row is written through `writeLedger`. */
+export async function handleStaffReply(
+  trx: Knex,
+  input: StaffReplyInput,
+  writeLedger: (o: InboundOutcome) => Promise<number>,
+  snapshot: RoutingSnapshot,
+  outbound: Outbound | null | undefined,
+): Promise<{ id: number; outcome: InboundOutcome }> {
+  const write = async (o: InboundOutcome) => ({ id: await writeLedger(o), outcome: o });
+  if (!outbound) return write(rejected(`to ${input.tokenAddress}: DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET are needed to accept staff replies`));
+  const token = tokenOf(input.tokenAddress, outbound.address);
+  const ticketId = token ? verifyToken(token, outbound.secret) : null;
+  if (ticketId === null) return write(rejected(`to ${input.tokenAddress}: the reply token does not verify`));
+  const ticket = await getTicket(trx, ticketId);
+  if (!ticket) return write(rejected(`to ${input.tokenAddress}: ticket #${ticketId} does not exist`));
+  const department = snapshot.department(ticket.departmentId);
+  const from = input.facts.fromAddress ?? '';
+  if (!department || !department.staff.includes(from)) return write(rejected(`${from || 'no sender'} is not on the staff of department ${ticket.department} (ticket #${ticketId})`));
+  const system = snapshot.systems.find((s) => s.id === ticket.systemId)!;
+
+  const { close, text } = closeCommand(stripReply(input.facts.text));
+  const recent = await countRecentRelays(trx, ticketId, new Date(Date.now() - 60 * 60_000));
+  const loop = recent >= RELAY_LIMIT_PER_HOUR;
+  const outcome: InboundOutcome = {
+    state: 'staff_reply',
+    reason: `${from} on ticket #${ticketId}${close ? ', closes it' : ''}; ${loop ? `relay parked: loop_suspected (${recent} relays in the last hour)` : `relayed to ${system.relayTo}`}`,
+    systemId: system.id,
+    ticketId,
+  };
+  const inboundId = await writeLedger(outcome);
+  const messageId = await appendMessage(trx, {
+    ticketId,
+    inboundId,
+    direction: 'staff',
+    event: close ? 'closed' : 'reply',
+    fromAddress: from,
+    fromName: input.facts.fromName,
+    messageId: input.facts.messageId,
+    text,
+    html: null,
+    attachments: input.facts.attachments,
+  });
+  if (close) await updateTicket(trx, ticketId, { status: 'closed' });
+
+  const vars = { ticket: { ...ticketVars(ticket, snapshot), status: close ? 'closed' : ticket.status }, reply: { text }, staff: { address: from, name: input.facts.fromName ?? from } };
+  const profile = snapshot.profileOf(system);
+  const subjectVars = { remoteTicketId: ticket.remoteTicketId, subject: ticket.subject, ticketId };
+  const subject = outbound.templates.subject(profile.relaySubject ?? DEFAULT_RELAY_SUBJECT, subjectVars);
+  const extraHeaders = Object.fromEntries(Object.entries(profile.relayHeaders ?? {}).map(([k, v]) => [k, outbound.templates.subject(v, subjectVars)]));
+  const body = outbound.templates.render(close ? 'close' : 'relay', vars);
+  const relayId = newMessageId(close ? 'c' : 'r', ticketId, outbound.address);
+  const raw = await composeMail({
+    from: outbound.address,
+    to: [system.relayTo],
+    subject,
+    messageId: relayId,
+    inReplyTo: ticket.lastRemoteMessageId,
+    references: ticket.lastRemoteMessageId ? [ticket.lastRemoteMessageId] : [],
+    autoSubmitted: false,
+    instance: outbound.instance,
+    extraHeaders,
+    text: body.text,
+    html: body.html,
+    attachments: input.facts.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content, cid: a.contentId })),
+  });
+  await enqueue(trx, {
+    kind: close ? 'close' : 'relay',
+    ticketId,
+    sourceMessageId: messageId,
+    to: [system.relayTo],
+    subject,
+    messageId: relayId,
+    raw,
+    deadlineAt: new Date(Date.now() + DEFAULT_DEADLINE_MS),
+    ...(loop && { state: 'parked' as const, lastError: `loop_suspected: ${recent} relays for ticket #${ticketId} in the last hour (limit ${RELAY_LIMIT_PER_HOUR})` }),
+  });
+  return { id: inboundId, outcome };
+}

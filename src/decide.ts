@@ -53,8 +53,23 @@ const toEvent = (v: string | undefined): RemoteEvent | null => (v === 'new' || v
 export type Decision =
   | { kind: 'outcome'; outcome: InboundOutcome }
   | { kind: 'bounce'; outcome: InboundOutcome; originalMessageId: string }
-  | { kind: 'staff'; tokenAddress: string; facts: MailFacts }
+  | { kind: 'staff'; tokenAddress: string | null; ref: StaffRef | null; facts: MailFacts }
   | { kind: 'ticket'; message: RemoteMessage; how: string; note: string; system: System; attachments: MailAttachment[] };
+
+/** How a mail not sent to a token address may still name a ticket: our notification's Message-ID in In-Reply-To/References, or the [DB#id] tag. */
+export interface StaffRef {
+  references: string[];
+  tag: number | null;
+}
+
+const TAG_RE = /\[DB#(\d{1,12})\]/;
+const OUR_NOTIFICATION_RE = /^<deskbridge\.n\.\d+\./; // newMessageId('n', …) in outbound/compose.ts
+
+function staffRef(facts: MailFacts): StaffRef | null {
+  const references = [facts.inReplyTo, ...facts.references].filter((id): id is string => !!id && OUR_NOTIFICATION_RE.test(id));
+  const tag = TAG_RE.exec(facts.subject);
+  return references.length || tag ? { references: [...new Set(references)], tag: tag ? Number(tag[1]) : null } : null;
+}
 
 export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOptions): Decision {
   const done = (outcome: InboundOutcome): Decision => ({ kind: 'outcome', outcome });
@@ -73,9 +88,12 @@ export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOp
     case 'auto_reply':
       return done({ state: 'auto_reply', reason: verdict.reason, systemId: verdict.system?.id ?? null });
     case 'staff_reply':
-      return { kind: 'staff', tokenAddress: verdict.tokenAddress, facts }; // verified against the ticket's staff when written
-    case 'rejected_sender':
-      return done({ state: 'rejected_sender', reason: verdict.reason });
+      return { kind: 'staff', tokenAddress: verdict.tokenAddress, ref: null, facts }; // verified against the ticket's staff when written
+    case 'rejected_sender': {
+      // not to a token address, but answering one of our notifications or carrying our [DB#id] tag
+      const ref = staffRef(facts);
+      return ref ? { kind: 'staff', tokenAddress: null, ref, facts } : done({ state: 'rejected_sender', reason: verdict.reason });
+    }
     case 'notification':
       break;
   }

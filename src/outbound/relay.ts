@@ -13,7 +13,8 @@ import type { MailFacts } from '../mail/parse-mail';
 import { closeCommand, stripReply } from '../mail/quote-strip';
 import type { RoutingSnapshot } from '../route/snapshot';
 import type { InboundOutcome } from '../store/inbound';
-import { countRecentRelays, enqueue } from '../store/outbox';
+import { countRecentRelays, enqueue, notificationsByMessageId } from '../store/outbox';
+import type { StaffRef } from '../decide';
 import { appendMessage, getTicket, updateTicket, type Ticket } from '../store/tickets';
 import { composeMail, newMessageId } from './compose';
 import { DEFAULT_DEADLINE_MS } from './delivery-error';
@@ -26,8 +27,23 @@ export const RELAY_LIMIT_PER_HOUR = 20; // a person does not answer one ticket 2
 const DEFAULT_RELAY_SUBJECT = 'Re: {{subject}}';
 
 export interface StaffReplyInput {
-  tokenAddress: string;
+  tokenAddress: string | null;
+  ref: StaffRef | null;
   facts: MailFacts;
+}
+
+/** The ticket a staff reply names, and how: a verified token first, then our notification in its references, then the [DB#id] tag. */
+async function ticketNamed(trx: Knex, input: StaffReplyInput, outbound: Outbound): Promise<{ ticketId: number; via: string } | { error: string }> {
+  if (input.tokenAddress) {
+    const token = tokenOf(input.tokenAddress, outbound.address);
+    const ticketId = token ? verifyToken(token, outbound.secret) : null;
+    return ticketId === null ? { error: `to ${input.tokenAddress}: the reply token does not verify` } : { ticketId, via: 'token' };
+  }
+  const byReference = await notificationsByMessageId(trx, input.ref?.references ?? []);
+  const referenced = [...byReference.values()][0];
+  if (referenced !== undefined) return { ticketId: referenced, via: 'In-Reply-To/References' };
+  if (input.ref?.tag != null) return { ticketId: input.ref.tag, via: `[DB#${input.ref.tag}] in the subject` };
+  return { error: 'names no ticket' };
 }
 
 const rejected = (reason: string): InboundOutcome => ({ state: 'rejected_staff', reason });
@@ -58,12 +74,12 @@ export async function handleStaffReply(
   outbound: Outbound | null | undefined,
 ): Promise<{ id: number; outcome: InboundOutcome }> {
   const write = async (o: InboundOutcome) => ({ id: await writeLedger(o), outcome: o });
-  if (!outbound) return write(rejected(`to ${input.tokenAddress}: DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET are needed to accept staff replies`));
-  const token = tokenOf(input.tokenAddress, outbound.address);
-  const ticketId = token ? verifyToken(token, outbound.secret) : null;
-  if (ticketId === null) return write(rejected(`to ${input.tokenAddress}: the reply token does not verify`));
+  if (!outbound) return write(rejected(`${input.tokenAddress ? `to ${input.tokenAddress}: ` : ''}DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET are needed to accept staff replies`));
+  const named = await ticketNamed(trx, input, outbound);
+  if ('error' in named) return write(rejected(named.error));
+  const { ticketId } = named;
   const ticket = await getTicket(trx, ticketId);
-  if (!ticket) return write(rejected(`to ${input.tokenAddress}: ticket #${ticketId} does not exist`));
+  if (!ticket) return write(rejected(`ticket #${ticketId} (by ${named.via}) does not exist`));
   const department = snapshot.department(ticket.departmentId);
   const from = input.facts.fromAddress ?? '';
   if (!department || !department.staff.includes(from)) return write(rejected(`${from || 'no sender'} is not on the staff of department ${ticket.department} (ticket #${ticketId})`));
@@ -74,7 +90,7 @@ export async function handleStaffReply(
   const loop = recent >= RELAY_LIMIT_PER_HOUR;
   const outcome: InboundOutcome = {
     state: 'staff_reply',
-    reason: `${from} on ticket #${ticketId}${close ? ', closes it' : ''}; ${loop ? `relay parked: loop_suspected (${recent} relays in the last hour)` : `relayed to ${system.relayTo}`}`,
+    reason: `${from} on ticket #${ticketId}${named.via === 'token' ? '' : ` (by ${named.via})`}${close ? ', closes it' : ''}; ${loop ? `relay parked: loop_suspected (${recent} relays in the last hour)` : `relayed to ${system.relayTo}`}`,
     systemId: system.id,
     ticketId,
   };

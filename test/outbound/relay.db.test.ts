@@ -22,13 +22,14 @@ const pipeline = () => createPipeline(db, { bridgeAddress: 'bridge@support.examp
 const mail = (raw: Buffer | string, label = 'reply'): IncomingMail => ({ raw: Buffer.from(raw), label, source: 'stdin' });
 
 /** A Gmail-style reply: the answer, a signature, the quoted notification, and an attachment. */
-function staffReply(opts: { from?: string; token?: string; body?: string; id?: string } = {}): string {
+function staffReply(opts: { from?: string; token?: string; body?: string; id?: string; to?: string; subject?: string; inReplyTo?: string } = {}): string {
   const token = opts.token ?? makeToken(ticketId, SECRET);
   return [
     `From: Anna Admin <${opts.from ?? 'anna@support.example'}>`,
-    `To: bridge+${token}@support.example`,
-    `Subject: Re: [DB#${ticketId}] Server down since midnight`,
+    `To: ${opts.to ?? `bridge+${token}@support.example`}`,
+    `Subject: ${opts.subject ?? `Re: [DB#${ticketId}] Server down since midnight`}`,
     `Message-ID: <${opts.id ?? 'staff-1'}@mail.support.example>`,
+    ...(opts.inReplyTo ? [`In-Reply-To: ${opts.inReplyTo}`, `References: ${opts.inReplyTo}`] : []),
     'MIME-Version: 1.0',
     'Content-Type: multipart/mixed; boundary="b1"',
     '',
@@ -93,6 +94,19 @@ describe(`staff replies on ${BACKEND}`, () => {
     expect(r).toMatchObject({ state: 'rejected_staff', reason: expect.stringMatching(reason) });
     expect(await relays()).toEqual([]);
     expect((await getThread(db.knex, ticketId)).filter((m) => m.direction === 'staff')).toEqual([]);
+  });
+
+  it('a reply to the plain address is matched by In-Reply-To (our notification) or by the [DB#id] tag, and still checked against the staff', async () => {
+    const notification = (await listOutbox(db.knex)).find((r) => r.kind === 'notification')!;
+    const [byReference] = await pipeline().ingest([mail(staffReply({ to: 'bridge@support.example', subject: 'Re: Server down', inReplyTo: notification.messageId, id: 'ref-1' }))]);
+    expect(byReference).toMatchObject({ state: 'staff_reply', ticketId, reason: expect.stringContaining('(by In-Reply-To/References)') });
+    const [byTag] = await pipeline().ingest([mail(staffReply({ to: 'bridge@support.example', id: 'tag-1' }))]);
+    expect(byTag).toMatchObject({ state: 'staff_reply', ticketId, reason: expect.stringContaining(`(by [DB#${ticketId}] in the subject)`) });
+    const [stranger] = await pipeline().ingest([mail(staffReply({ to: 'bridge@support.example', from: 'mallory@else.example', id: 'tag-2' }))]);
+    expect(stranger).toMatchObject({ state: 'rejected_staff', reason: expect.stringMatching(/mallory@else\.example is not on the staff/) });
+    const [unknown] = await pipeline().ingest([mail(staffReply({ to: 'bridge@support.example', subject: 'Re: [DB#99999] x', id: 'tag-3' }))]);
+    expect(unknown).toMatchObject({ state: 'rejected_staff', reason: expect.stringMatching(/ticket #99999 .*does not exist/) });
+    expect((await relays()).map((r) => r.kind)).toEqual(['relay', 'relay']);
   });
 
   it('#close on the first line closes the ticket and relays the close template', async () => {

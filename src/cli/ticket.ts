@@ -1,10 +1,15 @@
-// `deskbridge ticket list|show`: the local tickets and their threads.
+// `deskbridge ticket list|show|close|reopen`: the local tickets, their threads,
+// and closing one from the command line (the close mail goes to its system).
 import type { Command } from 'commander';
 import { parseId } from '../admin/correspondences';
 import { requireDepartment } from '../admin/departments';
 import { requireSystem } from '../admin/systems';
 import { DeskbridgeError } from '../errors';
-import { getThread, getTicket, listTickets, type Ticket, type TicketStatus } from '../store/tickets';
+import { outboundFrom } from '../outbound/notify';
+import { queueRelay } from '../outbound/relay';
+import { loadTemplates } from '../outbound/render';
+import { loadSnapshot } from '../route/snapshot';
+import { appendMessage, getThread, getTicket, listTickets, updateTicket, type Ticket, type TicketStatus } from '../store/tickets';
 import type { CliContext } from './context';
 import { printList, printRecord, type Column } from './output';
 
@@ -74,5 +79,42 @@ export function registerTicket(program: Command, ctx: CliContext): void {
         process.stdout.write(`\n--- #${m.id} ${m.direction}${m.event ? ` (${m.event})` : ''} ${m.from ?? ''} ${m.createdAt}\n${m.text.trimEnd()}\n`);
         for (const a of m.attachments) process.stdout.write(`[attachment] ${a.name} ${a.type} ${a.size} bytes sha256:${a.sha256}\n`);
       }
+    });
+  ticket
+    .command('close <id>')
+    .description('close a ticket and send the close mail to its system (what a staff reply starting with #close does)')
+    .option('--message <text>', 'words to put above the close template')
+    .addHelpText('after', '\nNeeds DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET (the close mail is queued in the outbox).\n\nExample:\n  $ deskbridge ticket close 42 --message "Solved by the kernel update."')
+    .action(async (id: string, opts: { message?: string }) => {
+      const ticketId = parseId(id, 'ticket id');
+      const outbound = outboundFrom(ctx.config, loadTemplates);
+      if (!outbound) throw new DeskbridgeError('ECONFIG', 'ticket close: DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET are needed to send the close mail');
+      const db = await ctx.database();
+      const outboxId = await db.knex.transaction(async (trx) => {
+        const t = await getTicket(trx, ticketId);
+        if (!t) throw new DeskbridgeError('ENOTFOUND', `unknown ticket #${id} (see \`deskbridge ticket list\`)`);
+        if (t.status === 'closed') throw new DeskbridgeError('EINVALID', `ticket #${t.id} is already closed`);
+        await updateTicket(trx, t.id, { status: 'closed' });
+        const messageId = await appendMessage(trx, { ticketId: t.id, inboundId: null, direction: 'event', event: 'closed', fromAddress: null, fromName: null, messageId: null, text: `closed by ${ctx.actor}${opts.message ? `: ${opts.message}` : ''}`, html: null });
+        const snapshot = await loadSnapshot(trx);
+        return queueRelay(trx, { ticket: t, snapshot, outbound, close: true, text: opts.message ?? '', staff: { address: outbound.address, name: ctx.actor }, attachments: [], sourceMessageId: messageId, loop: null });
+      });
+      process.stdout.write(`closed ticket #${ticketId}; the close mail is outbox #${outboxId}\n`);
+    });
+  ticket
+    .command('reopen <id>')
+    .description('reopen a closed ticket (the remote side reopens its own by writing again)')
+    .addHelpText('after', '\nExample:\n  $ deskbridge ticket reopen 42')
+    .action(async (id: string) => {
+      const ticketId = parseId(id, 'ticket id');
+      const db = await ctx.database();
+      await db.knex.transaction(async (trx) => {
+        const t = await getTicket(trx, ticketId);
+        if (!t) throw new DeskbridgeError('ENOTFOUND', `unknown ticket #${id} (see \`deskbridge ticket list\`)`);
+        if (t.status === 'open') throw new DeskbridgeError('EINVALID', `ticket #${t.id} is already open`);
+        await updateTicket(trx, t.id, { status: 'open' });
+        await appendMessage(trx, { ticketId: t.id, inboundId: null, direction: 'event', event: 'reopened', fromAddress: null, fromName: null, messageId: null, text: `reopened by ${ctx.actor}`, html: null });
+      });
+      process.stdout.write(`reopened ticket #${ticketId}\n`);
     });
 }

@@ -9,7 +9,7 @@
 // ticket and relays the close template. More than RELAY_LIMIT relays for one
 // ticket within an hour parks the rest as `loop_suspected`.
 import type { Knex } from 'knex';
-import type { MailFacts } from '../mail/parse-mail';
+import type { MailAttachment, MailFacts } from '../mail/parse-mail';
 import { closeCommand, stripReply } from '../mail/quote-strip';
 import type { RoutingSnapshot } from '../route/snapshot';
 import type { InboundOutcome } from '../store/inbound';
@@ -109,13 +109,34 @@ export async function handleStaffReply(
   });
   if (close) await updateTicket(trx, ticketId, { status: 'closed' });
 
-  const vars = { ticket: { ...ticketVars(ticket, snapshot), status: close ? 'closed' : ticket.status }, reply: { text }, staff: { address: from, name: input.facts.fromName ?? from } };
+  await queueRelay(trx, { ticket, snapshot, outbound, close, text, staff: { address: from, name: input.facts.fromName ?? from }, attachments: input.facts.attachments, sourceMessageId: messageId, loop: loop ? recent : null });
+  return { id: inboundId, outcome };
+}
+
+export interface RelayInput {
+  ticket: Ticket;
+  snapshot: RoutingSnapshot;
+  outbound: Outbound;
+  close: boolean;
+  text: string;
+  staff: { address: string; name: string };
+  attachments: MailAttachment[];
+  sourceMessageId: number | null;
+  /** The relay count of the last hour when it is over the limit: the row is parked as loop_suspected. */
+  loop: number | null;
+}
+
+/** Queues the relay (or close) mail for a ticket to its system, in that system's form. */
+export async function queueRelay(trx: Knex, r: RelayInput): Promise<number> {
+  const { ticket, snapshot, outbound } = r;
+  const system = snapshot.systems.find((s) => s.id === ticket.systemId)!;
+  const vars = { ticket: { ...ticketVars(ticket, snapshot), status: r.close ? 'closed' : ticket.status }, reply: { text: r.text }, staff: r.staff };
   const profile = snapshot.profileOf(system);
-  const subjectVars = { remoteTicketId: ticket.remoteTicketId, subject: ticket.subject, ticketId };
+  const subjectVars = { remoteTicketId: ticket.remoteTicketId, subject: ticket.subject, ticketId: ticket.id };
   const subject = outbound.templates.subject(profile.relaySubject ?? DEFAULT_RELAY_SUBJECT, subjectVars);
   const extraHeaders = Object.fromEntries(Object.entries(profile.relayHeaders ?? {}).map(([k, v]) => [k, outbound.templates.subject(v, subjectVars)]));
-  const body = outbound.templates.render(close ? 'close' : 'relay', vars);
-  const relayId = newMessageId(close ? 'c' : 'r', ticketId, outbound.address);
+  const body = outbound.templates.render(r.close ? 'close' : 'relay', vars);
+  const relayId = newMessageId(r.close ? 'c' : 'r', ticket.id, outbound.address);
   const raw = await composeMail({
     from: outbound.address,
     to: [system.relayTo],
@@ -128,18 +149,17 @@ export async function handleStaffReply(
     extraHeaders,
     text: body.text,
     html: body.html,
-    attachments: input.facts.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content, cid: a.contentId })),
+    attachments: r.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content, cid: a.contentId })),
   });
-  await enqueue(trx, {
-    kind: close ? 'close' : 'relay',
-    ticketId,
-    sourceMessageId: messageId,
+  return enqueue(trx, {
+    kind: r.close ? 'close' : 'relay',
+    ticketId: ticket.id,
+    sourceMessageId: r.sourceMessageId,
     to: [system.relayTo],
     subject,
     messageId: relayId,
     raw,
     deadlineAt: new Date(Date.now() + DEFAULT_DEADLINE_MS),
-    ...(loop && { state: 'parked' as const, lastError: `loop_suspected: ${recent} relays for ticket #${ticketId} in the last hour (limit ${RELAY_LIMIT_PER_HOUR})` }),
+    ...(r.loop !== null && { state: 'parked' as const, lastError: `loop_suspected: ${r.loop} relays for ticket #${ticket.id} in the last hour (limit ${RELAY_LIMIT_PER_HOUR})` }),
   });
-  return { id: inboundId, outcome };
 }

@@ -9,6 +9,8 @@
 //   imap: bench/imap-bench.ts against a private Dovecot: N-mail backlog vs raw
 //   imapflow fetch + mailparser, and APPEND → ticket latency in IDLE vs a bare
 //   imapflow client (p50/p99).
+//   relay: bench/relay-bench.ts: staff replies in → relays accepted by a local
+//   SMTP sink, vs nodemailer alone sending the same mails (BENCH_RELAY_N, 2,000).
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,6 +18,7 @@ import { join } from 'node:path';
 import { notification } from '../test/helpers/notifications';
 import { dovecotInstalled } from '../scripts/dovecot';
 import { imapBench } from './imap-bench';
+import { relayBench } from './relay-bench';
 
 const N = Number(process.env.BENCH_N ?? 5000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
@@ -58,11 +61,12 @@ try {
   rmSync(dir4N, { recursive: true, force: true });
 }
 
-if (dovecotInstalled()) {
-  imapBench(N).catch((err) => {
-      console.error(`imap benchmark failed: ${(err as Error).stack}`);
-      process.exitCode = 1;
-    });
-} else {
-  console.log('imap benchmark: skipped, Dovecot is not installed (apt-get install dovecot-imapd)');
+async function rest() {
+  if (dovecotInstalled()) await imapBench(N);
+  else console.log('imap benchmark: skipped, Dovecot is not installed (apt-get install dovecot-imapd)');
+  await relayBench(Number(process.env.BENCH_RELAY_N ?? 2000));
 }
+rest().catch((err) => {
+  console.error(`benchmark failed: ${(err as Error).stack}`);
+  process.exitCode = 1;
+});

@@ -10,7 +10,8 @@ import type { Database } from '../store/db';
 import { claimDue, recordAttempt, type Claimed } from '../store/outbox';
 import { decide, DEFAULT_RETRY_SCHEDULE_MS } from './delivery-error';
 
-const CLAIM_BATCH = 20;
+const CLAIM_BATCH = 20; // rows per claim; their results are written together after the sends
+export const SEND_CONCURRENCY = 4; // mails in flight at once, over as many pooled SMTP connections
 const CLAIM_FOR_MS = 5 * 60_000; // a worker that dies mid-send frees its rows after this
 const IDLE_POLL_MS = 2_000; // how soon a queued row is noticed when nothing wakes the worker
 
@@ -33,7 +34,7 @@ export function openTransport(target: string): MailTransport {
       close() {},
     };
   }
-  const transport = createTransport({ url: target, pool: true, maxConnections: 2, connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000 } as Parameters<typeof createTransport>[0]);
+  const transport = createTransport({ url: target, pool: true, maxConnections: SEND_CONCURRENCY, connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000 } as Parameters<typeof createTransport>[0]);
   return {
     describe: target.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:****@'),
     async send(envelope, raw) {
@@ -56,33 +57,52 @@ export function createOutboxWorker(o: WorkerOptions) {
   const schedule = o.schedule ?? DEFAULT_RETRY_SCHEDULE_MS;
   let wake: (() => void) | null = null;
 
-  async function sendOne(item: Claimed): Promise<'sent' | 'retry' | 'dead'> {
+  type Attempt = Parameters<typeof recordAttempt>[2];
+
+  /** One send; the result is recorded with the rest of its claim (no database write while mail is in flight). */
+  async function sendOne(item: Claimed): Promise<Attempt> {
     try {
       await o.transport.send({ from: o.from, to: item.to }, item.raw, item);
-      await recordAttempt(o.db.knex, item.id, { state: 'sent' });
       o.log.info({ outboxId: item.id, kind: item.kind, to: item.to, messageId: item.messageId }, 'sent');
-      return 'sent';
+      return { state: 'sent' };
     } catch (err) {
       const e = err as { responseCode?: number; response?: string; message?: string };
       const verdict = decide({ responseCode: e.responseCode, message: (e.response ?? e.message ?? String(err)).split('\n')[0]! }, item.attempts + 1, new Date(), new Date(item.deadlineAt), schedule);
       if (verdict.action === 'retry') {
-        await recordAttempt(o.db.knex, item.id, { state: 'queued', nextAttemptAt: verdict.at, error: verdict.reason });
         o.log.warn({ outboxId: item.id, retryAt: verdict.at.toISOString(), err: verdict.reason }, 'send failed; will retry');
-        return 'retry';
+        return { state: 'queued', nextAttemptAt: verdict.at, error: verdict.reason };
       }
-      await recordAttempt(o.db.knex, item.id, { state: 'dead', error: verdict.reason });
       o.log.error({ outboxId: item.id, err: verdict.reason }, 'send failed for good; the row is dead');
-      return 'dead';
+      return { state: 'dead', error: verdict.reason };
     }
   }
 
-  /** Sends every row that is due now, once; returns the counts. */
+  /**
+   * Sends every row that is due now, once; returns the counts. A claim's
+   * results are written together after its sends: while mail is in flight
+   * the database is free for the pipeline (SQLite has one writer). A crash
+   * between a send and that write sends the row again when its claim lapses
+   * — the same bytes with the same Message-ID, which receivers drop.
+   */
   async function flushOnce(): Promise<{ sent: number; retry: number; dead: number }> {
     const counts = { sent: 0, retry: 0, dead: 0 };
     for (;;) {
       const claimed = await claimDue(o.db.knex, o.db.dialect, o.owner, CLAIM_BATCH, CLAIM_FOR_MS);
       if (claimed.length === 0) return counts;
-      for (const item of claimed) counts[await sendOne(item)] += 1;
+      // SEND_CONCURRENCY at a time: one slow peer round trip does not hold up the rest
+      const results: Array<[number, Attempt]> = [];
+      let next = 0;
+      const lane = async () => {
+        while (next < claimed.length) {
+          const item = claimed[next++]!;
+          results.push([item.id, await sendOne(item)]);
+        }
+      };
+      await Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, claimed.length) }, lane));
+      await o.db.knex.transaction(async (trx) => {
+        for (const [id, attempt] of results) await recordAttempt(trx, id, attempt);
+      });
+      for (const [, attempt] of results) counts[attempt.state === 'queued' ? 'retry' : attempt.state] += 1;
     }
   }
 

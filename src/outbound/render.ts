@@ -11,6 +11,7 @@ import { DeskbridgeError } from '../errors';
 
 export const TEMPLATE_NAMES = ['notification', 'relay', 'close'] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
+const MAX_SUBJECT_TEMPLATES = 1000;
 export const DEFAULT_TEMPLATES_DIR = join(__dirname, '..', '..', 'templates');
 
 export interface TicketVars {
@@ -92,6 +93,7 @@ export function loadTemplates(dir = DEFAULT_TEMPLATES_DIR) {
     return out;
   };
   const defaults = load(dir);
+  const subjects = new Map<string, Handlebars.TemplateDelegate>();
   const perSystem = new Map<string, Record<TemplateName, Compiled>>();
   const systemsDir = join(dir, 'systems');
   if (existsSync(systemsDir)) for (const slug of readdirSync(systemsDir)) perSystem.set(slug, load(join(systemsDir, slug), defaults));
@@ -100,9 +102,14 @@ export function loadTemplates(dir = DEFAULT_TEMPLATES_DIR) {
       const t = (perSystem.get(vars.ticket.system) ?? defaults)[name];
       return { text: t.text(vars), html: t.html(vars) };
     },
-    /** A profile's relaySubject, compiled strictly; CR/LF removed from the result. */
+    /** A profile's relaySubject (or relayHeaders value), compiled strictly once per text; CR/LF removed from the result. */
     subject(source: string, vars: Record<string, unknown>): string {
-      return headerValue(hb.compile(source, { strict: true, noEscape: true })(vars));
+      let compiled = subjects.get(source);
+      if (!compiled) {
+        compiled = hb.compile(source, { strict: true, noEscape: true });
+        if (subjects.size < MAX_SUBJECT_TEMPLATES) subjects.set(source, compiled); // profiles are few; the bound is a guard
+      }
+      return headerValue(compiled(vars));
     },
     files: () => 2 * TEMPLATE_NAMES.length * (1 + perSystem.size),
   };

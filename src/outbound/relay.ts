@@ -78,7 +78,7 @@ export async function handleStaffReply(
   const named = await ticketNamed(trx, input, outbound);
   if ('error' in named) return write(rejected(named.error));
   const { ticketId } = named;
-  const ticket = await getTicket(trx, ticketId);
+  const ticket = await getTicket(trx, ticketId, false);
   if (!ticket) return write(rejected(`ticket #${ticketId} (by ${named.via}) does not exist`));
   const department = snapshot.department(ticket.departmentId);
   const from = input.facts.fromAddress ?? '';

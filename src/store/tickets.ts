@@ -45,11 +45,10 @@ export async function countTickets(knex: Knex, where: { system_id?: number; depa
   return Number(row?.n ?? 0);
 }
 
-const select = (knex: Knex) =>
-  knex('tickets as t')
-    .join('systems as s', 's.id', 't.system_id')
-    .join('departments as d', 'd.id', 't.department_id')
-    .select('t.*', 's.slug as system_slug', 'd.slug as department_slug', knex('messages as m').count('*').where('m.ticket_id', knex.ref('t.id')).as('message_count'));
+const select = (knex: Knex, withCount = true) => {
+  const q = knex('tickets as t').join('systems as s', 's.id', 't.system_id').join('departments as d', 'd.id', 't.department_id').select('t.*', 's.slug as system_slug', 'd.slug as department_slug');
+  return withCount ? q.select(knex('messages as m').count('*').where('m.ticket_id', knex.ref('t.id')).as('message_count')) : q;
+};
 
 const fromRow = (r: Record<string, unknown>): Ticket => ({
   id: Number(r.id),
@@ -152,8 +151,9 @@ export async function listTickets(knex: Knex, filter: { status?: TicketStatus; d
   return (await q).map(fromRow);
 }
 
-export async function getTicket(knex: Knex, id: number): Promise<Ticket | undefined> {
-  const row = await select(knex).where('t.id', id).first();
+/** One ticket; `messages` is counted unless `withCount` is false (the relay path does not need it). */
+export async function getTicket(knex: Knex, id: number, withCount = true): Promise<Ticket | undefined> {
+  const row = await select(knex, withCount).where('t.id', id).first();
   return row ? fromRow(row) : undefined;
 }
 

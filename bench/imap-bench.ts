@@ -13,7 +13,6 @@
 // client both idle on the mailbox; APPEND → committed ticket for the bridge,
 // APPEND → EXISTS for the bare client; p50 and p99 of each (bar: the bridge's
 // p99 at most 100 ms above the bare client's).
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -30,6 +29,7 @@ import { addSystem } from '../src/admin/systems';
 import { addDepartment } from '../src/admin/departments';
 import { addMap } from '../src/admin/correspondences';
 import { startDovecot, stopDovecot } from '../scripts/dovecot';
+import { benchChild, killAll, type BenchChild } from './child';
 import { notification } from '../test/helpers/notifications';
 
 const PASSWORD = 'bench-pw';
@@ -109,39 +109,10 @@ async function roleFollow(port: number, user: string, database: string) {
   await new Promise(() => {}); // until killed
 }
 
-const children = new Set<ReturnType<typeof spawn>>();
-
-/** A child role whose stdout lines arrive as objects. */
-function child(args: string[]) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', __filename, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.add(proc);
-  proc.on('exit', () => children.delete(proc));
-  const lines: Array<Record<string, unknown>> = [];
-  const listeners = new Set<() => void>();
-  createInterface({ input: proc.stdout }).on('line', (line) => {
-    lines.push(JSON.parse(line));
-    for (const l of listeners) l();
-  });
-  const until = (pred: (l: Record<string, unknown>) => boolean, timeoutMs = 60_000) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const check = () => {
-        const hit = lines.find(pred);
-        if (hit) {
-          listeners.delete(check);
-          clearTimeout(timer);
-          resolve(hit);
-        }
-      };
-      const timer = setTimeout(() => reject(new Error(`bench child ${args[0]}: nothing matched in ${timeoutMs} ms; its last lines: ${JSON.stringify(lines.slice(-3))}`)), timeoutMs);
-      listeners.add(check);
-      check();
-    });
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', resolve));
-  return { proc, lines, until, exited };
-}
+const child = (args: string[]) => benchChild(__filename, args);
 
 /** APPENDs LATENCY_MAILS mails one by one; for each, the ms until `consumer` reports it. */
-async function latencyPhase(port: number, consumer: ReturnType<typeof child>, isIt: (l: Record<string, unknown>, i: number, uid: number | undefined) => boolean): Promise<number[]> {
+async function latencyPhase(port: number, consumer: BenchChild, isIt: (l: Record<string, unknown>, i: number, uid: number | undefined) => boolean): Promise<number[]> {
   await consumer.until((l) => l.ready === true);
   const sender = client(port, 'latency');
   await sender.connect();
@@ -205,7 +176,7 @@ export async function imapBench(n: number, print: (line: string) => void = conso
     out.push(`  bridge, APPEND → committed ticket:      p50 ${percentile(bridgeMs, 50)} ms   p99 ${percentile(bridgeMs, 99)} ms`);
     out.push(`  bridge p99 over the bare client's p99:  ${extra99} ms   (first bar <= 100 ms: ${extra99 <= 100 ? 'met' : 'NOT met'})`);
   } finally {
-    for (const c of children) c.kill('SIGKILL'); // a failed run leaves no bridge behind
+    killAll(); // a failed run leaves no bridge behind
     await stopDovecot(dir);
     rmSync(dir, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });

@@ -8,11 +8,9 @@
 //   bridge PORT DB N           tickets seeded (untimed), then N staff replies → pipeline → outbox → SMTP
 //   nodemailer PORT DB         the relays the bridge sent, as message objects that a pooled nodemailer
 //                              transport composes and sends (as an application using nodemailer would)
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { simpleParser } from 'mailparser';
 import { createTransport } from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
@@ -29,6 +27,7 @@ import { createPipeline, type IncomingMail } from '../src/pipeline';
 import { openDatabase } from '../src/store/db';
 import { migrateLatest } from '../src/store/migrate';
 import { notification } from '../test/helpers/notifications';
+import { benchChild, killAll } from './child';
 
 const SECRET = 'bench-secret-0123456789';
 const PER_TICKET = 5;
@@ -155,30 +154,7 @@ async function roleNodemailer(port: number, database: string) {
   emit({ mails: messages.length, seconds, mailsPerSecond: messages.length / seconds, peakRssMb: process.resourceUsage().maxRSS / 1024 });
 }
 
-function child(args: string[]) {
-  const proc = spawn(process.execPath, ['--import', 'tsx', __filename, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const lines: Array<Record<string, unknown>> = [];
-  const waiters = new Set<() => void>();
-  createInterface({ input: proc.stdout }).on('line', (l) => {
-    lines.push(JSON.parse(l));
-    for (const w of waiters) w();
-  });
-  const until = (pred: (l: Record<string, unknown>) => boolean, timeoutMs = 600_000) =>
-    new Promise<Record<string, unknown>>((resolve, reject) => {
-      const check = () => {
-        const hit = lines.find(pred);
-        if (hit) {
-          waiters.delete(check);
-          clearTimeout(timer);
-          resolve(hit);
-        }
-      };
-      const timer = setTimeout(() => reject(new Error(`relay bench ${args[0]}: no result in ${timeoutMs} ms`)), timeoutMs);
-      waiters.add(check);
-      check();
-    });
-  return { proc, until, exited: new Promise((r) => proc.on('exit', r)) };
-}
+const child = (args: string[]) => benchChild(__filename, args);
 
 export async function relayBench(n: number, print: (line: string) => void = console.log): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'deskbridge-bench-relay-'));
@@ -190,10 +166,10 @@ export async function relayBench(n: number, print: (line: string) => void = cons
     for (let r = 0; r < rounds; r++) {
       const database = join(work, `relay-${r}.sqlite`);
       const bridge = child(['bridge', port, database, String(n)]);
-      const b = await bridge.until((l) => 'mailsPerSecond' in l);
+      const b = await bridge.until((l) => 'mailsPerSecond' in l, 600_000);
       await bridge.exited;
       const alone = child(['nodemailer', port, database]);
-      const a = await alone.until((l) => 'mailsPerSecond' in l);
+      const a = await alone.until((l) => 'mailsPerSecond' in l, 600_000);
       await alone.exited;
       pairs.push({ bridge: b, alone: a, ratio: Number(b.mailsPerSecond) / Number(a.mailsPerSecond) });
     }
@@ -205,7 +181,7 @@ export async function relayBench(n: number, print: (line: string) => void = cons
     print(`  bridge, staff reply in → relay accepted:               ${f(bridge.mailsPerSecond)} mails/s   (peak RSS ${f(bridge.peakRssMb)} MB; outbox ${JSON.stringify(bridge.states)})`);
     print(`  ratio bridge/nodemailer:                                ${ratio.toFixed(2)}   (first bar >= 0.50: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
   } finally {
-    sink.proc.kill();
+    killAll();
     rmSync(work, { recursive: true, force: true });
   }
 }

@@ -23,13 +23,9 @@ import { simpleParser } from 'mailparser';
 import { startBridge } from '../src/bridge';
 import { loadConfig } from '../src/config';
 import { createLogger } from '../src/log';
-import { openDatabase } from '../src/store/db';
-import { migrateLatest } from '../src/store/migrate';
-import { addSystem } from '../src/admin/systems';
-import { addDepartment } from '../src/admin/departments';
-import { addMap } from '../src/admin/correspondences';
 import { startDovecot, stopDovecot } from '../scripts/dovecot';
 import { benchChild, killAll, type BenchChild } from './child';
+import { seededBenchDatabase } from './seed';
 import { notification } from '../test/helpers/notifications';
 
 const PASSWORD = 'bench-pw';
@@ -37,15 +33,6 @@ const LATENCY_MAILS = Number(process.env.BENCH_LATENCY_MAILS ?? 200);
 
 const client = (port: number, user: string) =>
   new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user, pass: PASSWORD }, logger: false, autoIdleDelay: 50 } as ConstructorParameters<typeof ImapFlow>[0]);
-
-async function seededDatabase(path: string) {
-  const db = openDatabase(path);
-  await migrateLatest(db);
-  await addSystem(db, 'bench', 'billmgr', { name: 'BILLmanager', from: 'noreply@bill.example', relayTo: 'tickets@bill.example', profile: 'headers' });
-  await addDepartment(db, 'bench', 'hosting', { name: 'Hosting', staff: 'anna@support.example' });
-  await addMap(db, 'bench', { system: 'billmgr', remoteId: '12', name: 'Technical support', department: 'hosting', enabled: true });
-  return db;
-}
 
 function bridgeConfig(port: number, user: string, database: string) {
   return loadConfig({ env: { DESKBRIDGE_DATABASE: database, DESKBRIDGE_IMAP: `imap://${user}:${PASSWORD}@127.0.0.1:${port}/INBOX`, DESKBRIDGE_SECRET: 'bench-secret-0123456789', DESKBRIDGE_LOG_LEVEL: 'info' } });
@@ -69,7 +56,7 @@ async function roleRaw(port: number, user: string) {
 }
 
 async function roleBacklog(port: number, user: string, database: string, expected: number) {
-  const db = await seededDatabase(database);
+  const db = await seededBenchDatabase(database);
   const stop = new AbortController();
   const sink = new PassThrough();
   sink.resume();
@@ -98,7 +85,7 @@ async function roleBare(port: number, user: string) {
 }
 
 async function roleFollow(port: number, user: string, database: string) {
-  const db = await seededDatabase(database);
+  const db = await seededBenchDatabase(database);
   const sink = new PassThrough();
   createInterface({ input: sink }).on('line', (line) => {
     const l = JSON.parse(line) as { msg: string; uid?: number; state?: string };

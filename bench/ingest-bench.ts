@@ -8,11 +8,7 @@ import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { createPipeline } from '../src/pipeline';
 import { createParsePool } from '../src/mail/parse-pool';
-import { openDatabase } from '../src/store/db';
-import { migrateLatest } from '../src/store/migrate';
-import { addSystem } from '../src/admin/systems';
-import { addDepartment } from '../src/admin/departments';
-import { addMap } from '../src/admin/correspondences';
+import { seededBenchDatabase } from './seed';
 
 const [mode, dir, database] = process.argv.slice(2) as ['parse' | 'pipeline', string, string];
 const BATCH = 100;
@@ -26,22 +22,13 @@ async function main() {
     for (const file of files) await simpleParser(readFileSync(file));
     seconds = Number(process.hrtime.bigint() - start) / 1e9;
   } else {
-    const db = openDatabase(database);
-    await migrateLatest(db);
-    await addSystem(db, 'bench', 'billmgr', { name: 'BILLmanager', from: 'noreply@bill.example', relayTo: 'tickets@bill.example', profile: 'headers' });
-    await addDepartment(db, 'bench', 'hosting', { name: 'Hosting', staff: 'anna@support.example' });
-    await addMap(db, 'bench', { system: 'billmgr', remoteId: '12', name: 'Technical support', department: 'hosting', enabled: true });
+    const db = await seededBenchDatabase(database);
     const pool = createParsePool();
     const pipeline = createPipeline(db, { bridgeAddress: 'bridge@support.example', maxMessageBytes: 25 * 1024 * 1024, parse: pool.parse });
-    const read = (i: number) => pipeline.prepareBatch(files.slice(i, i + BATCH).map((file) => ({ raw: readFileSync(file), label: file, source: 'file' as const, sourceRef: file })));
+    const batchAt = (i: number) => files.slice(i * BATCH, (i + 1) * BATCH).map((file) => ({ raw: readFileSync(file), label: file, source: 'file' as const, sourceRef: file }));
     const start = process.hrtime.bigint();
     // as `deskbridge ingest` does: the next batch parses on the pool's thread while this one is written
-    let next = read(0);
-    for (let i = 0; i < files.length; i += BATCH) {
-      const current = next;
-      if (i + BATCH < files.length) next = read(i + BATCH);
-      for (const r of await pipeline.ingest(current)) states[r.state] = (states[r.state] ?? 0) + 1;
-    }
+    for (const r of await pipeline.ingestInTurn(Math.ceil(files.length / BATCH), batchAt)) states[r.state] = (states[r.state] ?? 0) + 1;
     seconds = Number(process.hrtime.bigint() - start) / 1e9;
     await pool.close();
     await db.close();

@@ -14,9 +14,6 @@ import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { createTransport } from 'nodemailer';
 import { SMTPServer } from 'smtp-server';
-import { addMap } from '../src/admin/correspondences';
-import { addDepartment } from '../src/admin/departments';
-import { addSystem } from '../src/admin/systems';
 import { createLogger } from '../src/log';
 import { createParsePool } from '../src/mail/parse-pool';
 import { outboundFrom } from '../src/outbound/notify';
@@ -25,9 +22,9 @@ import { loadTemplates } from '../src/outbound/render';
 import { makeToken } from '../src/outbound/reply-token';
 import { createPipeline, type IncomingMail } from '../src/pipeline';
 import { openDatabase } from '../src/store/db';
-import { migrateLatest } from '../src/store/migrate';
 import { notification } from '../test/helpers/notifications';
 import { benchChild, killAll } from './child';
+import { seededBenchDatabase } from './seed';
 
 const SECRET = 'bench-secret-0123456789';
 const PER_TICKET = 5;
@@ -74,11 +71,7 @@ function staffReply(ticketId: number, i: number): string {
 }
 
 async function roleBridge(port: number, database: string, n: number) {
-  const db = openDatabase(database);
-  await migrateLatest(db);
-  await addSystem(db, 'bench', 'billmgr', { name: 'BILLmanager', from: 'noreply@bill.example', relayTo: 'tickets@bill.example', profile: 'headers' });
-  await addDepartment(db, 'bench', 'hosting', { name: 'Hosting', staff: 'anna@support.example' });
-  await addMap(db, 'bench', { system: 'billmgr', remoteId: '12', name: 'Technical support', department: 'hosting', enabled: true });
+  const db = await seededBenchDatabase(database);
   const outbound = outboundFrom({ address: 'bridge@support.example', secret: SECRET, instance: 'bench' }, () => loadTemplates());
   // untimed: one ticket per PER_TICKET replies, without staff notifications
   const seed = createPipeline(db, { bridgeAddress: 'bridge@support.example', maxMessageBytes: 25 * 1024 * 1024 });
@@ -96,13 +89,7 @@ async function roleBridge(port: number, database: string, n: number) {
   // as `run` does: each committed batch wakes the sender, which works while the next batch is read
   const stop = new AbortController();
   const sending = worker.run(stop.signal);
-  let next = pipeline.prepareBatch(replies.slice(0, 100));
-  for (let i = 0; i < n; i += 100) {
-    const current = next;
-    if (i + 100 < n) next = pipeline.prepareBatch(replies.slice(i + 100, i + 200));
-    await pipeline.ingest(current);
-    worker.nudge();
-  }
+  await pipeline.ingestInTurn(Math.ceil(n / 100), (i) => replies.slice(i * 100, (i + 1) * 100), () => worker.nudge());
   for (;;) {
     const sent = Number((await db.knex('outbox').where({ state: 'sent' }).count({ n: '*' }).first())!.n);
     if (sent >= n) break;

@@ -183,9 +183,6 @@ export async function stopDovecot(dirArg: string): Promise<void> {
   rmSync(pidFile(dir), { force: true });
 }
 
-/** A user's Maildir, for tests that look at flags or folders from the outside. */
-export const maildirOf = (server: DovecotServer, user: string) => join(server.dir, 'mail', user);
-
 async function cli(argv: string[]): Promise<void> {
   const [command, dir, ...rest] = argv;
   if (!dir || (command !== 'start' && command !== 'stop')) {

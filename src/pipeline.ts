@@ -88,9 +88,9 @@ async function applyEffects(
     outcome = { state: r.state, reason: `${d.how}${r.reopened ? ', reopened' : ''}${d.note}`, systemId: d.message.systemId, ticketId: r.ticketId };
     return writeLedger(outcome);
   });
-  const notified = await notifyStaff(trx, d, result, snapshot, outbound);
-  if (notified) {
-    outcome = { ...outcome!, reason: `${outcome!.reason}; ${notified}` };
+  const note = await notifyStaff(trx, d, result, snapshot, outbound);
+  if (note) {
+    outcome = { ...outcome!, reason: `${outcome!.reason}; ${note}` };
     await ledger.setOutcome(trx, result.inboundId, outcome);
   }
   return { id: result.inboundId, outcome: outcome! };
@@ -228,6 +228,24 @@ export function createPipeline(db: Database, options: PipelineOptions) {
         await inTransaction?.(trx, results);
         return results;
       });
+    },
+
+    /**
+     * Ingests `count` batches in order, each in its own transaction; batch
+     * i + 1 is read (`batchAt`) and parsed while batch i is written, which is
+     * where a parse pool pays off. `afterEach` sees each committed batch.
+     */
+    async ingestInTurn(count: number, batchAt: (i: number) => IncomingMail[], afterEach?: (results: MailResult[]) => void): Promise<MailResult[]> {
+      const all: MailResult[] = [];
+      let next = count > 0 ? this.prepareBatch(batchAt(0)) : null;
+      for (let i = 0; i < count; i++) {
+        const current = next!;
+        next = i + 1 < count ? this.prepareBatch(batchAt(i + 1)) : null;
+        const results = await this.ingest(current);
+        afterEach?.(results);
+        all.push(...results);
+      }
+      return all;
     },
 
     /** Runs stored mails through the pipeline again: parked ones after an admin fix, failed ones on the next run. */

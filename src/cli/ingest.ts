@@ -73,16 +73,9 @@ export function registerIngest(program: Command, ctx: CliContext): void {
         if (raw.length === 0) throw new DeskbridgeError('EINVALID', 'ingest: no file named and nothing on stdin');
         results.push(...(await pipeline.ingest([{ raw, label: 'stdin', source: 'stdin' }])));
       }
-      const batches: string[][] = [];
-      for (let i = 0; i < files.length; i += BATCH_SIZE) batches.push(files.slice(i, i + BATCH_SIZE));
-      const read = (names: string[]) => pipeline.prepareBatch(names.map((file): IncomingMail => ({ raw: readFileSync(file), label: file, source: 'file', sourceRef: file })));
       // the next batch is read and parsed (on the pool's thread) while this one is written
-      let next = batches.length ? read(batches[0]!) : null;
-      for (let i = 0; i < batches.length; i++) {
-        const current = next!;
-        next = i + 1 < batches.length ? read(batches[i + 1]!) : null;
-        results.push(...(await pipeline.ingest(current)));
-      }
+      const batchAt = (i: number) => files.slice(i * BATCH_SIZE, (i + 1) * BATCH_SIZE).map((file): IncomingMail => ({ raw: readFileSync(file), label: file, source: 'file', sourceRef: file }));
+      results.push(...(await pipeline.ingestInTurn(Math.ceil(files.length / BATCH_SIZE), batchAt)));
       await pool?.close();
 
       printResults(results, opts.json);

@@ -4,33 +4,15 @@
 // /healthz reports. One reader's trouble never touches another's: each has
 // its own connection, timers and backoff.
 import { randomUUID } from 'node:crypto';
-import type { Knex } from 'knex';
-import type { BridgeMetrics } from '../http/metrics';
-import type { Logger } from '../log';
-import type { Pipeline } from '../pipeline';
 import { acquireLease, leaseOwner, releaseLease } from '../store/cursors';
 import { planReconnect } from './backoff';
 import type { MailboxState } from './health';
-import { runSession } from './mailbox-session';
-import type { MailboxSpec } from './mailbox-spec';
+import { runSession, type MailboxOptions } from './mailbox-session';
 
 export const LEASE_TTL_MS = 60_000; // renewed every 20 s; another host takes over a minute after this one dies
 const STANDBY_RETRY_MS = 15_000; // how often a process without the lease asks again
 
-export interface ReaderOptions {
-  spec: MailboxSpec;
-  pipeline: Pipeline;
-  knex: Knex;
-  instance: string;
-  processed: string;
-  pollMs: number;
-  batchSize: number;
-  maxMessageBytes: number;
-  log: Logger;
-  metrics: BridgeMetrics;
-  /** Called after each committed batch (the outbox worker sends what it queued at once). */
-  onCommitted?: () => void;
-}
+export type ReaderOptions = MailboxOptions;
 
 /** Sleeps `ms`, or less when the signal aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {

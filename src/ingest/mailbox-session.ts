@@ -30,13 +30,12 @@ const MAX_IDLE_MS = 4 * 60_000; // re-issue IDLE before NAT boxes and the 5 min 
 const BATCH_BYTES = 32 * 1024 * 1024; // a batch is also cut by size, so a run of large mails stays in bounds
 const PREFETCH_BATCHES = 2; // fetched and parsed ahead of the one being written; bounds memory at 3 batches
 
-export interface SessionOptions {
+/** What a mailbox reader is given (mailbox-reader.ts), and passes on to each session. */
+export interface MailboxOptions {
   spec: MailboxSpec;
   pipeline: Pipeline;
   knex: Knex;
-  owner: string;
   instance: string;
-  leaseTtlMs: number;
   /** `seen`, or the folder processed mail is moved to. */
   processed: string;
   pollMs: number;
@@ -44,12 +43,16 @@ export interface SessionOptions {
   maxMessageBytes: number;
   log: Logger;
   metrics: BridgeMetrics;
-  signal: AbortSignal;
-  onConnected(): void;
+  /** Called after each committed batch (the outbox worker sends what it queued at once). */
   onCommitted?: () => void;
 }
 
-export class ConnectionClosed extends Error {}
+export interface SessionOptions extends MailboxOptions {
+  owner: string;
+  leaseTtlMs: number;
+  signal: AbortSignal;
+  onConnected(): void;
+}
 
 /** Rejects with ETIMEOUT when `promise` does not settle in time. */
 export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -153,7 +156,7 @@ export async function runSession(o: SessionOptions): Promise<void> {
       });
       wake = () => {};
     }
-    if (closed && !o.signal.aborted) throw new ConnectionClosed(`connection to ${spec.host}:${spec.port} closed`);
+    if (closed && !o.signal.aborted) throw new DeskbridgeError('EIMAP', `connection to ${spec.host}:${spec.port} closed`);
     await withTimeout(client.logout(), 5_000, 'logout').catch(() => client.close());
   } catch (err) {
     client.close();

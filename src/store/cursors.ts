@@ -6,7 +6,7 @@
 // lapses, or at once when the holder was this host's process and is gone.
 import type { Knex } from 'knex';
 import { DeskbridgeError } from '../errors';
-import { nowIso, toIso } from './values';
+import { nowIso, toIso, toNumberOrNull } from './values';
 
 export interface Cursor {
   mailbox: string;
@@ -18,7 +18,7 @@ export interface Cursor {
 
 const fromRow = (r: Record<string, unknown>): Cursor => ({
   mailbox: String(r.mailbox),
-  uidvalidity: r.uidvalidity === null || r.uidvalidity === undefined ? null : Number(r.uidvalidity),
+  uidvalidity: toNumberOrNull(r.uidvalidity),
   lastUid: Number(r.last_uid ?? 0),
   leaseOwner: (r.lease_owner as string) ?? null,
   leaseUntil: toIso(r.lease_until, true),
@@ -27,10 +27,6 @@ const fromRow = (r: Record<string, unknown>): Cursor => ({
 export async function readCursor(knex: Knex, mailbox: string): Promise<Cursor | undefined> {
   const row = await knex('mailbox_cursors').where({ mailbox }).first();
   return row ? fromRow(row) : undefined;
-}
-
-export async function listCursors(knex: Knex): Promise<Cursor[]> {
-  return (await knex('mailbox_cursors').orderBy('mailbox')).map(fromRow);
 }
 
 /**

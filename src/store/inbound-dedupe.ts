@@ -5,7 +5,7 @@
 // the earliest such row is the original. Rows recorded earlier in the same
 // batch count as well: `add` puts them in the index as they are written.
 import type { Knex } from 'knex';
-import { dbText } from './values';
+import { dbText, toNumberOrNull as num } from './values';
 
 export interface DedupeKeys {
   contentHash: string;
@@ -58,8 +58,6 @@ export class DuplicateIndex {
     return { id: earliest, how: hits.find((h) => h.c.id === earliest)!.how };
   }
 }
-
-const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 /** One query for the ledger rows any of these mails could repeat. */
 export async function loadDuplicateIndex(knex: Knex, mails: readonly DedupeKeys[]): Promise<DuplicateIndex> {

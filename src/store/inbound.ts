@@ -3,7 +3,7 @@
 // outbox), so a mail is never processed without a trace, and never recorded
 // twice as new. Parked and failed rows are updated when they are processed again.
 import type { Knex } from 'knex';
-import { dbText, nowIso, toIso } from './values';
+import { dbText, nowIso, toIso, toNumberOrNull as num } from './values';
 
 export const LEDGER_STATES = [
   'ticket_created',
@@ -57,8 +57,6 @@ export interface InboundRow {
   receivedAt: string;
   processedAt: string | null;
 }
-
-const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
 
 const fromRow = (r: Record<string, unknown>): InboundRow => ({
   id: Number(r.id),

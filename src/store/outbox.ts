@@ -5,7 +5,7 @@
 // the database has it), sends, and records sent / retry / dead.
 import type { Knex } from 'knex';
 import type { Dialect } from './dialect';
-import { nowIso, parseJsonArray, toIso } from './values';
+import { nowIso, parseJsonArray, toIso, toNumberOrNull } from './values';
 
 export const OUTBOX_STATES = ['queued', 'sent', 'dead', 'bounced', 'parked'] as const;
 export type OutboxState = (typeof OUTBOX_STATES)[number];
@@ -45,7 +45,7 @@ const fromRow = (r: Record<string, unknown>): OutboxItem => ({
   id: Number(r.id),
   kind: r.kind as OutboxKind,
   state: r.state as OutboxState,
-  ticketId: r.ticket_id === null || r.ticket_id === undefined ? null : Number(r.ticket_id),
+  ticketId: toNumberOrNull(r.ticket_id),
   to: parseJsonArray(r.to_addresses),
   subject: String(r.subject),
   messageId: String(r.message_id),

@@ -22,6 +22,9 @@ export const toBool = (value: unknown): boolean => value === true || value === 1
 
 export const toNumber = (value: unknown): number => (typeof value === 'number' ? value : Number(value));
 
+/** A nullable integer column (pg returns bigints as strings). */
+export const toNumberOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+
 export function parseJsonArray(value: unknown): string[] {
   const data: unknown = JSON.parse(String(value ?? '[]'));
   return Array.isArray(data) ? data.map(String) : [];

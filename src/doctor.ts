@@ -4,10 +4,10 @@
 import { accessSync, constants, existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
-import { createTransport } from 'nodemailer';
 import { loadConfig, redactUrl, type Config } from './config';
 import { parseMailboxUrl } from './ingest/mailbox-spec';
 import { DEFAULT_TEMPLATES_DIR, loadTemplates } from './outbound/render';
+import { createSmtpSender } from './outbound/smtp-sender';
 import { withTimeout } from './ingest/mailbox-session';
 import { openDatabase } from './store/db';
 import { pendingMigrations } from './store/migrate';
@@ -83,14 +83,14 @@ async function checkSmtp(config: Config): Promise<Check> {
       return { name: 'smtp', ok: false, detail: message(err), fix: 'make the folder writable, or set DESKBRIDGE_SMTP to smtp://host:port' };
     }
   }
-  const transport = createTransport({ url: target, connectionTimeout: CHECK_TIMEOUT_MS, greetingTimeout: CHECK_TIMEOUT_MS } as Parameters<typeof createTransport>[0]);
+  const sender = createSmtpSender(target, { connectTimeoutMs: CHECK_TIMEOUT_MS });
   try {
-    await withTimeout(transport.verify(), CHECK_TIMEOUT_MS + 1_000, 'smtp');
+    await withTimeout(sender.verify(), CHECK_TIMEOUT_MS + 1_000, 'smtp');
     return { name: 'smtp', ok: true, detail: `${redactUrl(target)} accepts connections` };
   } catch (err) {
     return { name: 'smtp', ok: false, detail: `${redactUrl(target)}: ${message(err)}`, fix: 'check the host, the port, smtp:// vs smtps:// and the credentials in DESKBRIDGE_SMTP' };
   } finally {
-    transport.close();
+    sender.close();
   }
 }
 

@@ -3,7 +3,9 @@
 // at all (connection refused, timeout, TLS trouble), is transient: try again
 // on the schedule. A 5xx is permanent and makes the row `dead`, except 503
 // ("bad sequence of commands"), which is a session hiccup, not a verdict on
-// the mail. Past the row's deadline everything is dead.
+// the mail, and a refused login (the bridge's credentials are wrong, not the
+// mail: it waits for the admin's fix, which doctor and the log point at).
+// Past the row's deadline everything is dead.
 //
 //   attempt   1      2      3       4      5…
 //   wait      1 min  5 min  15 min  1 h    1 h  … until 24 h after queueing
@@ -13,6 +15,8 @@ export const DEFAULT_DEADLINE_MS = 24 * 60 * 60_000;
 export interface SendFailure {
   /** SMTP reply code, when the server answered. */
   responseCode?: number;
+  /** nodemailer's error code; EAUTH is the bridge's own login being refused. */
+  code?: string;
   message: string;
 }
 
@@ -20,8 +24,9 @@ export type Verdict = { action: 'retry'; at: Date; reason: string } | { action: 
 
 export function decide(failure: SendFailure, attempts: number, now: Date, deadline: Date, schedule: readonly number[] = DEFAULT_RETRY_SCHEDULE_MS): Verdict {
   const code = failure.responseCode;
-  const what = code ? `${code} ${failure.message}` : failure.message;
-  if (code && code >= 500 && code !== 503) return { action: 'dead', reason: `rejected: ${what}` };
+  const reply = code ? `${code} ${failure.message}` : failure.message;
+  const what = failure.code === 'EAUTH' ? `the SMTP login was refused (check DESKBRIDGE_SMTP): ${reply}` : reply;
+  if (code && code >= 500 && code !== 503 && failure.code !== 'EAUTH') return { action: 'dead', reason: `rejected: ${what}` };
   const wait = schedule[Math.min(attempts, schedule.length) - 1] ?? schedule[schedule.length - 1]!;
   const at = new Date(now.getTime() + wait);
   if (at > deadline) return { action: 'dead', reason: `gave up after ${attempts} attempt(s), past the deadline: ${what}` };

@@ -1,16 +1,17 @@
 // Sends what the outbox holds: claims due rows, hands each one's stored bytes
-// to the transport (pooled SMTP through nodemailer, or .eml files for demos),
+// to the transport (kept-open SMTP connections, smtp-sender.ts, or .eml files
+// for demos),
 // and records the result through delivery-error.ts's decision. Inside
 // `deskbridge run` it loops; `deskbridge outbox flush` runs it once.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createTransport } from 'nodemailer';
 import type { Logger } from '../log';
 import type { Database } from '../store/db';
-import { claimDue, recordAttempt, type Claimed } from '../store/outbox';
+import { settleAndClaim, type Attempt, type Claimed } from '../store/outbox';
 import { decide, DEFAULT_RETRY_SCHEDULE_MS } from './delivery-error';
+import { createSmtpSender, type SendResult } from './smtp-sender';
 
-const CLAIM_BATCH = 20; // rows per claim; their results are written together after the sends
+const CLAIM_BATCH = 100; // rows per claim; their results are written together after the sends (few, large writes: SQLite has one writer)
 export const SEND_CONCURRENCY = 4; // mails in flight at once, over as many pooled SMTP connections
 const CLAIM_FOR_MS = 5 * 60_000; // a worker that dies mid-send frees its rows after this
 const IDLE_POLL_MS = 2_000; // how soon a queued row is noticed when nothing wakes the worker
@@ -18,7 +19,7 @@ const IDLE_POLL_MS = 2_000; // how soon a queued row is noticed when nothing wak
 /** Where mail goes: an SMTP server, or a folder of .eml files. */
 export interface MailTransport {
   describe: string;
-  send(envelope: { from: string; to: string[] }, raw: Buffer, item: Claimed): Promise<void>;
+  send(envelope: { from: string; to: string[] }, raw: Buffer, item: Claimed): Promise<SendResult>;
   close(): void;
 }
 
@@ -30,17 +31,16 @@ export function openTransport(target: string): MailTransport {
       describe: `files in ${dir}`,
       async send(_envelope, raw, item) {
         writeFileSync(join(dir, `${String(item.id).padStart(6, '0')}-${item.kind}.eml`), raw);
+        return { rejected: [] };
       },
       close() {},
     };
   }
-  const transport = createTransport({ url: target, pool: true, maxConnections: SEND_CONCURRENCY, connectionTimeout: 30_000, greetingTimeout: 30_000, socketTimeout: 60_000 } as Parameters<typeof createTransport>[0]);
+  const sender = createSmtpSender(target);
   return {
     describe: target.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:****@'),
-    async send(envelope, raw) {
-      await transport.sendMail({ envelope, raw });
-    },
-    close: () => transport.close(),
+    send: (envelope, raw) => sender.send(envelope, raw),
+    close: () => sender.close(),
   };
 }
 
@@ -56,18 +56,18 @@ export interface WorkerOptions {
 export function createOutboxWorker(o: WorkerOptions) {
   const schedule = o.schedule ?? DEFAULT_RETRY_SCHEDULE_MS;
   let wake: (() => void) | null = null;
-
-  type Attempt = Parameters<typeof recordAttempt>[2];
+  let nudged = false; // a nudge while a flush runs: its last claim may have looked before the row was committed
 
   /** One send; the result is recorded with the rest of its claim (no database write while mail is in flight). */
   async function sendOne(item: Claimed): Promise<Attempt> {
     try {
-      await o.transport.send({ from: o.from, to: item.to }, item.raw, item);
+      const { rejected } = await o.transport.send({ from: o.from, to: item.to }, item.raw, item);
+      if (rejected.length > 0) o.log.warn({ outboxId: item.id, rejected }, 'the server refused some recipients and took the mail for the rest');
       o.log.info({ outboxId: item.id, kind: item.kind, to: item.to, messageId: item.messageId }, 'sent');
       return { state: 'sent' };
     } catch (err) {
-      const e = err as { responseCode?: number; response?: string; message?: string };
-      const verdict = decide({ responseCode: e.responseCode, message: (e.response ?? e.message ?? String(err)).split('\n')[0]! }, item.attempts + 1, new Date(), new Date(item.deadlineAt), schedule);
+      const e = err as { responseCode?: number; code?: string; response?: string; message?: string };
+      const verdict = decide({ responseCode: e.responseCode, code: e.code, message: (e.response ?? e.message ?? String(err)).split('\n')[0]! }, item.attempts + 1, new Date(), new Date(item.deadlineAt), schedule);
       if (verdict.action === 'retry') {
         o.log.warn({ outboxId: item.id, retryAt: verdict.at.toISOString(), err: verdict.reason }, 'send failed; will retry');
         return { state: 'queued', nextAttemptAt: verdict.at, error: verdict.reason };
@@ -77,46 +77,57 @@ export function createOutboxWorker(o: WorkerOptions) {
     }
   }
 
+  /** Sends a claim's rows, SEND_CONCURRENCY at a time (one slow peer round trip does not hold up the rest). */
+  async function sendAll(claimed: Claimed[]): Promise<Array<[number, Attempt]>> {
+    const results: Array<[number, Attempt]> = [];
+    let next = 0;
+    const lane = async () => {
+      while (next < claimed.length) {
+        const item = claimed[next++]!;
+        results.push([item.id, await sendOne(item)]);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, claimed.length) }, lane));
+    return results;
+  }
+
   /**
    * Sends every row that is due now, once; returns the counts. A claim's
-   * results are written together after its sends: while mail is in flight
-   * the database is free for the pipeline (SQLite has one writer). A crash
-   * between a send and that write sends the row again when its claim lapses
-   * — the same bytes with the same Message-ID, which receivers drop.
+   * results are written in the same transaction as the next claim, after
+   * its sends: while mail is in flight the database is free for the
+   * pipeline, and the sender needs one turn at it per round (SQLite has one
+   * writer). A crash between a send and that write sends the row again when
+   * its claim lapses — the same bytes with the same Message-ID, which
+   * receivers drop.
    */
   async function flushOnce(): Promise<{ sent: number; retry: number; dead: number }> {
     const counts = { sent: 0, retry: 0, dead: 0 };
+    const claim = { owner: o.owner, limit: CLAIM_BATCH, untilMs: CLAIM_FOR_MS };
+    let settled: Array<[number, Attempt]> = [];
     for (;;) {
-      const claimed = await claimDue(o.db.knex, o.db.dialect, o.owner, CLAIM_BATCH, CLAIM_FOR_MS);
+      const claimed = await settleAndClaim(o.db.knex, o.db.dialect, settled, claim);
+      for (const [, attempt] of settled) counts[attempt.state === 'queued' ? 'retry' : attempt.state] += 1;
       if (claimed.length === 0) return counts;
-      // SEND_CONCURRENCY at a time: one slow peer round trip does not hold up the rest
-      const results: Array<[number, Attempt]> = [];
-      let next = 0;
-      const lane = async () => {
-        while (next < claimed.length) {
-          const item = claimed[next++]!;
-          results.push([item.id, await sendOne(item)]);
-        }
-      };
-      await Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, claimed.length) }, lane));
-      await o.db.knex.transaction(async (trx) => {
-        for (const [id, attempt] of results) await recordAttempt(trx, id, attempt);
-      });
-      for (const [, attempt] of results) counts[attempt.state === 'queued' ? 'retry' : attempt.state] += 1;
+      settled = await sendAll(claimed);
     }
   }
 
   return {
     flushOnce,
     /** Wakes the loop now (the pipeline queued something). */
-    nudge: () => wake?.(),
+    nudge: () => {
+      nudged = true;
+      wake?.();
+    },
     async run(signal: AbortSignal): Promise<void> {
       while (!signal.aborted) {
+        nudged = false;
         try {
           await flushOnce();
         } catch (err) {
           o.log.error({ err: (err as Error).message }, 'outbox worker failed; trying again');
         }
+        if (nudged && !signal.aborted) continue;
         await new Promise<void>((resolve) => {
           const done = () => {
             clearTimeout(timer);

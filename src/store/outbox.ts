@@ -93,43 +93,57 @@ export interface Claimed extends OutboxItem {
   raw: Buffer;
 }
 
+export type Attempt = { state: 'sent' } | { state: 'queued'; nextAttemptAt: Date; error: string } | { state: 'dead'; error: string };
+
 /**
- * Claims up to `limit` due rows for `owner` until `untilMs` from now. On
- * PostgreSQL concurrent workers skip each other's rows (SKIP LOCKED); on
+ * One round of the sender, in one transaction: records the results of the
+ * previous claim's sends, then claims up to `limit` due rows for `owner`
+ * until `untilMs` from now. One database turn per round matters on SQLite,
+ * where the sender waits between the pipeline's batch transactions for it.
+ * On PostgreSQL concurrent workers skip each other's rows (SKIP LOCKED); on
  * SQLite one writer at a time makes the select-then-update safe.
  */
-export async function claimDue(knex: Knex, dialect: Dialect, owner: string, limit: number, untilMs: number, now = new Date()): Promise<Claimed[]> {
+export async function settleAndClaim(
+  knex: Knex,
+  dialect: Dialect,
+  settled: ReadonlyArray<readonly [number, Attempt]>,
+  claim: { owner: string; limit: number; untilMs: number } | null,
+  now = new Date(),
+): Promise<Claimed[]> {
   return knex.transaction(async (trx) => {
-    const q = trx('outbox')
-      .select('id')
-      .where('state', 'queued')
-      .where('next_attempt_at', '<=', now.toISOString())
-      .where((w) => w.whereNull('claimed_until').orWhere('claimed_until', '<', now.toISOString()))
-      .orderBy('next_attempt_at')
-      .limit(limit);
-    if (dialect.skipLocked) q.forUpdate().skipLocked();
-    const ids = (await q).map((r: { id: number }) => Number(r.id));
-    if (ids.length === 0) return [];
-    await trx('outbox').whereIn('id', ids).update({ claimed_by: owner, claimed_until: new Date(now.getTime() + untilMs).toISOString() });
-    const rows: Array<Record<string, unknown>> = await trx('outbox').select([...COLUMNS, 'raw']).whereIn('id', ids).orderBy('id');
-    return rows.map((r) => ({ ...fromRow(r), raw: Buffer.from(r.raw as Uint8Array) }));
+    await recordAttempts(trx, settled);
+    return claim ? claimDue(trx, dialect, claim.owner, claim.limit, claim.untilMs, now) : [];
   });
 }
 
-/** Records the result of one send attempt; only while the row is still queued (a bounce may have won the race). */
-export async function recordAttempt(
-  knex: Knex,
-  id: number,
-  result: { state: 'sent' } | { state: 'queued'; nextAttemptAt: Date; error: string } | { state: 'dead'; error: string },
-): Promise<void> {
-  const base = { attempts: knex.raw('attempts + 1'), claimed_by: null, claimed_until: null };
-  const fields =
-    result.state === 'sent'
-      ? { state: 'sent', sent_at: nowIso(), last_error: null }
-      : result.state === 'queued'
-        ? { next_attempt_at: result.nextAttemptAt.toISOString(), last_error: result.error }
-        : { state: 'dead', last_error: result.error };
-  await knex('outbox').where({ id, state: 'queued' }).update({ ...base, ...fields });
+async function claimDue(trx: Knex, dialect: Dialect, owner: string, limit: number, untilMs: number, now: Date): Promise<Claimed[]> {
+  const q = trx('outbox')
+    .select('id')
+    .where('state', 'queued')
+    .where('next_attempt_at', '<=', now.toISOString())
+    .where((w) => w.whereNull('claimed_until').orWhere('claimed_until', '<', now.toISOString()))
+    .orderBy('next_attempt_at')
+    .limit(limit);
+  if (dialect.skipLocked) q.forUpdate().skipLocked();
+  const ids = (await q).map((r: { id: number }) => Number(r.id));
+  if (ids.length === 0) return [];
+  await trx('outbox').whereIn('id', ids).update({ claimed_by: owner, claimed_until: new Date(now.getTime() + untilMs).toISOString() });
+  const rows: Array<Record<string, unknown>> = await trx('outbox').select([...COLUMNS, 'raw']).whereIn('id', ids).orderBy('id');
+  return rows.map((r) => ({ ...fromRow(r), raw: Buffer.from(r.raw as Uint8Array) }));
+}
+
+/** The sent rows in one statement, each retry or dead row on its own; a row only while still queued (a bounce may have won the race). */
+async function recordAttempts(trx: Knex, results: ReadonlyArray<readonly [number, Attempt]>): Promise<void> {
+  const base = { attempts: trx.raw('attempts + 1'), claimed_by: null, claimed_until: null };
+  const sent = results.filter(([, a]) => a.state === 'sent').map(([id]) => id);
+  for (let i = 0; i < sent.length; i += 500) {
+    await trx('outbox').whereIn('id', sent.slice(i, i + 500)).where('state', 'queued').update({ ...base, state: 'sent', sent_at: nowIso(), last_error: null });
+  }
+  for (const [id, a] of results) {
+    if (a.state === 'sent') continue;
+    const fields = a.state === 'queued' ? { next_attempt_at: a.nextAttemptAt.toISOString(), last_error: a.error } : { state: 'dead', last_error: a.error };
+    await trx('outbox').where({ id, state: 'queued' }).update({ ...base, ...fields });
+  }
 }
 
 /** Puts dead, bounced or parked rows back in the queue, due now, with a fresh deadline. */

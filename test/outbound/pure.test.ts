@@ -41,6 +41,7 @@ describe('delivery-error decide', () => {
     [{ responseCode: 452, message: 'full' }, 9, 'retry', 60 * 60_000],
     [{ responseCode: 550, message: 'no such user' }, 1, 'dead', null],
     [{ responseCode: 554, message: 'rejected' }, 1, 'dead', null],
+    [{ responseCode: 535, code: 'EAUTH', message: 'Invalid login' }, 1, 'retry', 60_000],
   ] as const)('%o after attempt %i → %s', (failure, attempts, action, waitMs) => {
     const v = decide(failure, attempts, now, deadline);
     expect(v.action).toBe(action);

@@ -23,11 +23,19 @@ interface SqliteConnection {
  * profile showed as ~15% of the time. The same SQL text gets the same
  * prepared statement back (knex only calls all()/run() on it, which leave no
  * state behind); the cache is bounded and drops its oldest entry when full.
+ * Every statement passes here, so this is also where BEGIN becomes IMMEDIATE.
  */
 function cachePreparedStatements(conn: SqliteConnection): void {
   const prepare = conn.prepare.bind(conn);
   const cache = new Map<string, Statement>();
-  conn.prepare = (sql: string) => {
+  conn.prepare = (text: string) => {
+    // knex opens every transaction with a plain BEGIN. On SQLite that takes
+    // the write lock only at the first write, and if another process
+    // committed after this transaction's first read, that write fails at
+    // once ("database is locked", no busy wait). Our transactions read, then
+    // write; BEGIN IMMEDIATE takes the lock up front, waiting out the busy
+    // timeout like any other write.
+    const sql = text === 'BEGIN;' ? 'BEGIN IMMEDIATE;' : text;
     let statement = cache.get(sql);
     if (statement === undefined) {
       statement = prepare(sql);

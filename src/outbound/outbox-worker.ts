@@ -12,7 +12,7 @@ import { decide, DEFAULT_RETRY_SCHEDULE_MS } from './delivery-error';
 import { createSmtpSender, type SendResult } from './smtp-sender';
 
 const CLAIM_BATCH = 100; // rows per claim; their results are written together after the sends (few, large writes: SQLite has one writer)
-export const SEND_CONCURRENCY = 4; // mails in flight at once, over as many pooled SMTP connections
+export const SEND_CONCURRENCY = 4; // mails in flight at once, over as many kept-open SMTP connections (smtp-sender.ts)
 const CLAIM_FOR_MS = 5 * 60_000; // a worker that dies mid-send frees its rows after this
 const IDLE_POLL_MS = 2_000; // how soon a queued row is noticed when nothing wakes the worker
 

@@ -1,9 +1,8 @@
 // `deskbridge audit list`: every change to systems, departments and correspondences.
 import type { Command } from 'commander';
-import { DeskbridgeError } from '../errors';
 import { listAudit, type AuditEntity, type AuditEntry } from '../store/audit';
 import type { CliContext } from './context';
-import { printList, type Column } from './output';
+import { checkChoice, printList, type Column } from './output';
 
 const ENTITIES = ['system', 'department', 'map'] as const;
 
@@ -40,10 +39,8 @@ export function registerAudit(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  $ deskbridge audit list --entity map --json')
     .action(async (opts: { entity?: string; json?: boolean }) => {
-      if (opts.entity !== undefined && !(ENTITIES as readonly string[]).includes(opts.entity)) {
-        throw new DeskbridgeError('EINVALID', `--entity: "${opts.entity}" is not one of ${ENTITIES.join(', ')}`);
-      }
-      const rows = await listAudit((await ctx.database()).knex, { entity: opts.entity as AuditEntity | undefined });
+      const entity = opts.entity === undefined ? undefined : checkChoice<AuditEntity>('--entity', opts.entity, ENTITIES);
+      const rows = await listAudit((await ctx.database()).knex, { entity });
       printList(rows, opts, COLUMNS, (a) => a, 'no changes recorded yet');
     });
 }

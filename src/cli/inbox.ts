@@ -9,7 +9,7 @@ import { parseId } from '../admin/correspondences';
 import { getInbound, getRaw, LEDGER_STATES, listInbound, PARKED_STATES, setOutcome, type InboundRow } from '../store/inbound';
 import type { CliContext } from './context';
 import { printResults } from './ingest';
-import { printList, printRecord, type Column } from './output';
+import { checkChoice, printList, printRecord, type Column } from './output';
 
 const COLUMNS: Column<InboundRow>[] = [
   { header: 'ID', value: (r) => r.id },
@@ -43,12 +43,6 @@ export const inboundView = (r: InboundRow) => ({
   duplicateOf: r.duplicateOf,
 });
 
-function checkState(state: string): void {
-  if (!(LEDGER_STATES as readonly string[]).includes(state)) {
-    throw new DeskbridgeError('EINVALID', `--state: "${state}" is not a ledger state (one of ${LEDGER_STATES.join(', ')})`);
-  }
-}
-
 async function requireParked(knex: Parameters<typeof getInbound>[0], ids: number[]): Promise<InboundRow[]> {
   const rows = await listInbound(knex, { ids });
   for (const id of ids) {
@@ -70,7 +64,7 @@ export function registerInbox(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  $ deskbridge inbox list --state rejected_sender --json')
     .action(async (opts: { state?: string; json?: boolean }) => {
-      if (opts.state) checkState(opts.state);
+      if (opts.state) checkChoice('--state', opts.state, LEDGER_STATES, 'a ledger state');
       const rows = await listInbound((await ctx.database()).knex, opts.state ? { states: [opts.state] } : {});
       printList(rows, opts, COLUMNS, inboundView, 'the ledger is empty');
     });

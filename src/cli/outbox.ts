@@ -10,7 +10,7 @@ import { DEFAULT_DEADLINE_MS } from '../outbound/delivery-error';
 import { createOutboxWorker, openTransport } from '../outbound/outbox-worker';
 import { listOutbox, OUTBOX_STATES, requeue, type OutboxItem } from '../store/outbox';
 import type { CliContext } from './context';
-import { printList, type Column } from './output';
+import { checkChoice, printList, type Column } from './output';
 
 const COLUMNS: Column<OutboxItem>[] = [
   { header: 'ID', value: (r) => r.id },
@@ -47,9 +47,7 @@ export function registerOutbox(program: Command, ctx: CliContext): void {
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  $ deskbridge outbox list --state dead')
     .action(async (opts: { state?: string; json?: boolean }) => {
-      if (opts.state !== undefined && !(OUTBOX_STATES as readonly string[]).includes(opts.state)) {
-        throw new DeskbridgeError('EINVALID', `--state: "${opts.state}" is not one of ${OUTBOX_STATES.join(', ')}`);
-      }
+      if (opts.state !== undefined) checkChoice('--state', opts.state, OUTBOX_STATES);
       const { knex } = await ctx.database();
       printList(await listOutbox(knex, { states: opts.state ? [opts.state] : undefined }), opts, COLUMNS, view, 'the outbox is empty');
     });

@@ -1,6 +1,14 @@
 // How commands print: --json gives an array (or one object) with camelCase
 // keys for scripts; otherwise plain aligned columns that grep and cut can read
 // (no box drawing, one row per line).
+import { DeskbridgeError } from '../errors';
+
+/** An option value that must be one of a fixed list (a state, a kind): EINVALID naming it and the list otherwise. */
+export function checkChoice<T extends string>(option: string, value: string, allowed: readonly T[], noun?: string): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  const list = allowed.join(', ');
+  throw new DeskbridgeError('EINVALID', `${option}: "${value}" is ${noun ? `not ${noun} (one of ${list})` : `not one of ${list}`}`);
+}
 
 export interface Column<T> {
   header: string;

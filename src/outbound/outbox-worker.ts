@@ -18,7 +18,6 @@ const IDLE_POLL_MS = 2_000; // how soon a queued row is noticed when nothing wak
 
 /** Where mail goes: an SMTP server, or a folder of .eml files. */
 export interface MailTransport {
-  describe: string;
   send(envelope: { from: string; to: string[] }, raw: Buffer, item: Claimed): Promise<SendResult>;
   close(): void;
 }
@@ -28,7 +27,6 @@ export function openTransport(target: string): MailTransport {
     const dir = target.slice('file:'.length);
     mkdirSync(dir, { recursive: true });
     return {
-      describe: `files in ${dir}`,
       async send(_envelope, raw, item) {
         writeFileSync(join(dir, `${String(item.id).padStart(6, '0')}-${item.kind}.eml`), raw);
         return { rejected: [] };
@@ -38,7 +36,6 @@ export function openTransport(target: string): MailTransport {
   }
   const sender = createSmtpSender(target);
   return {
-    describe: target.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:****@'),
     send: (envelope, raw) => sender.send(envelope, raw),
     close: () => sender.close(),
   };

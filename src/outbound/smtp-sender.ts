@@ -46,70 +46,55 @@ export function createSmtpSender(url: string, o: { connectTimeoutMs?: number } =
   const idle: Lane[] = [];
   let closed = false;
 
+  /** Never hands the lane out again, and ends its connection: politely (QUIT), or at once after an error. */
+  function retire(lane: Lane, how: 'quit' | 'close' = 'quit'): void {
+    lane.gone = true;
+    const i = idle.indexOf(lane);
+    if (i >= 0) idle.splice(i, 1);
+    lane.connection[how]();
+  }
+
   function open(): Promise<Lane> {
     return new Promise((resolve, reject) => {
       const lane: Lane = { connection: new SMTPConnection(options), messages: 0, gone: false };
-      const drop = () => {
-        lane.gone = true;
-        const i = idle.indexOf(lane);
-        if (i >= 0) idle.splice(i, 1);
-      };
       let settled = false;
+      const settle = (err?: Error | null) => {
+        if (settled) return;
+        settled = true;
+        if (!err) return resolve(lane);
+        retire(lane, 'close');
+        reject(err);
+      };
       // An idle connection the server times out ends here; a connection never left without an error listener.
       lane.connection.on('error', (err: Error) => {
-        drop();
-        if (!settled) {
-          settled = true;
-          reject(err);
-        }
+        retire(lane, 'close');
+        settle(err);
       });
-      lane.connection.on('end', drop);
+      lane.connection.on('end', () => retire(lane, 'close'));
       lane.connection.connect((err?: Error | null) => {
-        if (err) {
-          drop();
-          if (!settled) reject(err);
-          settled = true;
-          return;
-        }
-        const ready = () => {
-          settled = true;
-          resolve(lane);
-        };
-        if (!auth) return ready();
-        lane.connection.login(auth, (loginErr?: Error | null) => {
-          if (!loginErr) return ready();
-          settled = true;
-          lane.connection.close();
-          reject(loginErr);
-        });
+        if (err || !auth) return settle(err);
+        lane.connection.login(auth, settle);
       });
     });
   }
 
   function release(lane: Lane): void {
-    if (closed || lane.gone || lane.messages >= MAX_MESSAGES_PER_CONNECTION) {
-      lane.gone = true;
-      lane.connection.quit();
-      return;
-    }
-    idle.push(lane);
+    if (closed || lane.gone || lane.messages >= MAX_MESSAGES_PER_CONNECTION) retire(lane);
+    else idle.push(lane);
   }
 
   function transmit(lane: Lane, envelope: { from: string; to: string[] }, raw: Buffer): Promise<SendResult> {
     return new Promise((resolve, reject) => {
-      lane.connection.send(envelope, raw, (err, info) => {
+      // SMTPConnection keeps the transaction's state on the envelope object it is given: each send gets its own
+      lane.connection.send({ from: envelope.from, to: [...envelope.to] }, raw, (err, info) => {
         lane.messages += 1;
         if (err) {
           // the mail or its recipients were refused, or the connection broke: start the next mail afresh
-          lane.gone = true;
-          lane.connection.close();
+          retire(lane, 'close');
           return reject(err);
         }
-        // the connection is still finishing this reply: hand it on only from the next turn, as nodemailer's pool does
-        setImmediate(() => {
-          release(lane);
-          resolve({ rejected: (info.rejected ?? []).map(String) });
-        });
+        release(lane);
+        resolve({ rejected: (info.rejected ?? []).map(String) });
       });
     });
   }
@@ -131,16 +116,11 @@ export function createSmtpSender(url: string, o: { connectTimeoutMs?: number } =
       return transmit(await open(), envelope, raw);
     },
     async verify() {
-      const lane = await open();
-      lane.gone = true;
-      lane.connection.quit();
+      retire(await open());
     },
     close() {
       closed = true;
-      for (const lane of idle.splice(0)) {
-        lane.gone = true;
-        lane.connection.quit();
-      }
+      for (const lane of [...idle]) retire(lane);
     },
   };
 }

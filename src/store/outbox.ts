@@ -107,12 +107,12 @@ export async function settleAndClaim(
   knex: Knex,
   dialect: Dialect,
   settled: ReadonlyArray<readonly [number, Attempt]>,
-  claim: { owner: string; limit: number; untilMs: number } | null,
+  claim: { owner: string; limit: number; untilMs: number },
   now = new Date(),
 ): Promise<Claimed[]> {
   return knex.transaction(async (trx) => {
     await recordAttempts(trx, settled);
-    return claim ? claimDue(trx, dialect, claim.owner, claim.limit, claim.untilMs, now) : [];
+    return claimDue(trx, dialect, claim.owner, claim.limit, claim.untilMs, now);
   });
 }
 

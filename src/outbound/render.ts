@@ -54,19 +54,43 @@ type Compiled = { text: Handlebars.TemplateDelegate; html: Handlebars.TemplateDe
 /** Header values (a subject) never carry CR or LF, whatever the template or the data held. */
 export const headerValue = (value: string) => value.replace(/[\r\n]+\s*/g, ' ').trim();
 
-function environment(dir: string): typeof Handlebars {
+/**
+ * One handlebars environment per output kind. Handlebars compiles a partial
+ * registered as text on first use, with the options of whichever template
+ * used it first, and caches it: with one environment the `.txt` render (no
+ * escaping) came first and the HTML part of every notification printed its
+ * partials' variables raw. So text and HTML each get their own environment,
+ * and each compiles its partials itself, with its own escaping, at load time.
+ * `partials/NAME.hbs` serves both; `NAME.txt.hbs` / `NAME.html.hbs` serve one
+ * (and win over NAME.hbs there), for what must be written differently in
+ * HTML, such as an address in angle brackets.
+ */
+type Kind = 'text' | 'html';
+const compileOptions = (kind: Kind) => ({ strict: true, noEscape: kind === 'text', knownHelpers: { eq: true }, knownHelpersOnly: false });
+
+function environment(dir: string, kind: Kind): typeof Handlebars {
   const hb = Handlebars.create();
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   const partials = join(dir, 'partials');
-  if (existsSync(partials)) {
-    for (const file of readdirSync(partials).filter((f) => f.endsWith('.hbs'))) hb.registerPartial(basename(file, '.hbs'), readFileSync(join(partials, file), 'utf8'));
+  if (!existsSync(partials)) return hb;
+  const files = readdirSync(partials).filter((f) => f.endsWith('.hbs'));
+  const own = `.${kind === 'text' ? 'txt' : 'html'}.hbs`;
+  const other = kind === 'text' ? '.html.hbs' : '.txt.hbs';
+  const shared = files.filter((f) => !f.endsWith(own) && !f.endsWith(other));
+  for (const file of [...shared, ...files.filter((f) => f.endsWith(own))]) {
+    const name = file.endsWith(own) ? basename(file, own) : basename(file, '.hbs');
+    try {
+      hb.registerPartial(name, hb.compile(readFileSync(join(partials, file), 'utf8'), compileOptions(kind)));
+    } catch (err) {
+      throw new DeskbridgeError('ECONFIG', `template ${join(partials, file)}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+    }
   }
   return hb;
 }
 
-function compileFile(hb: typeof Handlebars, path: string, name: TemplateName, escape: boolean): Handlebars.TemplateDelegate {
+function compileFile(hb: typeof Handlebars, path: string, name: TemplateName, kind: Kind): Handlebars.TemplateDelegate {
   try {
-    const template = hb.compile(readFileSync(path, 'utf8'), { strict: true, noEscape: !escape, knownHelpers: { eq: true }, knownHelpersOnly: false });
+    const template = hb.compile(readFileSync(path, 'utf8'), compileOptions(kind));
     template(SAMPLES[name]); // compile now (handlebars is lazy) and meet every variable once
     return template;
   } catch (err) {
@@ -78,7 +102,7 @@ function compileFile(hb: typeof Handlebars, path: string, name: TemplateName, es
 
 /** Compiles the templates of `dir` and each system's overrides under dir/systems/<slug>/; throws ECONFIG naming the file and line. */
 export function loadTemplates(dir = DEFAULT_TEMPLATES_DIR) {
-  const hb = environment(dir);
+  const hb = { text: environment(dir, 'text'), html: environment(dir, 'html') };
   const load = (base: string, fallback?: Record<TemplateName, Compiled>) => {
     const out = {} as Record<TemplateName, Compiled>;
     for (const name of TEMPLATE_NAMES) {
@@ -86,8 +110,8 @@ export function loadTemplates(dir = DEFAULT_TEMPLATES_DIR) {
       const htmlPath = join(base, `${name}.html.hbs`);
       if (!fallback && (!existsSync(textPath) || !existsSync(htmlPath))) throw new DeskbridgeError('ECONFIG', `template ${existsSync(textPath) ? htmlPath : textPath} is missing`);
       out[name] = {
-        text: existsSync(textPath) ? compileFile(hb, textPath, name, false) : fallback![name].text,
-        html: existsSync(htmlPath) ? compileFile(hb, htmlPath, name, true) : fallback![name].html,
+        text: existsSync(textPath) ? compileFile(hb.text, textPath, name, 'text') : fallback![name].text,
+        html: existsSync(htmlPath) ? compileFile(hb.html, htmlPath, name, 'html') : fallback![name].html,
       };
     }
     return out;
@@ -106,7 +130,7 @@ export function loadTemplates(dir = DEFAULT_TEMPLATES_DIR) {
     subject(source: string, vars: Record<string, unknown>): string {
       let compiled = subjects.get(source);
       if (!compiled) {
-        compiled = hb.compile(source, { strict: true, noEscape: true });
+        compiled = hb.text.compile(source, { strict: true, noEscape: true });
         if (subjects.size < MAX_SUBJECT_TEMPLATES) subjects.set(source, compiled); // profiles are few; the bound is a guard
       }
       return headerValue(compiled(vars));

@@ -21,7 +21,8 @@ import { loadSnapshot, type RoutingSnapshot } from './route/snapshot';
 import type { Database } from './store/db';
 import * as ledger from './store/inbound';
 import type { InboundOutcome, InboundSource, LedgerState } from './store/inbound';
-import { loadDuplicateIndex } from './store/inbound-dedupe';
+import { claimInState } from './store/inbound-claim';
+import { loadDuplicateIndex, originalAfterConflict } from './store/inbound-dedupe';
 import { applyRemoteMessage, type RemoteEvent } from './store/ticket-event';
 
 export const MAX_ATTEMPTS = 3; // a mail that fails this often is parked, so it never blocks the ones after it
@@ -214,14 +215,22 @@ export function createPipeline(db: Database, options: PipelineOptions) {
         const results: MailResult[] = [];
         for (let i = 0; i < mails.length; i++) {
           const row = rows[i]!;
-          const original = originals.find(row);
+          let original = originals.find(row);
+          let done: Awaited<ReturnType<typeof processMail>> | undefined;
+          if (!original) {
+            try {
+              done = await processMail(trx, prepared[i]!, snapshot, 0, (o) => ledger.insertInbound(trx, row, o));
+            } catch (err) {
+              original = await originalAfterConflict(trx, row, err); // another process recorded it since the lookup
+            }
+          }
           if (original) {
             const reason = `duplicate of #${original.id} (${original.how})`;
             const id = await ledger.insertInbound(trx, row, { state: 'duplicate', reason, duplicateOf: original.id });
             results.push({ label: mails[i]!.label, inboundId: id, state: 'duplicate', reason, ticketId: null, system: null });
             continue;
           }
-          const { id, outcome } = await processMail(trx, prepared[i]!, snapshot, 0, (o) => ledger.insertInbound(trx, row, o));
+          const { id, outcome } = done!;
           originals.add({ id, ...row }); // a later mail in this batch may repeat this one
           results.push(resultOf(mails[i]!.label, id, outcome, snapshot));
         }
@@ -248,9 +257,14 @@ export function createPipeline(db: Database, options: PipelineOptions) {
       return all;
     },
 
-    /** Runs stored mails through the pipeline again: parked ones after an admin fix, failed ones on the next run. */
-    async reprocess(ids: number[], options2: { resetAttempts: boolean }): Promise<MailResult[]> {
-      const results: MailResult[] = [];
+    /**
+     * Runs stored mails through the pipeline again: parked ones after an admin
+     * fix, failed ones on the next run. Each is claimed by its state inside
+     * its transaction (`states`, or the state it had when read): a mail another
+     * process handled meanwhile is passed over and missing from the results.
+     */
+    async reprocess(ids: number[], options2: { resetAttempts: boolean; states?: ReadonlyArray<LedgerState | null> }): Promise<MailResult[]> {
+      const results: Array<MailResult | null> = [];
       const snapshot = await loadSnapshot(db.knex); // once for the whole replay, as a batch does
       for (const id of ids) {
         const stored = await ledger.getInbound(db.knex, id);
@@ -260,6 +274,7 @@ export function createPipeline(db: Database, options: PipelineOptions) {
         const p = await prepare(raw, options, stored.size);
         results.push(
           await db.knex.transaction(async (trx) => {
+            if (!(await claimInState(trx, id, options2.states ?? [stored.state]))) return null;
             const row = await ledger.getInbound(trx, id);
             const update: WriteLedger = async (o) => {
               await ledger.setOutcome(trx, id, o);
@@ -270,13 +285,13 @@ export function createPipeline(db: Database, options: PipelineOptions) {
           }),
         );
       }
-      return results;
+      return results.filter((r): r is MailResult => r !== null);
     },
 
     /** Retries every `failed` mail once (called at the start of each run). */
     async retryFailed(): Promise<MailResult[]> {
       const failed = await ledger.listInbound(db.knex, { states: ['failed'] });
-      return this.reprocess(failed.map((r) => r.id), { resetAttempts: false });
+      return this.reprocess(failed.map((r) => r.id), { resetAttempts: false, states: ['failed'] });
     },
   };
 }

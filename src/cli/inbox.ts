@@ -105,7 +105,7 @@ export function registerInbox(program: Command, ctx: CliContext): void {
       const db = await ctx.database();
       const rows = opts.all ? await listInbound(db.knex, { states: PARKED_STATES }) : await requireParked(db.knex, ids.map((i) => parseId(i, 'inbound id')));
       const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, outbound: outboundFrom(ctx.config, loadTemplates) });
-      printResults(await pipeline.reprocess(rows.map((r) => r.id), { resetAttempts: true }), opts.json);
+      printResults(await pipeline.reprocess(rows.map((r) => r.id), { resetAttempts: true, states: [...PARKED_STATES, 'failed'] }), opts.json);
     });
   parked
     .command('discard <id...>')

@@ -1,20 +1,33 @@
-// Sends what the outbox holds: claims due rows, hands each one's stored bytes
-// to the transport (kept-open SMTP connections, smtp-sender.ts, or .eml files
-// for demos),
-// and records the result through delivery-error.ts's decision. Inside
-// `deskbridge run` it loops; `deskbridge outbox flush` runs it once.
+// Sends what the outbox holds: claims a few due rows, hands each one's stored
+// bytes to the transport (kept-open SMTP connections, smtp-sender.ts, or .eml
+// files for demos), and records each result (send-outcome.ts, per recipient)
+// the moment the server has answered. Inside `deskbridge run` it loops;
+// `deskbridge outbox flush` runs it once.
+//
+// What went wrong before, and what this does instead: claims of 100 rows held
+// for 5 minutes and sent 4 at a time outlasted their claim on a slow server,
+// and another worker sent the tail again; results waited for the next claim,
+// so a kill mid-batch resent everything the batch had delivered; a stop kept
+// claiming. Now a claim is small and owned, a heartbeat extends it while its
+// sends are in flight, results are written only by the claim's owner, and a
+// stop claims nothing more and releases what it has not sent. The one double
+// left: a kill between the server's "250 accepted" and the commit of that
+// result (a few milliseconds: one group-committed UPDATE), after which the
+// row is sent again with the same Message-ID.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../log';
 import type { Database } from '../store/db';
-import { settleAndClaim, type Attempt, type Claimed } from '../store/outbox';
-import { decide, DEFAULT_RETRY_SCHEDULE_MS } from './delivery-error';
-import { createSmtpSender, type SendResult } from './smtp-sender';
+import { claimDue, extendClaims, recordAttempts, releaseClaims, type Attempt, type Claimed } from '../store/outbox';
+import { DEFAULT_RETRY_SCHEDULE_MS } from './delivery-error';
+import { sendOutcome } from './send-outcome';
+import { createSmtpSender, refusalsOf, type SendResult } from './smtp-sender';
 
-const CLAIM_BATCH = 100; // rows per claim; their results are written together after the sends (few, large writes: SQLite has one writer)
 export const SEND_CONCURRENCY = 4; // mails in flight at once, over as many kept-open SMTP connections (smtp-sender.ts)
-const CLAIM_FOR_MS = 5 * 60_000; // a worker that dies mid-send frees its rows after this
+const CLAIM_SIZE = SEND_CONCURRENCY * 2; // rows per claim: few, so each is sent soon after it is claimed; the heartbeat keeps them while in flight
+export const DEFAULT_LEASE_MS = 30_000; // a dead worker's claims are free again within this (the claim lives half of it; the heartbeat renews it six times per period)
 const IDLE_POLL_MS = 2_000; // how soon a queued row is noticed when nothing wakes the worker
+const STOP_GRACE_MS = 5_000; // on a stop, sends in flight get this long to finish; then their connections are cut and the rows released
 
 /** Where mail goes: an SMTP server, or a folder of .eml files. */
 export interface MailTransport {
@@ -29,7 +42,7 @@ export function openTransport(target: string): MailTransport {
     return {
       async send(_envelope, raw, item) {
         writeFileSync(join(dir, `${String(item.id).padStart(6, '0')}-${item.kind}.eml`), raw);
-        return { rejected: [] };
+        return { refusals: [] };
       },
       close() {},
     };
@@ -45,68 +58,138 @@ export interface WorkerOptions {
   db: Database;
   transport: MailTransport;
   from: string;
+  /** This process's owner id (membership.ts): claims and results carry it. */
   owner: string;
   log: Logger;
   schedule?: readonly number[];
+  /** The lease period (DESKBRIDGE_LEASE_SECONDS): claims live half of it and are renewed every sixth. */
+  leaseMs?: number;
+}
+
+type Counts = { sent: number; retry: number; dead: number };
+
+/**
+ * Writes send results as they come, several at once when they arrive while a
+ * write is under way (group commit: one transaction, not one per mail, which
+ * SQLite's one writer needs). `record` resolves when the result is committed.
+ */
+function createRecorder(write: (batch: Array<[number, Attempt]>) => Promise<void>) {
+  let queue: Array<{ result: [number, Attempt]; done: () => void }> = [];
+  let writing: Promise<void> | null = null;
+  const drain = async () => {
+    while (queue.length > 0) {
+      const batch = queue;
+      queue = [];
+      try {
+        await write(batch.map((b) => b.result));
+      } finally {
+        batch.forEach((b) => b.done());
+      }
+    }
+    writing = null;
+  };
+  return {
+    record: (result: [number, Attempt]) =>
+      new Promise<void>((resolve) => {
+        queue.push({ result, done: resolve });
+        writing ??= drain();
+      }),
+  };
 }
 
 export function createOutboxWorker(o: WorkerOptions) {
   const schedule = o.schedule ?? DEFAULT_RETRY_SCHEDULE_MS;
+  const leaseMs = o.leaseMs ?? DEFAULT_LEASE_MS;
+  const claimTtlMs = Math.round(leaseMs / 2);
+  const heartbeatMs = Math.max(100, Math.round(leaseMs / 6));
   let wake: (() => void) | null = null;
   let nudged = false; // a nudge while a flush runs: its last claim may have looked before the row was committed
-
-  /** One send; the result is recorded with the rest of its claim (no database write while mail is in flight). */
-  async function sendOne(item: Claimed): Promise<Attempt> {
+  const recorder = createRecorder(async (batch) => {
     try {
-      const { rejected } = await o.transport.send({ from: o.from, to: item.to }, item.raw, item);
-      if (rejected.length > 0) o.log.warn({ outboxId: item.id, rejected }, 'the server refused some recipients and took the mail for the rest');
-      o.log.info({ outboxId: item.id, kind: item.kind, to: item.to, messageId: item.messageId }, 'sent');
-      return { state: 'sent' };
+      const written = new Set(await recordAttempts(o.db.knex, o.owner, batch));
+      const lost = batch.filter(([id]) => !written.has(id)).map(([id]) => id);
+      if (lost.length) o.log.warn({ outboxIds: lost }, 'results not recorded: these rows are no longer claimed by this worker (settled by a bounce, or taken over after a pause)');
+    } catch (err) {
+      o.log.error({ err: (err as Error).message, outboxIds: batch.map(([id]) => id) }, 'could not record send results; the rows are sent again when their claim lapses');
+    }
+  });
+
+  /** One send, and what it came to. */
+  async function sendOne(item: Claimed): Promise<Attempt> {
+    const context = { to: item.to, attempts: item.attempts, deadline: new Date(item.deadlineAt), now: new Date(), schedule };
+    let result: SendResult;
+    try {
+      result = await o.transport.send({ from: o.from, to: item.to }, item.raw, item);
     } catch (err) {
       const e = err as { responseCode?: number; code?: string; response?: string; message?: string };
-      const verdict = decide({ responseCode: e.responseCode, code: e.code, message: (e.response ?? e.message ?? String(err)).split('\n')[0]! }, item.attempts + 1, new Date(), new Date(item.deadlineAt), schedule);
-      if (verdict.action === 'retry') {
-        o.log.warn({ outboxId: item.id, retryAt: verdict.at.toISOString(), err: verdict.reason }, 'send failed; will retry');
-        return { state: 'queued', nextAttemptAt: verdict.at, error: verdict.reason };
-      }
-      o.log.error({ outboxId: item.id, err: verdict.reason }, 'send failed for good; the row is dead');
-      return { state: 'dead', error: verdict.reason };
+      const attempt = sendOutcome(context, refusalsOf(err), { responseCode: e.responseCode, code: e.code, message: (e.response ?? e.message ?? String(err)).split('\n')[0]! });
+      if (attempt.state === 'queued') o.log.warn({ outboxId: item.id, retryAt: attempt.nextAttemptAt.toISOString(), err: attempt.error }, 'send failed; will retry');
+      else o.log.error({ outboxId: item.id, err: attempt.state === 'dead' ? attempt.error : '' }, 'send failed for good; the row is dead');
+      return attempt;
     }
-  }
-
-  /** Sends a claim's rows, SEND_CONCURRENCY at a time (one slow peer round trip does not hold up the rest). */
-  async function sendAll(claimed: Claimed[]): Promise<Array<[number, Attempt]>> {
-    const results: Array<[number, Attempt]> = [];
-    let next = 0;
-    const lane = async () => {
-      while (next < claimed.length) {
-        const item = claimed[next++]!;
-        results.push([item.id, await sendOne(item)]);
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, claimed.length) }, lane));
-    return results;
+    const attempt = sendOutcome(context, result.refusals);
+    if (result.refusals.length > 0) o.log.warn({ outboxId: item.id, refusals: result.refusals, state: attempt.state }, 'the server refused some recipients and took the mail for the rest');
+    o.log.info({ outboxId: item.id, kind: item.kind, to: item.to, messageId: item.messageId }, 'sent');
+    return attempt;
   }
 
   /**
-   * Sends every row that is due now, once; returns the counts. A claim's
-   * results are written in the same transaction as the next claim, after
-   * its sends: while mail is in flight the database is free for the
-   * pipeline, and the sender needs one turn at it per round (SQLite has one
-   * writer). A crash between a send and that write sends the row again when
-   * its claim lapses — the same bytes with the same Message-ID, which
-   * receivers drop.
+   * Sends a claim's rows, SEND_CONCURRENCY at a time; each result is recorded
+   * as soon as the server has answered (a kill after that does not resend
+   * it). On a stop no new send starts; sends in flight get STOP_GRACE_MS.
    */
-  async function flushOnce(): Promise<{ sent: number; retry: number; dead: number }> {
-    const counts = { sent: 0, retry: 0, dead: 0 };
-    const claim = { owner: o.owner, limit: CLAIM_BATCH, untilMs: CLAIM_FOR_MS };
-    let settled: Array<[number, Attempt]> = [];
-    for (;;) {
-      const claimed = await settleAndClaim(o.db.knex, o.db.dialect, settled, claim);
-      for (const [, attempt] of settled) counts[attempt.state === 'queued' ? 'retry' : attempt.state] += 1;
-      if (claimed.length === 0) return counts;
-      settled = await sendAll(claimed);
+  async function sendClaimed(claimed: Claimed[], counts: Counts, signal?: AbortSignal): Promise<void> {
+    let next = 0;
+    const lane = async () => {
+      while (next < claimed.length && !signal?.aborted) {
+        const item = claimed[next++]!;
+        const attempt = await sendOne(item);
+        counts[attempt.state === 'queued' ? 'retry' : attempt.state] += 1;
+        await recorder.record([item.id, attempt]);
+      }
+    };
+    const lanes = Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, claimed.length) }, lane));
+    if (!signal) return void (await lanes);
+    let timer: NodeJS.Timeout | undefined;
+    const graceAfterStop = new Promise<void>((resolve) => {
+      const start = () => (timer = setTimeout(resolve, STOP_GRACE_MS));
+      if (signal.aborted) start();
+      else signal.addEventListener('abort', start, { once: true });
+    });
+    await Promise.race([lanes, graceAfterStop]);
+    clearTimeout(timer);
+    if (signal.aborted) {
+      o.transport.close(); // cuts what is still in flight; those rows are released below and sent again later
+      await lanes;
     }
+  }
+
+  /**
+   * Sends every row that is due now, a small claim at a time, until none is
+   * left or `signal` stops it; returns the counts. While it runs, a heartbeat
+   * extends this worker's claims (database clock), so a slow server never
+   * lets a row in flight look abandoned, and a dead worker's rows are free
+   * within the lease. On a stop, the rows claimed and not sent are released.
+   */
+  async function flushOnce(signal?: AbortSignal): Promise<Counts> {
+    const counts: Counts = { sent: 0, retry: 0, dead: 0 };
+    const heartbeat = setInterval(() => {
+      extendClaims(o.db.knex, o.owner, claimTtlMs).catch((err: Error) => o.log.warn({ err: err.message }, 'could not extend the outbox claims'));
+    }, heartbeatMs);
+    try {
+      while (!signal?.aborted) {
+        const claimed = await claimDue(o.db.knex, o.db.dialect, { owner: o.owner, limit: CLAIM_SIZE, ttlMs: claimTtlMs });
+        if (claimed.length === 0) break;
+        await sendClaimed(claimed, counts, signal);
+      }
+    } finally {
+      clearInterval(heartbeat);
+      if (signal?.aborted) {
+        const released = await releaseClaims(o.db.knex, o.owner).catch(() => 0);
+        if (released > 0) o.log.info({ released }, 'stopping: outbox rows released unsent');
+      }
+    }
+    return counts;
   }
 
   return {
@@ -120,7 +203,7 @@ export function createOutboxWorker(o: WorkerOptions) {
       while (!signal.aborted) {
         nudged = false;
         try {
-          await flushOnce();
+          await flushOnce(signal);
         } catch (err) {
           o.log.error({ err: (err as Error).message }, 'outbox worker failed; trying again');
         }

@@ -9,6 +9,7 @@
 // user:password@ for AUTH, ?tls.rejectUnauthorized=false and the like.
 import SMTPConnection from 'nodemailer/lib/smtp-connection';
 import { parseConnectionUrl } from 'nodemailer/lib/shared';
+import type { Refusal } from './send-outcome';
 
 const MAX_MESSAGES_PER_CONNECTION = 100; // then a fresh connection, as nodemailer's pool does
 const CONNECTION_TIMEOUT_MS = 30_000;
@@ -16,8 +17,14 @@ const GREETING_TIMEOUT_MS = 30_000;
 const SOCKET_TIMEOUT_MS = 60_000;
 
 export interface SendResult {
-  /** Recipients the server refused while accepting the mail for the rest. */
-  rejected: string[];
+  /** Recipients the server refused while accepting the mail for the rest, with its reply to each. */
+  refusals: Refusal[];
+}
+
+/** nodemailer's per-recipient errors (on a result, or on the error when every recipient was refused) as refusals. */
+export function refusalsOf(x: unknown): Refusal[] {
+  const errors = (x as { rejectedErrors?: Array<{ recipient?: string; responseCode?: number; response?: string; message?: string }> })?.rejectedErrors ?? [];
+  return errors.map((e) => ({ recipient: String(e.recipient), responseCode: e.responseCode, response: (e.response ?? e.message ?? '').split('\n')[0]! }));
 }
 
 interface Lane {
@@ -31,6 +38,7 @@ export interface SmtpSender {
   send(envelope: { from: string; to: string[] }, raw: Buffer): Promise<SendResult>;
   /** Checks that the server answers and takes the credentials (doctor). */
   verify(): Promise<void>;
+  /** Ends every connection, a send in flight too (it fails, and is tried again later). */
   close(): void;
 }
 
@@ -44,11 +52,13 @@ export function createSmtpSender(url: string, o: { connectTimeoutMs?: number } =
     socketTimeout: SOCKET_TIMEOUT_MS,
   };
   const idle: Lane[] = [];
+  const busy = new Set<Lane>(); // a send in flight: close() ends it too, so a stop is not held up by a slow server
   let closed = false;
 
   /** Never hands the lane out again, and ends its connection: politely (QUIT), or at once after an error. */
   function retire(lane: Lane, how: 'quit' | 'close' = 'quit'): void {
     lane.gone = true;
+    busy.delete(lane);
     const i = idle.indexOf(lane);
     if (i >= 0) idle.splice(i, 1);
     lane.connection[how]();
@@ -79,11 +89,13 @@ export function createSmtpSender(url: string, o: { connectTimeoutMs?: number } =
   }
 
   function release(lane: Lane): void {
+    busy.delete(lane);
     if (closed || lane.gone || lane.messages >= MAX_MESSAGES_PER_CONNECTION) retire(lane);
     else idle.push(lane);
   }
 
   function transmit(lane: Lane, envelope: { from: string; to: string[] }, raw: Buffer): Promise<SendResult> {
+    busy.add(lane);
     return new Promise((resolve, reject) => {
       // SMTPConnection keeps the transaction's state on the envelope object it is given: each send gets its own
       lane.connection.send({ from: envelope.from, to: [...envelope.to] }, raw, (err, info) => {
@@ -94,7 +106,7 @@ export function createSmtpSender(url: string, o: { connectTimeoutMs?: number } =
           return reject(err);
         }
         release(lane);
-        resolve({ rejected: (info.rejected ?? []).map(String) });
+        resolve({ refusals: refusalsOf(info) });
       });
     });
   }
@@ -121,6 +133,7 @@ export function createSmtpSender(url: string, o: { connectTimeoutMs?: number } =
     close() {
       closed = true;
       for (const lane of [...idle]) retire(lane);
+      for (const lane of [...busy]) retire(lane, 'close');
     },
   };
 }

@@ -4,7 +4,13 @@
 // mailbox UID, the same Message-ID from the same sender, or the same bytes;
 // the earliest such row is the original. Rows recorded earlier in the same
 // batch count as well: `add` puts them in the index as they are written.
+// This lookup is the fast path, not the guarantee: another process may write
+// the same mail after the lookup. Unique indexes over the originals
+// (migration 20261130120100) refuse that second write, and
+// `originalAfterConflict` then finds the row that won, so the mail is
+// recorded as `duplicate` of it.
 import type { Knex } from 'knex';
+import { DeskbridgeError, isDeskbridgeError } from '../errors';
 import { dbText, toNumberOrNull as num } from './values';
 
 export interface DedupeKeys {
@@ -87,4 +93,16 @@ export async function loadDuplicateIndex(knex: Knex, mails: readonly DedupeKeys[
     });
   }
   return index;
+}
+
+/**
+ * The original behind a ledger insert that a unique index refused
+ * (EDUPLICATE from insertInbound): committed by another writer after this
+ * batch's lookup, so a fresh statement sees it. Any other error is rethrown.
+ */
+export async function originalAfterConflict(knex: Knex, mail: DedupeKeys, err: unknown): Promise<Original> {
+  if (!isDeskbridgeError(err) || err.code !== 'EDUPLICATE') throw err;
+  const found = (await loadDuplicateIndex(knex, [mail])).find(mail);
+  if (!found) throw new DeskbridgeError('EINTERNAL', `a unique index refused ${mail.messageId ?? mail.contentHash}, but no original is visible`, { cause: err });
+  return found;
 }

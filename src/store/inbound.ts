@@ -3,6 +3,7 @@
 // outbox), so a mail is never processed without a trace, and never recorded
 // twice as new. Parked and failed rows are updated when they are processed again.
 import type { Knex } from 'knex';
+import { DeskbridgeError } from '../errors';
 import { dbText, nowIso, toIso, toNumberOrNull as num } from './values';
 
 export const LEDGER_STATES = [
@@ -133,7 +134,10 @@ export async function insertInbound(knex: Knex, mail: NewInbound, outcome: Inbou
       received_at: now,
       processed_at: now,
     })
+    .onConflict()
+    .ignore() // a unique index names an original written by another process since this batch looked (inbound-dedupe.ts)
     .returning('id');
+  if (!row) throw new DeskbridgeError('EDUPLICATE', `the same mail was recorded by another writer first (${mail.messageId ?? mail.contentHash})`);
   return Number((row as { id: number }).id);
 }
 

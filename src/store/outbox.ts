@@ -1,10 +1,13 @@
 // Repository of the outbox: every mail the bridge will send, queued in the
 // same transaction as the event that causes it, with its rendered bytes and
 // its Message-ID fixed at that moment (a resend after a crash is the same
-// mail). A worker claims due rows for a while (FOR UPDATE SKIP LOCKED where
-// the database has it), sends, and records sent / retry / dead.
+// mail). A worker claims a few due rows (FOR UPDATE SKIP LOCKED where the
+// database has it), extends its claims while their sends are in flight, and
+// records each result as soon as the server answered, only while it still
+// holds the row; all claim times come from the database clock.
 import type { Knex } from 'knex';
 import type { Dialect } from './dialect';
+import { dbIn, dbNow } from './db-clock';
 import { nowIso, parseJsonArray, toIso, toNumberOrNull } from './values';
 
 export const OUTBOX_STATES = ['queued', 'sent', 'dead', 'bounced', 'parked'] as const;
@@ -93,57 +96,81 @@ export interface Claimed extends OutboxItem {
   raw: Buffer;
 }
 
-export type Attempt = { state: 'sent' } | { state: 'queued'; nextAttemptAt: Date; error: string } | { state: 'dead'; error: string };
+/**
+ * What one send came to. `sent` may name recipients the server refused for
+ * good (5xx) while it took the mail for the rest: reported in last_error.
+ * `queued` may narrow the row to the recipients to try again (4xx), so those
+ * already served are not sent the mail twice.
+ */
+export type Attempt =
+  | { state: 'sent'; note?: string }
+  | { state: 'queued'; nextAttemptAt: Date; error: string; to?: string[] }
+  | { state: 'dead'; error: string };
 
 /**
- * One round of the sender, in one transaction: records the results of the
- * previous claim's sends, then claims up to `limit` due rows for `owner`
- * until `untilMs` from now. One database turn per round matters on SQLite,
- * where the sender waits between the pipeline's batch transactions for it.
- * On PostgreSQL concurrent workers skip each other's rows (SKIP LOCKED); on
- * SQLite one writer at a time makes the select-then-update safe.
+ * Claims up to `limit` due rows for `owner` until `ttlMs` from now (database
+ * clock): free rows, and rows whose claim lapsed (their worker died: it
+ * stopped extending them). On PostgreSQL concurrent workers skip each
+ * other's rows (SKIP LOCKED); on SQLite the transaction holds the one write
+ * lock from its BEGIN, so the select-then-update is as safe.
  */
-export async function settleAndClaim(
-  knex: Knex,
-  dialect: Dialect,
-  settled: ReadonlyArray<readonly [number, Attempt]>,
-  claim: { owner: string; limit: number; untilMs: number },
-  now = new Date(),
-): Promise<Claimed[]> {
+export async function claimDue(knex: Knex, dialect: Dialect, claim: { owner: string; limit: number; ttlMs: number }): Promise<Claimed[]> {
   return knex.transaction(async (trx) => {
-    await recordAttempts(trx, settled);
-    return claimDue(trx, dialect, claim.owner, claim.limit, claim.untilMs, now);
+    const q = trx('outbox')
+      .select('id')
+      .where('state', 'queued')
+      .where('next_attempt_at', '<=', dbNow(trx))
+      .where((w) => w.whereNull('claimed_until').orWhere('claimed_until', '<', dbNow(trx)))
+      .orderBy('next_attempt_at')
+      .limit(claim.limit);
+    if (dialect.skipLocked) q.forUpdate().skipLocked();
+    const ids = (await q).map((r: { id: number }) => Number(r.id));
+    if (ids.length === 0) return [];
+    await trx('outbox').whereIn('id', ids).update({ claimed_by: claim.owner, claimed_until: dbIn(trx, claim.ttlMs) });
+    const rows: Array<Record<string, unknown>> = await trx('outbox').select([...COLUMNS, 'raw']).whereIn('id', ids).orderBy('id');
+    return rows.map((r) => ({ ...fromRow(r), raw: Buffer.from(r.raw as Uint8Array) }));
   });
 }
 
-async function claimDue(trx: Knex, dialect: Dialect, owner: string, limit: number, untilMs: number, now: Date): Promise<Claimed[]> {
-  const q = trx('outbox')
-    .select('id')
-    .where('state', 'queued')
-    .where('next_attempt_at', '<=', now.toISOString())
-    .where((w) => w.whereNull('claimed_until').orWhere('claimed_until', '<', now.toISOString()))
-    .orderBy('next_attempt_at')
-    .limit(limit);
-  if (dialect.skipLocked) q.forUpdate().skipLocked();
-  const ids = (await q).map((r: { id: number }) => Number(r.id));
-  if (ids.length === 0) return [];
-  await trx('outbox').whereIn('id', ids).update({ claimed_by: owner, claimed_until: new Date(now.getTime() + untilMs).toISOString() });
-  const rows: Array<Record<string, unknown>> = await trx('outbox').select([...COLUMNS, 'raw']).whereIn('id', ids).orderBy('id');
-  return rows.map((r) => ({ ...fromRow(r), raw: Buffer.from(r.raw as Uint8Array) }));
+/** The heartbeat of a worker's claims: its rows stay its own for `ttlMs` more. */
+export async function extendClaims(knex: Knex, owner: string, ttlMs: number): Promise<number> {
+  return knex('outbox').where({ claimed_by: owner, state: 'queued' }).update({ claimed_until: dbIn(knex, ttlMs) });
 }
 
-/** The sent rows in one statement, each retry or dead row on its own; a row only while still queued (a bounce may have won the race). */
-async function recordAttempts(trx: Knex, results: ReadonlyArray<readonly [number, Attempt]>): Promise<void> {
-  const base = { attempts: trx.raw('attempts + 1'), claimed_by: null, claimed_until: null };
-  const sent = results.filter(([, a]) => a.state === 'sent').map(([id]) => id);
-  for (let i = 0; i < sent.length; i += 500) {
-    await trx('outbox').whereIn('id', sent.slice(i, i + 500)).where('state', 'queued').update({ ...base, state: 'sent', sent_at: nowIso(), last_error: null });
-  }
-  for (const [id, a] of results) {
-    if (a.state === 'sent') continue;
-    const fields = a.state === 'queued' ? { next_attempt_at: a.nextAttemptAt.toISOString(), last_error: a.error } : { state: 'dead', last_error: a.error };
-    await trx('outbox').where({ id, state: 'queued' }).update({ ...base, ...fields });
-  }
+/** Gives back the rows `owner` claimed and has not settled (shutdown): another worker may take them at once. */
+export async function releaseClaims(knex: Knex, owner: string): Promise<number> {
+  return knex('outbox').where({ claimed_by: owner, state: 'queued' }).update({ claimed_by: null, claimed_until: null });
+}
+
+/**
+ * Writes send results, only for rows `owner` still holds and still queued (a
+ * worker whose claim lapsed must not overwrite what the new holder did, and
+ * a bounce may have won the race). Returns the ids written.
+ */
+export async function recordAttempts(knex: Knex, owner: string, results: ReadonlyArray<readonly [number, Attempt]>): Promise<number[]> {
+  return knex.transaction(async (trx) => {
+    const base = { attempts: trx.raw('attempts + 1'), claimed_by: null, claimed_until: null };
+    const mine = (q: Knex.QueryBuilder) => q.where({ claimed_by: owner, state: 'queued' });
+    const written: number[] = [];
+    const plain = results.filter(([, a]) => a.state === 'sent' && !a.note).map(([id]) => id);
+    for (let i = 0; i < plain.length; i += 500) {
+      const ids: Array<{ id: number }> = await mine(trx('outbox').whereIn('id', plain.slice(i, i + 500)))
+        .update({ ...base, state: 'sent', sent_at: nowIso(), last_error: null })
+        .returning('id');
+      written.push(...ids.map((r) => Number(r.id)));
+    }
+    for (const [id, a] of results) {
+      if (a.state === 'sent' && !a.note) continue;
+      const fields =
+        a.state === 'sent'
+          ? { state: 'sent', sent_at: nowIso(), last_error: a.note }
+          : a.state === 'queued'
+            ? { next_attempt_at: a.nextAttemptAt.toISOString(), last_error: a.error, ...(a.to && { to_addresses: JSON.stringify(a.to) }) }
+            : { state: 'dead', last_error: a.error };
+      if ((await mine(trx('outbox').where({ id })).update({ ...base, ...fields })) > 0) written.push(id);
+    }
+    return written;
+  });
 }
 
 /** Puts dead, bounced or parked rows back in the queue, due now, with a fresh deadline. */

@@ -11,7 +11,9 @@ export interface Received {
 
 export type Verdict = 'accept' | 451 | 550;
 
-export async function startSmtpSink(decide: (rcpt: string) => Verdict = () => 'accept') {
+/** `acceptAfterMs(n)`: how long the server waits before its "250" to the n-th mail (0-based): a slow or tarpitting server. */
+export async function startSmtpSink(decide: (rcpt: string) => Verdict = () => 'accept', o: { acceptAfterMs?: (n: number) => number; onMail?: (n: number) => void } = {}) {
+  let mails = 0;
   const received: Received[] = [];
   const server = new SMTPServer({
     authOptional: true,
@@ -28,8 +30,12 @@ export async function startSmtpSink(decide: (rcpt: string) => Verdict = () => 'a
       const chunks: Buffer[] = [];
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
-        received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks) });
-        callback();
+        const n = mails++;
+        o.onMail?.(n);
+        setTimeout(() => {
+          received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks) });
+          callback();
+        }, o.acceptAfterMs?.(n) ?? 0);
       });
     },
   });

@@ -4,6 +4,7 @@
 // the result; keeping the decision apart keeps it testable and the writer short.
 import { createHash } from 'node:crypto';
 import { classify } from './mail/classify';
+import { relayReferences } from './mail/echo-detect';
 import { cleanSubject, extract } from './mail/extract';
 import { sanitizeMailHtml } from './mail/html-sanitize';
 import { parseMail, type MailAttachment, type MailFacts } from './mail/parse-mail';
@@ -54,7 +55,7 @@ export type Decision =
   | { kind: 'outcome'; outcome: InboundOutcome }
   | { kind: 'bounce'; outcome: InboundOutcome; originalMessageId: string }
   | { kind: 'staff'; tokenAddress: string | null; ref: StaffRef | null; facts: MailFacts }
-  | { kind: 'ticket'; message: RemoteMessage; how: string; note: string; system: System; attachments: MailAttachment[] };
+  | { kind: 'ticket'; message: RemoteMessage; how: string; note: string; system: System; attachments: MailAttachment[]; /** set when routed by ticket: the outcome if there is no local ticket to follow */ unmapped?: InboundOutcome; /** our relays it names: an echo if it also carries their text */ relayRefs: string[] };
 
 /** How a mail not sent to a token address may still name a ticket: our notification's Message-ID in In-Reply-To/References, or the [DB#id] tag. */
 export interface StaffRef {
@@ -105,17 +106,19 @@ export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOp
     departmentId: fields.departmentId?.value,
     departmentName: fields.departmentName?.value,
   });
-  if (r.kind !== 'mapped') return done({ state: r.kind, reason: `${r.reason}${charsetNote}`, systemId: system.id });
+  if (r.kind !== 'mapped' && r.kind !== 'by_ticket') return done({ state: r.kind, reason: `${r.reason}${charsetNote}`, systemId: system.id });
   return {
     kind: 'ticket',
-    how: `${system.slug} ticket ${fields.ticket!.value} → ${r.entry.department} (by ${r.by === 'id' ? 'department ID' : 'department name'})`,
+    how: r.kind === 'mapped' ? `${system.slug} ticket ${fields.ticket!.value} → ${r.entry.department} (by ${r.by === 'id' ? 'department ID' : 'department name'})` : `${system.slug} ticket ${fields.ticket!.value}`,
+    ...(r.kind === 'by_ticket' && { unmapped: { state: 'parked_unmapped', reason: `${r.reason}${charsetNote}`, systemId: system.id } }),
     note: charsetNote,
+    relayRefs: relayReferences(facts),
     system,
     attachments: facts.attachments,
     message: {
       systemId: system.id,
       remoteTicketId: fields.ticket!.value,
-      departmentId: r.entry.departmentId,
+      departmentId: r.kind === 'mapped' ? r.entry.departmentId : null,
       event: toEvent(fields.event?.value),
       subject: fields.subject?.value ?? cleanSubject(facts.subject, profile),
       customerEmail: fields.customerEmail?.value.toLowerCase() ?? null,

@@ -23,7 +23,8 @@ import * as ledger from './store/inbound';
 import type { InboundOutcome, InboundSource, LedgerState } from './store/inbound';
 import { claimInState } from './store/inbound-claim';
 import { loadDuplicateIndex, originalAfterConflict } from './store/inbound-dedupe';
-import { applyRemoteMessage, type RemoteEvent } from './store/ticket-event';
+import { echoedRelay } from './store/relay-echo';
+import { applyRemoteMessage, type RemoteEvent, type TicketEventResult } from './store/ticket-event';
 
 export const MAX_ATTEMPTS = 3; // a mail that fails this often is parked, so it never blocks the ones after it
 
@@ -84,11 +85,17 @@ async function applyEffects(
     await ledger.setOutcome(trx, id, outcome); // the row exists now: update its reason, do not write it again
     return { id, outcome };
   }
+  const echo = await echoedRelay(trx, d.relayRefs, d.message.text);
+  if (echo) {
+    const own: InboundOutcome = { state: 'own_mail', reason: `echo of relay #${echo.outboxId}`, systemId: d.message.systemId, ticketId: echo.ticketId };
+    return { id: await writeLedger(own), outcome: own };
+  }
   let outcome: InboundOutcome | undefined;
   const result = await applyRemoteMessage(trx, d.message, (r) => {
-    outcome = { state: r.state, reason: `${d.how}${r.reopened ? ', reopened' : ''}${d.note}`, systemId: d.message.systemId, ticketId: r.ticketId };
+    outcome = { state: r.state, reason: `${d.how}${ticketRouteNote(r, snapshot, d.unmapped !== undefined)}${r.reopened ? ', reopened' : ''}${d.note}`, systemId: d.message.systemId, ticketId: r.ticketId };
     return writeLedger(outcome);
   });
+  if (!result) return { id: await writeLedger(d.unmapped!), outcome: d.unmapped! }; // a follow-up with no local ticket to follow
   const note = await notifyStaff(trx, d, result, snapshot, outbound);
   if (note) {
     outcome = { ...outcome!, reason: `${outcome!.reason}; ${note}` };
@@ -97,17 +104,24 @@ async function applyEffects(
   return { id: result.inboundId, outcome: outcome! };
 }
 
+/** What the ledger reason adds for a follow-up routed by its ticket, or a ticket moved to another department. */
+function ticketRouteNote(r: TicketEventResult, snapshot: RoutingSnapshot, byTicket: boolean): string {
+  const slug = (id: number) => snapshot.department(id)?.slug ?? `#${id}`;
+  if (byTicket) return ` → ${slug(r.departmentId)} (by ticket #${r.ticketId})`;
+  return r.transferredFrom !== null ? `, transferred from ${slug(r.transferredFrom)}` : '';
+}
+
 /** Queues the staff notification for a remote message; returns what to add to the ledger reason, if anything. */
 async function notifyStaff(
   trx: Knex,
   d: Extract<Decision, { kind: 'ticket' }>,
-  result: { ticketId: number; event: RemoteEvent; messageId: number },
+  result: { ticketId: number; event: RemoteEvent; messageId: number; departmentId: number },
   snapshot: RoutingSnapshot,
   outbound: Outbound | null | undefined,
 ): Promise<string | null> {
   if (!outbound) return null;
-  const department = snapshot.department(d.message.departmentId);
-  if (!department || department.staff.length === 0) return `no staff in department ${department?.slug ?? d.message.departmentId} to notify`;
+  const department = snapshot.department(result.departmentId);
+  if (!department || department.staff.length === 0) return `no staff in department ${department?.slug ?? result.departmentId} to notify`;
   await queueNotification(trx, outbound, {
     ticket: {
       id: result.ticketId,

@@ -1,6 +1,7 @@
 // Address checks shared by systems (sender allowlist, relay address) and
 // departments (staff). Pure: strings in, normalised strings out, or an input
 // error that names the bad value.
+import addressparser from 'nodemailer/lib/addressparser';
 import { z } from 'zod';
 import { DeskbridgeError } from '../errors';
 
@@ -39,4 +40,23 @@ export function splitList(value: string, option: string, normalise: (v: string, 
   const items = value.split(',').map((v) => v.trim()).filter(Boolean).map((v) => normalise(v, option));
   if (items.length === 0) throw new DeskbridgeError('EINVALID', `${option}: "${value}" names no address`);
   return [...new Set(items)];
+}
+
+/**
+ * A staff list: `Anna Staff <anna@desk.test>, bob@desk.test` (nodemailer's
+ * address parser, so a quoted name may hold a comma). Addresses lower-cased,
+ * repeats dropped, order kept; the names of those who were given one.
+ */
+export function parseStaffList(value: string, option: string): { staff: string[]; names: Record<string, string> } {
+  const staff: string[] = [];
+  const names: Record<string, string> = {};
+  for (const entry of addressparser(value, { flatten: true })) {
+    if (!entry.address && !entry.name) continue;
+    const address = normaliseAddress(entry.address || entry.name, option);
+    if (!staff.includes(address)) staff.push(address);
+    const name = entry.address ? entry.name.trim() : '';
+    if (name && !names[address]) names[address] = name;
+  }
+  if (staff.length === 0) throw new DeskbridgeError('EINVALID', `${option}: "${value}" names no address`);
+  return { staff, names };
 }

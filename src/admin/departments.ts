@@ -7,7 +7,7 @@ import { countTickets } from '../store/tickets';
 import { listCorrespondences } from '../store/correspondences';
 import * as repo from '../store/departments';
 import type { Department } from '../store/departments';
-import { normaliseAddress, splitList } from './addresses';
+import { parseStaffList } from './addresses';
 import { checkName, checkSlug } from './slug';
 
 export interface DepartmentInput {
@@ -16,7 +16,7 @@ export interface DepartmentInput {
 }
 
 export function departmentView(d: Department) {
-  return { id: d.id, slug: d.slug, name: d.name, staff: d.staff, createdAt: d.createdAt, updatedAt: d.updatedAt };
+  return { id: d.id, slug: d.slug, name: d.name, staff: d.staff, staffNames: d.staffNames, createdAt: d.createdAt, updatedAt: d.updatedAt };
 }
 
 export async function requireDepartment(knex: Database['knex'], slug: string): Promise<Department> {
@@ -36,12 +36,12 @@ export async function addDepartment(db: Database, actor: string, slug: string, i
   if (input.name === undefined) throw new DeskbridgeError('EUSAGE', 'department add: --name is required');
   if (input.staff === undefined) throw new DeskbridgeError('EUSAGE', 'department add: --staff is required');
   const name = checkName(input.name, '--name');
-  const staff = splitList(input.staff, '--staff', normaliseAddress);
+  const { staff, names } = parseStaffList(input.staff, '--staff');
   return db.knex.transaction(async (trx) => {
     if (await repo.findDepartment(trx, slug)) {
       throw new DeskbridgeError('EEXISTS', `department "${slug}" already exists; use \`department edit ${slug}\``);
     }
-    await repo.insertDepartment(trx, slug, name, staff);
+    await repo.insertDepartment(trx, slug, name, staff, names);
     const department = (await repo.findDepartment(trx, slug))!;
     await recordAudit(trx, { actor, entity: 'department', key: slug, action: 'add', after: departmentView(department) });
     return department;
@@ -51,7 +51,7 @@ export async function addDepartment(db: Database, actor: string, slug: string, i
 export async function editDepartment(db: Database, actor: string, slug: string, input: DepartmentInput): Promise<Department> {
   const fields = {
     ...(input.name !== undefined && { name: checkName(input.name, '--name') }),
-    ...(input.staff !== undefined && { staff: splitList(input.staff, '--staff', normaliseAddress) }),
+    ...(input.staff !== undefined && (({ staff, names }) => ({ staff, staffNames: names }))(parseStaffList(input.staff, '--staff'))),
   };
   if (Object.keys(fields).length === 0) throw new DeskbridgeError('EUSAGE', 'department edit: nothing to change; give --name or --staff');
   return db.knex.transaction(async (trx) => {

@@ -8,7 +8,7 @@ import { printList, printRecord, type Column } from './output';
 const COLUMNS: Column<Department>[] = [
   { header: 'SLUG', value: (d) => d.slug },
   { header: 'NAME', value: (d) => d.name },
-  { header: 'STAFF', value: (d) => d.staff.join(',') },
+  { header: 'STAFF', value: (d) => d.staff.map((a) => (d.staffNames[a] ? `${d.staffNames[a]} <${a}>` : a)).join(', ') },
 ];
 
 export function registerDepartment(program: Command, ctx: CliContext): void {
@@ -21,9 +21,9 @@ export function registerDepartment(program: Command, ctx: CliContext): void {
     .command('add <slug>')
     .description('add a department')
     .option('--name <name>', 'display name (required)')
-    .option('--staff <list>', 'staff addresses, comma-separated (required)')
+    .option('--staff <list>', 'staff, comma-separated: "Anna Staff <anna@example.com>" or a bare address (required); the name signs their relays')
     .option('--json', 'print the new department as JSON')
-    .addHelpText('after', '\nExample:\n  $ deskbridge department add hosting --name "Hosting support" --staff anna@support.example')
+    .addHelpText('after', '\nExample:\n  $ deskbridge department add hosting --name "Hosting support" --staff "Anna Staff <anna@support.example>"')
     .action(async (slug: string, opts: { name?: string; staff?: string; json?: boolean }) => {
       const created = await addDepartment(await ctx.database(), ctx.actor, slug, opts);
       if (opts.json) printRecord(departmentView(created), opts);
@@ -51,7 +51,7 @@ export function registerDepartment(program: Command, ctx: CliContext): void {
     .command('edit <slug>')
     .description('change a department')
     .option('--name <name>', 'display name')
-    .option('--staff <list>', 'staff addresses (replaces the old list)')
+    .option('--staff <list>', 'staff, "Name <address>" or address, comma-separated (replaces the old list)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExample:\n  $ deskbridge department edit hosting --staff anna@support.example,carol@support.example')
     .action(async (slug: string, opts: { name?: string; staff?: string; json?: boolean }) => {

@@ -9,7 +9,8 @@ import { cleanSubject, extract } from '../mail/extract';
 import { parseMail } from '../mail/parse-mail';
 import { PROFILE_FIELDS, type Profile } from '../mail/profile-schema';
 import { presetProfiles, systemProfile } from '../mail/profiles';
-import { route } from '../route/route';
+import { describeRoute, route } from '../route/route';
+import { findTicketByRemote } from '../store/tickets';
 import { listCorrespondences } from '../store/correspondences';
 import type { CliContext } from './context';
 import { printList, type Column } from './output';
@@ -51,10 +52,14 @@ export function registerProfile(program: Command, ctx: CliContext): void {
       const maps = await listCorrespondences(knex, { systemId: system.id });
       const verdict = classify(facts, { systems: [system], bridgeAddress: ctx.config.address ?? null });
       const r = route(maps, { ticket: fields.ticket?.value, departmentId: fields.departmentId?.value, departmentName: fields.departmentName?.value });
+      const local = fields.ticket ? await findTicketByRemote(knex, system.id, fields.ticket.value) : undefined;
+      const known = local ? { id: Number(local.id), department: (await knex('departments').where({ id: local.department_id }).first('slug')).slug as string } : undefined;
       const routeView =
         r.kind === 'mapped'
-          ? { result: 'mapped', correspondence: r.entry.id, department: r.entry.department, by: r.by }
-          : { result: r.kind, reason: r.reason };
+          ? { result: 'mapped', correspondence: r.entry.id, department: r.entry.department, by: r.by, ticket: known?.id ?? null }
+          : r.kind === 'by_ticket' && known
+            ? { result: 'by_ticket', department: known.department, ticket: known.id }
+            : { result: r.kind === 'by_ticket' ? 'parked_unmapped' : r.kind, reason: r.reason };
       const out = {
         system: system.slug,
         profile: p.name,
@@ -71,6 +76,6 @@ export function registerProfile(program: Command, ctx: CliContext): void {
         const v = out.fields[f] as { value: string; source: string } | null;
         process.stdout.write(`${`${f}:`.padEnd(16)}${v ? `${JSON.stringify(v.value)}  (from ${v.source})` : '-'}\n`);
       }
-      process.stdout.write(`${'route:'.padEnd(16)}${r.kind === 'mapped' ? `correspondence #${r.entry.id} → ${r.entry.department} (by ${r.by})` : `${r.kind}: ${r.reason}`}\n`);
+      process.stdout.write(`${'route:'.padEnd(16)}${describeRoute(r, known)}\n`);
     });
 }

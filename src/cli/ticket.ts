@@ -90,7 +90,7 @@ export function registerTicket(program: Command, ctx: CliContext): void {
       const outbound = outboundFrom(ctx.config, loadTemplates);
       if (!outbound) throw new DeskbridgeError('ECONFIG', 'ticket close: DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET are needed to send the close mail');
       const db = await ctx.database();
-      const outboxId = await db.knex.transaction(async (trx) => {
+      const relay = await db.knex.transaction(async (trx) => {
         const t = await getTicket(trx, ticketId);
         if (!t) throw new DeskbridgeError('ENOTFOUND', `unknown ticket #${id} (see \`deskbridge ticket list\`)`);
         if (t.status === 'closed') throw new DeskbridgeError('EINVALID', `ticket #${t.id} is already closed`);
@@ -99,7 +99,11 @@ export function registerTicket(program: Command, ctx: CliContext): void {
         const snapshot = await loadSnapshot(trx);
         return queueRelay(trx, { ticket: t, snapshot, outbound, close: true, text: opts.message ?? '', staff: { address: outbound.address, name: ctx.actor }, attachments: [], sourceMessageId: messageId, loop: null });
       });
-      process.stdout.write(`closed ticket #${ticketId}; the close mail is outbox #${outboxId}\n`);
+      process.stdout.write(
+        relay.closedLocallyOnly
+          ? `closed ticket #${ticketId} here only: its system has no close by mail; close it there too${relay.outboxId !== null ? ` (the message is outbox #${relay.outboxId})` : ''}\n`
+          : `closed ticket #${ticketId}; the close mail is outbox #${relay.outboxId}\n`,
+      );
     });
   ticket
     .command('reopen <id>')

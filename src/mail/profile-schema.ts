@@ -46,13 +46,31 @@ const fieldsShape = Object.fromEntries(PROFILE_FIELDS.map((f) => [f, z.array(ext
   z.ZodOptional<z.ZodArray<typeof extractorSchema>>
 >;
 
+const headerName = z.string().regex(/^[A-Za-z0-9-]+$/);
+
+/** How a close (or reopen) is said to a system by mail: subject, headers, and command lines above the body (handlebars, one line each). */
+const relayFormSchema = z
+  .object({
+    subject: z.string().min(1).optional(),
+    headers: z.record(headerName, z.string()).optional(),
+    firstLines: z.array(z.string().min(1)).min(1).optional(),
+  })
+  .strict();
+export type RelayForm = z.infer<typeof relayFormSchema>;
+
 export const profileSchema = z
   .object({
     name: z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, { message: 'expected a slug: a-z, 0-9, - and _' }),
     description: z.string().optional(),
     fields: z.object(fieldsShape).strict(),
     relaySubject: z.string().min(1).optional(),
-    relayHeaders: z.record(z.string().regex(/^[A-Za-z0-9-]+$/), z.string()).optional(),
+    relayHeaders: z.record(headerName, z.string()).optional(),
+    /** The display name of relays (handlebars; the address is the bridge's). */
+    relayFrom: z.string().min(1).optional(),
+    /** A close in the system's terms; `false`: the system cannot be closed by mail (a close is local, and staff are told). Absent: the close goes as correspondence. */
+    relayClose: z.union([z.literal(false), relayFormSchema]).optional(),
+    /** A reopen in the system's terms (a staff reply to a closed ticket, `ticket reopen`). Absent: the reply goes as correspondence, and `ticket reopen` sends nothing. */
+    relayReopen: relayFormSchema.optional(),
   })
   .strict();
 

@@ -7,7 +7,8 @@ import { LOOP_HEADER } from '../mail/classify';
 import { headerValue } from './render';
 
 export interface OutgoingMail {
-  from: string;
+  /** An address, or a display name with the address (a relay: "Anna Staff via Hosting"). */
+  from: string | { name: string; address: string };
   to: string[];
   replyTo?: string;
   subject: string;

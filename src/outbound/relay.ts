@@ -20,11 +20,12 @@ import { composeMail, newMessageId } from './compose';
 import { DEFAULT_DEADLINE_MS } from './delivery-error';
 import type { Outbound } from './notify';
 import type { TicketVars } from './render';
+import { localCloseNotice } from './local-close-notice';
+import { DEFAULT_RELAY_FROM, relayShape, withFirstLines } from './relay-form';
 import { tokenOf, verifyToken } from './reply-token';
 
 export const RELAY_LIMIT_PER_HOUR = 20; // a person does not answer one ticket 20 times an hour; two bridges in a loop do
 
-const DEFAULT_RELAY_SUBJECT = 'Re: {{subject}}';
 
 export interface StaffReplyInput {
   tokenAddress: string | null;
@@ -86,15 +87,19 @@ export async function handleStaffReply(
   const system = snapshot.systems.find((s) => s.id === ticket.systemId)!;
 
   const { close, text } = closeCommand(stripReply(input.facts.text));
+  const reopen = !close && ticket.status === 'closed';
+  const localOnly = close && snapshot.profileOf(system).relayClose === false;
   const recent = await countRecentRelays(trx, ticketId, new Date(Date.now() - 60 * 60_000));
   const loop = recent >= RELAY_LIMIT_PER_HOUR;
+  const relayed = localOnly && !text.trim() ? 'nothing relayed' : loop ? `relay parked: loop_suspected (${recent} relays in the last hour)` : `relayed to ${system.relayTo}`;
   const outcome: InboundOutcome = {
     state: 'staff_reply',
-    reason: `${from} on ticket #${ticketId}${named.via === 'token' ? '' : ` (by ${named.via})`}${close ? ', closes it' : ''}; ${loop ? `relay parked: loop_suspected (${recent} relays in the last hour)` : `relayed to ${system.relayTo}`}`,
+    reason: `${from} on ticket #${ticketId}${named.via === 'token' ? '' : ` (by ${named.via})`}${close ? (localOnly ? `, closes it here only (${system.slug} has no close by mail; staff told)` : ', closes it') : reopen ? ', reopens it' : ''}; ${relayed}`,
     systemId: system.id,
     ticketId,
   };
   const inboundId = await writeLedger(outcome);
+  if (reopen) await appendMessage(trx, { ticketId, inboundId, direction: 'event', event: 'reopened', fromAddress: null, fromName: null, messageId: null, text: `reopened by ${from}'s reply`, html: null });
   const messageId = await appendMessage(trx, {
     ticketId,
     inboundId,
@@ -107,9 +112,11 @@ export async function handleStaffReply(
     html: null,
     attachments: input.facts.attachments,
   });
-  if (close) await updateTicket(trx, ticketId, { status: 'closed' });
+  if (close || reopen) await updateTicket(trx, ticketId, { status: close ? 'closed' : 'open' });
 
-  await queueRelay(trx, { ticket, snapshot, outbound, close, text, staff: { address: from, name: input.facts.fromName ?? from }, attachments: input.facts.attachments, sourceMessageId: messageId, loop: loop ? recent : null });
+  const staff = { address: from, name: department.staffNames?.[from] ?? input.facts.fromName ?? from };
+  const relay = await queueRelay(trx, { ticket, snapshot, outbound, close, reopen, text, staff, attachments: input.facts.attachments, sourceMessageId: messageId, loop: loop ? recent : null });
+  if (relay.closedLocallyOnly) await localCloseNotice(trx, outbound, { ticket: ticketVars(ticket, snapshot), to: from, relayed: relay.outboxId !== null });
   return { id: inboundId, outcome };
 }
 
@@ -118,6 +125,8 @@ export interface RelayInput {
   snapshot: RoutingSnapshot;
   outbound: Outbound;
   close: boolean;
+  /** The ticket was closed here and this relay reopens it (said in the profile's relayReopen form, if it has one). */
+  reopen?: boolean;
   text: string;
   staff: { address: string; name: string };
   attachments: MailAttachment[];
@@ -126,19 +135,33 @@ export interface RelayInput {
   loop: number | null;
 }
 
-/** Queues the relay (or close) mail for a ticket to its system, in that system's form. */
-export async function queueRelay(trx: Knex, r: RelayInput): Promise<number> {
+/** What queueRelay did: the outbox row (none for a close the system cannot take by mail and no words), and whether the close stays local. */
+export interface RelayResult {
+  outboxId: number | null;
+  closedLocallyOnly: boolean;
+}
+
+/** Queues the relay (or close, or reopen) mail for a ticket to its system, in that system's form (relay-form.ts). */
+export async function queueRelay(trx: Knex, r: RelayInput): Promise<RelayResult> {
   const { ticket, snapshot, outbound } = r;
   const system = snapshot.systems.find((s) => s.id === ticket.systemId)!;
-  const vars = { ticket: { ...ticketVars(ticket, snapshot), status: r.close ? 'closed' : ticket.status }, reply: { text: r.text }, staff: r.staff };
   const profile = snapshot.profileOf(system);
+  const intent = r.close ? 'close' : r.reopen ? 'reopen' : 'reply';
+  const shape = relayShape(profile, intent);
+  // a system with no close by mail: the close is local; words written with it still go, as correspondence
+  const form = shape ?? relayShape(profile, 'reply')!;
+  if (!shape && !r.text.trim()) return { outboxId: null, closedLocallyOnly: true };
+  const tv = ticketVars(ticket, snapshot);
+  const vars = { ticket: { ...tv, status: r.close ? 'closed' : ticket.status }, reply: { text: r.text }, staff: r.staff };
   const subjectVars = { remoteTicketId: ticket.remoteTicketId, subject: ticket.subject, ticketId: ticket.id };
-  const subject = outbound.templates.subject(profile.relaySubject ?? DEFAULT_RELAY_SUBJECT, subjectVars);
-  const extraHeaders = Object.fromEntries(Object.entries(profile.relayHeaders ?? {}).map(([k, v]) => [k, outbound.templates.subject(v, subjectVars)]));
-  const body = outbound.templates.render(r.close ? 'close' : 'relay', vars);
-  const relayId = newMessageId(r.close ? 'c' : 'r', ticket.id, outbound.address);
+  const line = (template: string) => outbound.templates.subject(template, subjectVars);
+  const subject = line(form.subject);
+  const extraHeaders = Object.fromEntries(Object.entries(form.headers).map(([k, v]) => [k, line(v)]));
+  const body = withFirstLines(outbound.templates.render(form.template, vars), form.firstLines.map(line));
+  const fromName = outbound.templates.subject(profile.relayFrom ?? DEFAULT_RELAY_FROM, { staff: r.staff, department: { name: tv.departmentName, slug: tv.department }, system: { name: tv.systemName, slug: tv.system } });
+  const relayId = newMessageId(form.kind === 'close' ? 'c' : 'r', ticket.id, outbound.address);
   const raw = await composeMail({
-    from: outbound.address,
+    from: { name: fromName, address: outbound.address },
     to: [system.relayTo],
     subject,
     messageId: relayId,
@@ -151,8 +174,8 @@ export async function queueRelay(trx: Knex, r: RelayInput): Promise<number> {
     html: body.html,
     attachments: r.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content, cid: a.contentId })),
   });
-  return enqueue(trx, {
-    kind: r.close ? 'close' : 'relay',
+  const outboxId = await enqueue(trx, {
+    kind: form.kind,
     ticketId: ticket.id,
     sourceMessageId: r.sourceMessageId,
     to: [system.relayTo],
@@ -162,4 +185,5 @@ export async function queueRelay(trx: Knex, r: RelayInput): Promise<number> {
     deadlineAt: new Date(Date.now() + DEFAULT_DEADLINE_MS),
     ...(r.loop !== null && { state: 'parked' as const, lastError: `loop_suspected: ${r.loop} relays for ticket #${ticket.id} in the last hour (limit ${RELAY_LIMIT_PER_HOUR})` }),
   });
+  return { outboxId, closedLocallyOnly: !shape };
 }

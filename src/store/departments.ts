@@ -7,17 +7,23 @@ export interface Department {
   slug: string;
   name: string;
   staff: string[];
+  /** Display names of the staff who have one, by address. */
+  staffNames: Record<string, string>;
   createdAt: string;
   updatedAt: string;
 }
 
-async function staffOf(knex: Knex, ids: number[]): Promise<Map<number, string[]>> {
-  const map = new Map<number, string[]>(ids.map((id) => [id, []]));
+async function staffOf(knex: Knex, ids: number[]): Promise<Map<number, { staff: string[]; names: Record<string, string> }>> {
+  const map = new Map(ids.map((id) => [id, { staff: [] as string[], names: {} as Record<string, string> }]));
   if (ids.length === 0) return map;
-  const rows: Array<{ department_id: number; address: string }> = await knex('department_staff')
+  const rows: Array<{ department_id: number; address: string; name: string | null }> = await knex('department_staff')
     .whereIn('department_id', ids)
     .orderBy(['department_id', 'position']);
-  for (const r of rows) map.get(Number(r.department_id))?.push(r.address);
+  for (const r of rows) {
+    const entry = map.get(Number(r.department_id));
+    entry?.staff.push(r.address);
+    if (entry && r.name) entry.names[r.address] = r.name;
+  }
   return map;
 }
 
@@ -27,7 +33,8 @@ async function withStaff(knex: Knex, rows: Record<string, unknown>[]): Promise<D
     id: Number(r.id),
     slug: String(r.slug),
     name: String(r.name),
-    staff: staff.get(Number(r.id)) ?? [],
+    staff: staff.get(Number(r.id))?.staff ?? [],
+    staffNames: staff.get(Number(r.id))?.names ?? {},
     createdAt: toIso(r.created_at),
     updatedAt: toIso(r.updated_at),
   }));
@@ -42,24 +49,24 @@ export async function findDepartment(knex: Knex, slug: string): Promise<Departme
   return row ? (await withStaff(knex, [row]))[0] : undefined;
 }
 
-async function replaceStaff(knex: Knex, id: number, staff: string[]): Promise<void> {
+async function replaceStaff(knex: Knex, id: number, staff: string[], names: Record<string, string>): Promise<void> {
   await knex('department_staff').where({ department_id: id }).delete();
   if (staff.length > 0) {
-    await knex('department_staff').insert(staff.map((address, position) => ({ department_id: id, address, position })));
+    await knex('department_staff').insert(staff.map((address, position) => ({ department_id: id, address, position, name: names[address] ?? null })));
   }
 }
 
-export async function insertDepartment(knex: Knex, slug: string, name: string, staff: string[]): Promise<number> {
+export async function insertDepartment(knex: Knex, slug: string, name: string, staff: string[], staffNames: Record<string, string> = {}): Promise<number> {
   const now = nowIso();
   const [row] = await knex('departments').insert({ slug, name, created_at: now, updated_at: now }).returning('id');
   const id = Number((row as { id: number }).id);
-  await replaceStaff(knex, id, staff);
+  await replaceStaff(knex, id, staff, staffNames);
   return id;
 }
 
-export async function updateDepartment(knex: Knex, id: number, fields: { name?: string; staff?: string[] }): Promise<void> {
+export async function updateDepartment(knex: Knex, id: number, fields: { name?: string; staff?: string[]; staffNames?: Record<string, string> }): Promise<void> {
   await knex('departments').where({ id }).update({ ...(fields.name !== undefined && { name: fields.name }), updated_at: nowIso() });
-  if (fields.staff) await replaceStaff(knex, id, fields.staff);
+  if (fields.staff) await replaceStaff(knex, id, fields.staff, fields.staffNames ?? {});
 }
 
 export async function deleteDepartment(knex: Knex, id: number): Promise<void> {

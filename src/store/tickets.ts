@@ -69,8 +69,8 @@ const fromRow = (r: Record<string, unknown>): Ticket => ({
 });
 
 export async function findTicketByRemote(knex: Knex, systemId: number, remoteTicketId: string) {
-  return knex('tickets').select('id', 'status', 'customer_email', 'customer_name').where({ system_id: systemId, remote_ticket_id: remoteTicketId }).first() as Promise<
-    { id: number; status: TicketStatus; customer_email: string | null; customer_name: string | null } | undefined
+  return knex('tickets').select('id', 'status', 'department_id', 'customer_email', 'customer_name').where({ system_id: systemId, remote_ticket_id: remoteTicketId }).first() as Promise<
+    { id: number; status: TicketStatus; department_id: number; customer_email: string | null; customer_name: string | null } | undefined
   >;
 }
 

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { classify } from './mail/classify';
 import { cleanSubject, extract } from './mail/extract';
 import { sanitizeMailHtml } from './mail/html-sanitize';
-import { parseMail, type MailAttachment, type MailFacts } from './mail/parse-mail';
+import { oneLine, parseMail, type MailAttachment, type MailFacts } from './mail/parse-mail';
 import { route } from './route/route';
 import type { RoutingSnapshot } from './route/snapshot';
 import type { InboundOutcome } from './store/inbound';
@@ -26,6 +26,8 @@ export interface Prepared {
   facts: MailFacts | null;
   tooLarge: boolean;
   parseError: Error | null;
+  /** The intake limit the mail is past (MIME parts, depth, header size, time), named; the mail is recorded too_large. */
+  limit?: string | null;
 }
 
 /** The header block only: what a too-large mail keeps. */
@@ -43,6 +45,7 @@ export async function prepare(raw: Buffer, options: DecideOptions, declaredSize?
     const facts = await (options.parse ?? parseMail)(tooLarge ? headerBlock(raw) : raw);
     return { raw, hash, size, facts, tooLarge, parseError: null };
   } catch (err) {
+    if ((err as { code?: string }).code === 'ELIMIT') return { raw, hash, size, facts: null, tooLarge, parseError: null, limit: (err as Error).message };
     return { raw, hash, size, facts: null, tooLarge, parseError: new Error(`cannot parse the mail: ${(err as Error).message}`, { cause: err }) };
   }
 }
@@ -52,7 +55,7 @@ const toEvent = (v: string | undefined): RemoteEvent | null => (v === 'new' || v
 /** What one mail comes to, decided before anything is written. */
 export type Decision =
   | { kind: 'outcome'; outcome: InboundOutcome }
-  | { kind: 'bounce'; outcome: InboundOutcome; originalMessageId: string }
+  | { kind: 'bounce'; outcome: InboundOutcome; originalMessageId: string; failedRecipients: string[] }
   | { kind: 'staff'; tokenAddress: string | null; ref: StaffRef | null; facts: MailFacts }
   | { kind: 'ticket'; message: RemoteMessage; how: string; note: string; system: System; attachments: MailAttachment[] };
 
@@ -74,6 +77,7 @@ function staffRef(facts: MailFacts): StaffRef | null {
 export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOptions): Decision {
   const done = (outcome: InboundOutcome): Decision => ({ kind: 'outcome', outcome });
   if (p.tooLarge) return done({ state: 'too_large', reason: `${p.size} bytes, over the limit of ${options.maxMessageBytes}; headers kept, body not parsed` });
+  if (p.limit) return done({ state: 'too_large', reason: `${p.limit}; kept whole, not processed` });
   if (!p.facts) throw p.parseError ?? new Error('mail was not parsed');
   const facts = p.facts;
   const charsetNote = facts.charsetProblems.length ? `; unknown charset ${facts.charsetProblems.join(', ')} kept raw` : '';
@@ -81,7 +85,8 @@ export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOp
   switch (verdict.kind) {
     case 'bounce': {
       const outcome: InboundOutcome = { state: 'bounce', reason: verdict.reason };
-      return verdict.originalMessageId ? { kind: 'bounce', outcome, originalMessageId: verdict.originalMessageId } : done(outcome);
+      // a delay warning marks nothing: the mail may still arrive
+      return verdict.originalMessageId && !verdict.delayed ? { kind: 'bounce', outcome, originalMessageId: verdict.originalMessageId, failedRecipients: verdict.failedRecipients } : done(outcome);
     }
     case 'own_mail':
       return done({ state: 'own_mail', reason: verdict.reason });
@@ -117,9 +122,9 @@ export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOp
       remoteTicketId: fields.ticket!.value,
       departmentId: r.entry.departmentId,
       event: toEvent(fields.event?.value),
-      subject: fields.subject?.value ?? cleanSubject(facts.subject, profile),
-      customerEmail: fields.customerEmail?.value.toLowerCase() ?? null,
-      customerName: fields.customerName?.value ?? null,
+      subject: oneLine(fields.subject?.value ?? cleanSubject(facts.subject, profile)),
+      customerEmail: fields.customerEmail ? oneLine(fields.customerEmail.value).toLowerCase() : null,
+      customerName: fields.customerName ? oneLine(fields.customerName.value) : null,
       fromAddress: facts.fromAddress,
       fromName: facts.fromName,
       messageId: facts.messageId,

@@ -28,12 +28,12 @@ export function createParsePool() {
   function start(): Worker {
     const w = new Worker(join(__dirname, 'parse-worker.js'));
     w.unref(); // an idle pool never keeps the process alive
-    w.on('message', (m: { id: number; facts?: MailFacts; error?: { message: string } }) => {
+    w.on('message', (m: { id: number; facts?: MailFacts; error?: { message: string; code?: string } }) => {
       const p = pending.get(m.id);
       if (!p) return;
       pending.delete(m.id);
       if (m.facts) p.resolve(revive(m.facts));
-      else p.reject(new Error(m.error?.message ?? 'parse failed'));
+      else p.reject(Object.assign(new Error(m.error?.message ?? 'parse failed'), m.error?.code ? { code: m.error.code } : {}));
     });
     const fail = (err: Error) => {
       if (worker === w) worker = null;

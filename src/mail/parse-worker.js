@@ -17,7 +17,7 @@ async function drain() {
       const facts = await parseMail(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
       parentPort.postMessage({ id, facts });
     } catch (err) {
-      parentPort.postMessage({ id, error: { message: String((err && err.message) || err) } });
+      parentPort.postMessage({ id, error: { message: String((err && err.message) || err), code: err && typeof err.code === 'string' ? err.code : undefined } });
     }
   }
   busy = false;

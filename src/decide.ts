@@ -6,6 +6,8 @@ import { createHash } from 'node:crypto';
 import { classify } from './mail/classify';
 import { cleanSubject, extract } from './mail/extract';
 import { sanitizeMailHtml } from './mail/html-sanitize';
+import type { ProfileCandidate } from './mail/mail-work';
+import { systemProfile } from './mail/profiles';
 import { oneLine, parseMail, type MailAttachment, type MailFacts } from './mail/parse-mail';
 import { route } from './route/route';
 import type { RoutingSnapshot } from './route/snapshot';
@@ -16,7 +18,19 @@ import type { RemoteEvent, RemoteMessage } from './store/ticket-event';
 export interface DecideOptions {
   bridgeAddress: string | null;
   maxMessageBytes: number;
-  parse?: (raw: Buffer) => Promise<MailFacts>;
+  /** A parse pool's parse: it also sanitises the HTML and applies the sender's profile among `candidates`, under a deadline. */
+  parse?: (raw: Buffer, candidates?: readonly ProfileCandidate[]) => Promise<MailFacts>;
+}
+
+/** The systems a mail may come from, with their profiles, for the parse pool's worker; a system whose stored profile is broken is left out (decide reports it). */
+export function profileCandidates(systems: readonly System[]): ProfileCandidate[] {
+  return systems.flatMap((s) => {
+    try {
+      return s.enabled ? [{ id: s.id, slug: s.slug, from: s.from, enabled: s.enabled, profile: systemProfile(s) }] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 export interface Prepared {
@@ -36,16 +50,18 @@ export function headerBlock(raw: Buffer): Buffer {
   return raw.subarray(0, Math.min(end, 256 * 1024));
 }
 
-export async function prepare(raw: Buffer, options: DecideOptions, declaredSize?: number): Promise<Prepared> {
+export async function prepare(raw: Buffer, options: DecideOptions, declaredSize?: number, candidates?: readonly ProfileCandidate[]): Promise<Prepared> {
   const hash = createHash('sha256').update(raw).digest('hex');
   const size = Math.max(raw.length, declaredSize ?? 0);
   const tooLarge = size > options.maxMessageBytes;
   try {
     // The one full parse (or, for a too-large mail, a parse of its headers alone).
-    const facts = await (options.parse ?? parseMail)(tooLarge ? headerBlock(raw) : raw);
+    const body = tooLarge ? headerBlock(raw) : raw;
+    const facts = await (options.parse ? options.parse(body, candidates) : parseMail(body));
     return { raw, hash, size, facts, tooLarge, parseError: null };
   } catch (err) {
     if ((err as { code?: string }).code === 'ELIMIT') return { raw, hash, size, facts: null, tooLarge, parseError: null, limit: (err as Error).message };
+    if ((err as { final?: boolean }).final) return { raw, hash, size, facts: null, tooLarge, parseError: err as Error }; // an overrun: parked as it is
     return { raw, hash, size, facts: null, tooLarge, parseError: new Error(`cannot parse the mail: ${(err as Error).message}`, { cause: err }) };
   }
 }
@@ -104,7 +120,8 @@ export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOp
   }
   const system = verdict.system;
   const profile = snapshot.profileOf(system);
-  const fields = extract(profile, facts);
+  const worked = facts.work?.extraction;
+  const fields = worked && worked.systemId === system.id && worked.profileName === profile.name ? worked.fields : extract(profile, facts);
   const r = route(snapshot.correspondencesOf(system.id), {
     ticket: fields.ticket?.value,
     departmentId: fields.departmentId?.value,
@@ -129,7 +146,7 @@ export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOp
       fromName: facts.fromName,
       messageId: facts.messageId,
       text: facts.text,
-      html: facts.html === null ? null : sanitizeMailHtml(facts.html),
+      html: facts.work ? facts.work.safeHtml : facts.html === null ? null : sanitizeMailHtml(facts.html),
       attachments: facts.attachments,
     },
   };

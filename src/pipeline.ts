@@ -13,7 +13,7 @@
 // statements per ticket mail to 6, and a non-ticket mail from 5 to 1.)
 import type { Knex } from 'knex';
 import { DeskbridgeError } from './errors';
-import { decide, headerBlock, prepare, type Decision, type Prepared } from './decide';
+import { decide, headerBlock, prepare, profileCandidates, type Decision, type Prepared } from './decide';
 import type { MailFacts } from './mail/parse-mail';
 import { queueNotification, type Outbound } from './outbound/notify';
 import { handleStaffReply } from './outbound/relay';
@@ -22,6 +22,7 @@ import type { Database } from './store/db';
 import * as ledger from './store/inbound';
 import type { InboundOutcome, InboundSource, LedgerState } from './store/inbound';
 import { loadDuplicateIndex } from './store/inbound-dedupe';
+import { listSystems } from './store/systems';
 import { applyRemoteMessage, type RemoteEvent } from './store/ticket-event';
 import { recordFailure, underSavepoint } from './store/savepoint';
 
@@ -183,7 +184,9 @@ export function createPipeline(db: Database, options: PipelineOptions) {
      */
     /** Starts parsing a batch (all its mails at once: a parse pool works through them while the caller does other things). */
     prepareBatch(mails: IncomingMail[]): PreparedBatch {
-      const prepared = Promise.all(mails.map((mail) => prepare(mail.raw, options, mail.size)));
+      // a parse pool also applies the sender's profile, off this thread and under its deadline: it needs the systems
+      const candidates = options.parse ? listSystems(db.knex).then(profileCandidates) : Promise.resolve([]);
+      const prepared = candidates.then((c) => Promise.all(mails.map((mail) => prepare(mail.raw, options, mail.size, c))));
       prepared.catch(() => {}); // prepare() never rejects; this only keeps a stray rejection from being unhandled
       return { mails, prepared };
     },
@@ -243,7 +246,7 @@ export function createPipeline(db: Database, options: PipelineOptions) {
         const raw = await ledger.getRaw(db.knex, id);
         if (!stored || !raw) throw new DeskbridgeError('ENOTFOUND', `inbound #${id} has no stored mail to process`);
         // the stored size, not the stored bytes', decides too_large: a too-large mail was kept as headers only
-        const p = await prepare(raw, options, stored.size);
+        const p = await prepare(raw, options, stored.size, profileCandidates(snapshot.systems));
         results.push(
           await db.knex.transaction(async (trx) => {
             const row = await ledger.getInbound(trx, id);

@@ -102,7 +102,8 @@ export function readMime(raw: Buffer): Promise<ReadMail> {
       const chunks: Buffer[] = [];
       data.content.on('data', (c: Buffer) => chunks.push(c));
       data.content.on('end', () => {
-        attachments.push({ ...(data as unknown as ReadAttachment), content: Buffer.concat(chunks) });
+        const type = (data as { contentType?: unknown }).contentType; // a broken Content-Type can come out as a non-string
+        attachments.push({ ...(data as unknown as ReadAttachment), contentType: typeof type === 'string' && type ? type : 'application/octet-stream', content: Buffer.concat(chunks) });
         data.release?.();
       });
     });

@@ -9,6 +9,7 @@ import { createHash } from 'node:crypto';
 import libmime from 'libmime';
 import type { AddressObject, HeaderValue } from 'mailparser';
 import { htmlToText } from 'html-to-text';
+import type { MailWork } from './mail-work';
 import { readMime } from './mime-read';
 
 export interface MailAttachment {
@@ -42,6 +43,8 @@ export interface MailFacts {
   partTypes: string[];
   /** The text of each message/delivery-status part not inside an attached message: a report's per-recipient fields. */
   deliveryStatus: string[];
+  /** HTML sanitised and the sender's profile applied, when a parse pool's worker did it (mail-work.ts). */
+  work?: MailWork;
 }
 
 export const header = (facts: Pick<MailFacts, 'headers'>, name: string): string | undefined => facts.headers.get(name.toLowerCase())?.[0];

@@ -61,7 +61,8 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
   );
   const health = () => {
     const states = new Map<string, MailboxState>(readers.map((r) => [r.key, r.state()]));
-    return { ...healthOf(states, Date.now()), mailboxes: Object.fromEntries(states) };
+    const progress = new Map(readers.map((r) => [r.key, r.progress()]));
+    return { ...healthOf(states, Date.now(), progress, config.stallMinutes * 60_000), mailboxes: Object.fromEntries(states) };
   };
   let server: Server | null = null;
   if (config.http) {

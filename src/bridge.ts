@@ -35,7 +35,7 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
   const metrics = createMetrics(db.knex);
   const outbound = outboundFrom(config, loadTemplates); // templates compile now, or `run` stops naming the file and line
   if (!outbound) log.warn('DESKBRIDGE_ADDRESS is not set: tickets are kept but staff are not notified');
-  const pool = createParsePool();
+  const pool = createParsePool({ deadlineMs: config.mailDeadlineSeconds * 1000 });
   const pipeline = createPipeline(db, { bridgeAddress: config.address ?? null, maxMessageBytes: config.maxMessageBytes, parse: pool.parse, outbound });
   const sender =
     config.smtp && config.address
@@ -61,7 +61,8 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
   );
   const health = () => {
     const states = new Map<string, MailboxState>(readers.map((r) => [r.key, r.state()]));
-    return { ...healthOf(states, Date.now()), mailboxes: Object.fromEntries(states) };
+    const progress = new Map(readers.map((r) => [r.key, r.progress()]));
+    return { ...healthOf(states, Date.now(), progress, config.stallMinutes * 60_000), mailboxes: Object.fromEntries(states) };
   };
   let server: Server | null = null;
   if (config.http) {

@@ -28,6 +28,8 @@ export const ENV_NAMES = {
   instance: 'DESKBRIDGE_INSTANCE',
   logLevel: 'DESKBRIDGE_LOG_LEVEL',
   maxMessageBytes: 'DESKBRIDGE_MAX_MESSAGE_BYTES',
+  mailDeadlineSeconds: 'DESKBRIDGE_MAIL_DEADLINE_SECONDS',
+  stallMinutes: 'DESKBRIDGE_STALL_MINUTES',
 } as const;
 
 type Key = keyof typeof ENV_NAMES;
@@ -71,6 +73,8 @@ const schema = z
     instance: z.string().regex(/^[\w.-]+$/, { message: 'expected letters, digits, dot, dash or underscore' }).default(hostname()),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     maxMessageBytes: z.coerce.number().int().positive().default(DEFAULT_MAX_MESSAGE_BYTES),
+    mailDeadlineSeconds: z.coerce.number().positive().max(600).default(10), // one mail's parse, sanitising and extraction; past it the mail is parked
+    stallMinutes: z.coerce.number().positive().max(24 * 60).default(15), // mail waiting and the cursor still: /healthz fails
   })
   .strict();
 

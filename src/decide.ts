@@ -7,7 +7,9 @@ import { classify } from './mail/classify';
 import { relayReferences } from './mail/echo-detect';
 import { cleanSubject, extract } from './mail/extract';
 import { sanitizeMailHtml } from './mail/html-sanitize';
-import { parseMail, type MailAttachment, type MailFacts } from './mail/parse-mail';
+import type { ProfileCandidate } from './mail/mail-work';
+import { systemProfile } from './mail/profiles';
+import { oneLine, parseMail, type MailAttachment, type MailFacts } from './mail/parse-mail';
 import { route } from './route/route';
 import type { RoutingSnapshot } from './route/snapshot';
 import type { InboundOutcome } from './store/inbound';
@@ -17,7 +19,19 @@ import type { RemoteEvent, RemoteMessage } from './store/ticket-event';
 export interface DecideOptions {
   bridgeAddress: string | null;
   maxMessageBytes: number;
-  parse?: (raw: Buffer) => Promise<MailFacts>;
+  /** A parse pool's parse: it also sanitises the HTML and applies the sender's profile among `candidates`, under a deadline. */
+  parse?: (raw: Buffer, candidates?: readonly ProfileCandidate[]) => Promise<MailFacts>;
+}
+
+/** The systems a mail may come from, with their profiles, for the parse pool's worker; a system whose stored profile is broken is left out (decide reports it). */
+export function profileCandidates(systems: readonly System[]): ProfileCandidate[] {
+  return systems.flatMap((s) => {
+    try {
+      return s.enabled ? [{ id: s.id, slug: s.slug, from: s.from, enabled: s.enabled, profile: systemProfile(s) }] : [];
+    } catch {
+      return [];
+    }
+  });
 }
 
 export interface Prepared {
@@ -27,6 +41,8 @@ export interface Prepared {
   facts: MailFacts | null;
   tooLarge: boolean;
   parseError: Error | null;
+  /** The intake limit the mail is past (MIME parts, depth, header size, time), named; the mail is recorded too_large. */
+  limit?: string | null;
 }
 
 /** The header block only: what a too-large mail keeps. */
@@ -35,15 +51,18 @@ export function headerBlock(raw: Buffer): Buffer {
   return raw.subarray(0, Math.min(end, 256 * 1024));
 }
 
-export async function prepare(raw: Buffer, options: DecideOptions, declaredSize?: number): Promise<Prepared> {
+export async function prepare(raw: Buffer, options: DecideOptions, declaredSize?: number, candidates?: readonly ProfileCandidate[]): Promise<Prepared> {
   const hash = createHash('sha256').update(raw).digest('hex');
   const size = Math.max(raw.length, declaredSize ?? 0);
   const tooLarge = size > options.maxMessageBytes;
   try {
     // The one full parse (or, for a too-large mail, a parse of its headers alone).
-    const facts = await (options.parse ?? parseMail)(tooLarge ? headerBlock(raw) : raw);
+    const body = tooLarge ? headerBlock(raw) : raw;
+    const facts = await (options.parse ? options.parse(body, candidates) : parseMail(body));
     return { raw, hash, size, facts, tooLarge, parseError: null };
   } catch (err) {
+    if ((err as { code?: string }).code === 'ELIMIT') return { raw, hash, size, facts: null, tooLarge, parseError: null, limit: (err as Error).message };
+    if ((err as { final?: boolean }).final) return { raw, hash, size, facts: null, tooLarge, parseError: err as Error }; // an overrun: parked as it is
     return { raw, hash, size, facts: null, tooLarge, parseError: new Error(`cannot parse the mail: ${(err as Error).message}`, { cause: err }) };
   }
 }
@@ -53,7 +72,7 @@ const toEvent = (v: string | undefined): RemoteEvent | null => (v === 'new' || v
 /** What one mail comes to, decided before anything is written. */
 export type Decision =
   | { kind: 'outcome'; outcome: InboundOutcome }
-  | { kind: 'bounce'; outcome: InboundOutcome; originalMessageId: string }
+  | { kind: 'bounce'; outcome: InboundOutcome; originalMessageId: string; failedRecipients: string[] }
   | { kind: 'staff'; tokenAddress: string | null; ref: StaffRef | null; facts: MailFacts }
   | { kind: 'ticket'; message: RemoteMessage; how: string; note: string; system: System; attachments: MailAttachment[]; /** set when routed by ticket: the outcome if there is no local ticket to follow */ unmapped?: InboundOutcome; /** our relays it names: an echo if it also carries their text */ relayRefs: string[] };
 
@@ -75,6 +94,7 @@ function staffRef(facts: MailFacts): StaffRef | null {
 export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOptions): Decision {
   const done = (outcome: InboundOutcome): Decision => ({ kind: 'outcome', outcome });
   if (p.tooLarge) return done({ state: 'too_large', reason: `${p.size} bytes, over the limit of ${options.maxMessageBytes}; headers kept, body not parsed` });
+  if (p.limit) return done({ state: 'too_large', reason: `${p.limit}; kept whole, not processed` });
   if (!p.facts) throw p.parseError ?? new Error('mail was not parsed');
   const facts = p.facts;
   const charsetNote = facts.charsetProblems.length ? `; unknown charset ${facts.charsetProblems.join(', ')} kept raw` : '';
@@ -82,7 +102,8 @@ export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOp
   switch (verdict.kind) {
     case 'bounce': {
       const outcome: InboundOutcome = { state: 'bounce', reason: verdict.reason };
-      return verdict.originalMessageId ? { kind: 'bounce', outcome, originalMessageId: verdict.originalMessageId } : done(outcome);
+      // a delay warning marks nothing: the mail may still arrive
+      return verdict.originalMessageId && !verdict.delayed ? { kind: 'bounce', outcome, originalMessageId: verdict.originalMessageId, failedRecipients: verdict.failedRecipients } : done(outcome);
     }
     case 'own_mail':
       return done({ state: 'own_mail', reason: verdict.reason });
@@ -100,7 +121,8 @@ export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOp
   }
   const system = verdict.system;
   const profile = snapshot.profileOf(system);
-  const fields = extract(profile, facts);
+  const worked = facts.work?.extraction;
+  const fields = worked && worked.systemId === system.id && worked.profileName === profile.name ? worked.fields : extract(profile, facts);
   const r = route(snapshot.correspondencesOf(system.id), {
     ticket: fields.ticket?.value,
     departmentId: fields.departmentId?.value,
@@ -120,14 +142,14 @@ export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOp
       remoteTicketId: fields.ticket!.value,
       departmentId: r.kind === 'mapped' ? r.entry.departmentId : null,
       event: toEvent(fields.event?.value),
-      subject: fields.subject?.value ?? cleanSubject(facts.subject, profile),
-      customerEmail: fields.customerEmail?.value.toLowerCase() ?? null,
-      customerName: fields.customerName?.value ?? null,
+      subject: oneLine(fields.subject?.value ?? cleanSubject(facts.subject, profile)),
+      customerEmail: fields.customerEmail ? oneLine(fields.customerEmail.value).toLowerCase() : null,
+      customerName: fields.customerName ? oneLine(fields.customerName.value) : null,
       fromAddress: facts.fromAddress,
       fromName: facts.fromName,
       messageId: facts.messageId,
       text: facts.text,
-      html: facts.html === null ? null : sanitizeMailHtml(facts.html),
+      html: facts.work ? facts.work.safeHtml : facts.html === null ? null : sanitizeMailHtml(facts.html),
       attachments: facts.attachments,
     },
   };

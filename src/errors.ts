@@ -21,6 +21,7 @@ export const ERROR_CODES = {
   EIMAP: 'runtime', // the IMAP server did not answer, refused a login, or lost the mailbox
   ETIMEOUT: 'runtime', // a peer stopped answering within its deadline
   EDUPLICATE: 'runtime', // another writer recorded the same mail first (a unique index said so)
+  ELIMIT: 'runtime', // a mail past one of the intake's limits (MIME parts, depth, header size, time); the reason names it
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

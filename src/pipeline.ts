@@ -3,17 +3,17 @@
 // (one commit, which is what lets SQLite go past ~700 mails/s). Each mail is
 // first decided without writing anything (classify, extract, route are pure
 // over the parsed mail and a routing snapshot); then its ledger row, raw bytes
-// and outcome, is written together with the effects the outcome names. A mail
-// with effects (a ticket event, a bounced outbox row) runs under its own
-// savepoint, so one mail's failure rolls back only its own effects: its
-// ledger row is still written, `failed` with the error, retried on the next
-// run, and parked as `parked_failed` after MAX_ATTEMPTS. Nothing commits
+// and outcome, is written together with the effects the outcome names. Every
+// mail's writes, a plain outcome's one row included, run under a savepoint of
+// their own (store/savepoint.ts), so one mail's failure rolls back only its
+// own writes: its ledger row is still written, `failed` with the error,
+// retried on the next run, and parked as `parked_failed` after MAX_ATTEMPTS. Nothing commits
 // without its ledger row, and no ledger row commits without its effects.
 // (Profiled: deciding first and writing once took the ingest from 8 SQL
 // statements per ticket mail to 6, and a non-ticket mail from 5 to 1.)
 import type { Knex } from 'knex';
-import { DeskbridgeError } from './errors';
-import { decide, headerBlock, prepare, type Decision, type Prepared } from './decide';
+import { DeskbridgeError, isDeskbridgeError } from './errors';
+import { decide, headerBlock, prepare, profileCandidates, type Decision, type Prepared } from './decide';
 import type { MailFacts } from './mail/parse-mail';
 import { queueNotification, type Outbound } from './outbound/notify';
 import { handleStaffReply } from './outbound/relay';
@@ -24,6 +24,8 @@ import type { InboundOutcome, InboundSource, LedgerState } from './store/inbound
 import { claimInState } from './store/inbound-claim';
 import { loadDuplicateIndex, originalAfterConflict } from './store/inbound-dedupe';
 import { echoedRelay } from './store/relay-echo';
+import { recordFailure, underSavepoint } from './store/savepoint';
+import { listSystems } from './store/systems';
 import { applyRemoteMessage, type RemoteEvent, type TicketEventResult } from './store/ticket-event';
 
 export const MAX_ATTEMPTS = 3; // a mail that fails this often is parked, so it never blocks the ones after it
@@ -65,6 +67,8 @@ export interface PreparedBatch {
 type WriteLedger = (outcome: InboundOutcome) => Promise<number>;
 
 
+const bouncedFor = (recipients: string[]) => (recipients.length ? ` for ${recipients.join(', ')}` : '');
+
 /** The writes a decision with effects makes, the ledger row among them. */
 async function applyEffects(
   trx: Knex,
@@ -79,9 +83,9 @@ async function applyEffects(
     const marked = await trx('outbox')
       .where({ message_id: d.originalMessageId })
       .whereIn('state', ['queued', 'sent'])
-      .update({ state: 'bounced', last_error: `bounced: see inbound #${id}` });
+      .update({ state: 'bounced', last_error: `bounced${bouncedFor(d.failedRecipients)}: see inbound #${id}` });
     if (marked === 0) return { id, outcome: d.outcome };
-    const outcome = { ...d.outcome, reason: `${d.outcome.reason}; outbox item bounced` };
+    const outcome = { ...d.outcome, reason: `${d.outcome.reason}; outbox item bounced${bouncedFor(d.failedRecipients)}` };
     await ledger.setOutcome(trx, id, outcome); // the row exists now: update its reason, do not write it again
     return { id, outcome };
   }
@@ -154,36 +158,19 @@ export function createPipeline(db: Database, options: PipelineOptions) {
    * `parked_failed` after MAX_ATTEMPTS) with the error, the effects rolled
    * back to the mail's savepoint.
    */
-  async function processMail(trx: Knex, p: Prepared, snapshot: RoutingSnapshot, attemptsBefore: number, write: WriteLedger) {
+  async function processMail(trx: Knex, p: Prepared, snapshot: RoutingSnapshot, attemptsBefore: number, write: WriteLedger, writeBare: WriteLedger = write) {
     const writeLedger: WriteLedger = (o) => write({ ...o, attempts: attemptsBefore });
-    const fail = async (err: unknown) => {
-      const attempts = attemptsBefore + 1;
-      const message = (err as Error)?.message ?? String(err);
-      const outcome: InboundOutcome = {
-        state: attempts >= MAX_ATTEMPTS ? 'parked_failed' : 'failed',
-        reason: attempts >= MAX_ATTEMPTS ? `failed ${attempts} times, parked: ${message}` : `attempt ${attempts} of ${MAX_ATTEMPTS}: ${message}`,
-        attempts,
-      };
-      return { id: await write(outcome), outcome };
-    };
-    let decision: Decision;
     try {
-      decision = decide(p, snapshot, options);
+      // Every mail's writes, a plain outcome's single row included, under a savepoint of its own.
+      return await underSavepoint(trx, async () => {
+        const decision = decide(p, snapshot, options);
+        if (decision.kind === 'outcome') return { id: await writeLedger(decision.outcome), outcome: decision.outcome };
+        return applyEffects(trx, decision, writeLedger, snapshot, options.outbound);
+      });
     } catch (err) {
-      return fail(err);
-    }
-    if (decision.kind === 'outcome') return { id: await writeLedger(decision.outcome), outcome: decision.outcome };
-    // A plain SAVEPOINT rather than a knex nested transaction: the same
-    // guarantee, without building a transaction object per mail (profiled).
-    await trx.raw('SAVEPOINT deskbridge_mail');
-    try {
-      const done = await applyEffects(trx, decision, writeLedger, snapshot, options.outbound);
-      await trx.raw('RELEASE SAVEPOINT deskbridge_mail');
-      return done;
-    } catch (err) {
-      await trx.raw('ROLLBACK TO SAVEPOINT deskbridge_mail');
-      await trx.raw('RELEASE SAVEPOINT deskbridge_mail');
-      return fail(err);
+      // another writer recorded this very mail first (a unique index said so): the caller records it as a duplicate, not a failure
+      if (isDeskbridgeError(err) && err.code === 'EDUPLICATE') throw err;
+      return recordFailure(trx, err, attemptsBefore, write, writeBare, MAX_ATTEMPTS);
     }
   }
 
@@ -214,7 +201,9 @@ export function createPipeline(db: Database, options: PipelineOptions) {
      */
     /** Starts parsing a batch (all its mails at once: a parse pool works through them while the caller does other things). */
     prepareBatch(mails: IncomingMail[]): PreparedBatch {
-      const prepared = Promise.all(mails.map((mail) => prepare(mail.raw, options, mail.size)));
+      // a parse pool also applies the sender's profile, off this thread and under its deadline: it needs the systems
+      const candidates = options.parse ? listSystems(db.knex).then(profileCandidates) : Promise.resolve([]);
+      const prepared = candidates.then((c) => Promise.all(mails.map((mail) => prepare(mail.raw, options, mail.size, c))));
       prepared.catch(() => {}); // prepare() never rejects; this only keeps a stray rejection from being unhandled
       return { mails, prepared };
     },
@@ -229,19 +218,21 @@ export function createPipeline(db: Database, options: PipelineOptions) {
         const results: MailResult[] = [];
         for (let i = 0; i < mails.length; i++) {
           const row = rows[i]!;
+          const bare = (o: InboundOutcome) => ledger.insertInbound(trx, { ...row, messageId: null, from: null, subject: null }, o);
           let original = originals.find(row);
           let done: Awaited<ReturnType<typeof processMail>> | undefined;
           if (!original) {
             try {
-              done = await processMail(trx, prepared[i]!, snapshot, 0, (o) => ledger.insertInbound(trx, row, o));
+              done = await processMail(trx, prepared[i]!, snapshot, 0, (o) => ledger.insertInbound(trx, row, o), bare);
             } catch (err) {
               original = await originalAfterConflict(trx, row, err); // another process recorded it since the lookup
             }
           }
           if (original) {
             const reason = `duplicate of #${original.id} (${original.how})`;
-            const id = await ledger.insertInbound(trx, row, { state: 'duplicate', reason, duplicateOf: original.id });
-            results.push({ label: mails[i]!.label, inboundId: id, state: 'duplicate', reason, ticketId: null, system: null });
+            const duplicate: InboundOutcome & { duplicateOf: number } = { state: 'duplicate', reason, duplicateOf: original.id };
+            const written = await underSavepoint(trx, async () => ({ id: await ledger.insertInbound(trx, row, duplicate), outcome: duplicate as InboundOutcome })).catch((err) => recordFailure(trx, err, 0, bare, bare, MAX_ATTEMPTS));
+            results.push(resultOf(mails[i]!.label, written.id, written.outcome, snapshot));
             continue;
           }
           const { id, outcome } = done!;
@@ -285,7 +276,7 @@ export function createPipeline(db: Database, options: PipelineOptions) {
         const raw = await ledger.getRaw(db.knex, id);
         if (!stored || !raw) throw new DeskbridgeError('ENOTFOUND', `inbound #${id} has no stored mail to process`);
         // the stored size, not the stored bytes', decides too_large: a too-large mail was kept as headers only
-        const p = await prepare(raw, options, stored.size);
+        const p = await prepare(raw, options, stored.size, profileCandidates(snapshot.systems));
         results.push(
           await db.knex.transaction(async (trx) => {
             if (!(await claimInState(trx, id, options2.states ?? [stored.state]))) return null;

@@ -152,7 +152,7 @@ describe(`pipeline on ${BACKEND}`, () => {
     const now = new Date().toISOString();
     await db.knex('outbox').insert({ kind: 'relay', state: 'sent', to_addresses: '["nobody@billing.acme.example"]', subject: 's', message_id: '<relay-42@support.example>', raw: Buffer.from('x'), next_attempt_at: now, deadline_at: now, created_at: now });
     const [r] = await createPipeline(db, options).ingest(files('dsn-for-outbox.eml'));
-    expect(r).toMatchObject({ state: 'bounce', reason: 'reports on <relay-42@support.example>; outbox item bounced' });
+    expect(r).toMatchObject({ state: 'bounce', reason: 'reports on <relay-42@support.example>; outbox item bounced for nobody@billing.acme.example failed (5.1.1)' });
     expect((await db.knex('outbox').first()).state).toBe('bounced');
   });
 

@@ -3,6 +3,7 @@
 import type { Command } from 'commander';
 import { outboundFrom } from '../outbound/notify';
 import { loadTemplates } from '../outbound/render';
+import { createParsePool } from '../mail/parse-pool';
 import { createPipeline } from '../pipeline';
 import { DeskbridgeError } from '../errors';
 import { parseId } from '../admin/correspondences';
@@ -104,8 +105,14 @@ export function registerInbox(program: Command, ctx: CliContext): void {
       if (opts.all && ids.length > 0) throw new DeskbridgeError('EUSAGE', 'parked replay: give ids or --all, not both');
       const db = await ctx.database();
       const rows = opts.all ? await listInbound(db.knex, { states: PARKED_STATES }) : await requireParked(db.knex, ids.map((i) => parseId(i, 'inbound id')));
-      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, outbound: outboundFrom(ctx.config, loadTemplates) });
-      printResults(await pipeline.reprocess(rows.map((r) => r.id), { resetAttempts: true, states: [...PARKED_STATES, 'failed'] }), opts.json);
+      // on the parse pool: a replayed mail is held to the same per-mail deadline as on intake
+      const pool = createParsePool({ deadlineMs: ctx.config.mailDeadlineSeconds * 1000 });
+      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool.parse, outbound: outboundFrom(ctx.config, loadTemplates) });
+      try {
+        printResults(await pipeline.reprocess(rows.map((r) => r.id), { resetAttempts: true, states: [...PARKED_STATES, 'failed'] }), opts.json);
+      } finally {
+        await pool.close();
+      }
     });
   parked
     .command('discard <id...>')

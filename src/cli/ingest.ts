@@ -64,20 +64,23 @@ export function registerIngest(program: Command, ctx: CliContext): void {
     .action(async (files: string[], opts: { json?: boolean }) => {
       checkFiles(files);
       const db = await ctx.database();
-      // a worker thread pays off once there is a next batch to parse while one is written
-      const pool = files.length > BATCH_SIZE ? createParsePool() : null;
-      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool?.parse, outbound: outboundFrom(ctx.config, loadTemplates) });
-      const results: MailResult[] = await pipeline.retryFailed();
-      if (files.length === 0) {
-        const raw = await readStdin();
-        if (raw.length === 0) throw new DeskbridgeError('EINVALID', 'ingest: no file named and nothing on stdin');
-        results.push(...(await pipeline.ingest([{ raw, label: 'stdin', source: 'stdin' }])));
+      // always a worker thread: it holds each mail to its deadline (and pays off once there is a next batch to parse while one is written)
+      const pool = createParsePool({ deadlineMs: ctx.config.mailDeadlineSeconds * 1000 });
+      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool.parse, outbound: outboundFrom(ctx.config, loadTemplates) });
+      const results: MailResult[] = [];
+      try {
+        results.push(...(await pipeline.retryFailed()));
+        if (files.length === 0) {
+          const raw = await readStdin();
+          if (raw.length === 0) throw new DeskbridgeError('EINVALID', 'ingest: no file named and nothing on stdin');
+          results.push(...(await pipeline.ingest([{ raw, label: 'stdin', source: 'stdin' }])));
+        }
+        // the next batch is read and parsed (on the pool's thread) while this one is written
+        const batchAt = (i: number) => files.slice(i * BATCH_SIZE, (i + 1) * BATCH_SIZE).map((file): IncomingMail => ({ raw: readFileSync(file), label: file, source: 'file', sourceRef: file }));
+        results.push(...(await pipeline.ingestInTurn(Math.ceil(files.length / BATCH_SIZE), batchAt)));
+      } finally {
+        await pool.close();
       }
-      // the next batch is read and parsed (on the pool's thread) while this one is written
-      const batchAt = (i: number) => files.slice(i * BATCH_SIZE, (i + 1) * BATCH_SIZE).map((file): IncomingMail => ({ raw: readFileSync(file), label: file, source: 'file', sourceRef: file }));
-      results.push(...(await pipeline.ingestInTurn(Math.ceil(files.length / BATCH_SIZE), batchAt)));
-      await pool?.close();
-
       printResults(results, opts.json);
     });
 }

@@ -1,7 +1,24 @@
 // How commands print: --json gives an array (or one object) with camelCase
 // keys for scripts; otherwise plain aligned columns that grep and cut can read
-// (no box drawing, one row per line).
+// (no box drawing, one row per line). Mail text reaches these tables (subjects,
+// names, reasons): in human output every control character is shown escaped
+// (\x1b, not an ESC that repaints the admin's terminal); JSON stays exact.
 import { DeskbridgeError } from '../errors';
+
+// C0 and C1 controls, DEL, and the bidirectional overrides that reorder what a terminal shows
+// eslint-disable-next-line no-control-regex
+const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+// eslint-disable-next-line no-control-regex
+const CONTROL_KEEP_LINES_RE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
+const escapeChar = (c: string): string => {
+  const code = c.charCodeAt(0);
+  return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+};
+
+/** Text for a terminal: control characters shown as \xNN (line breaks and tabs kept when `multiline`). */
+export function terminalText(text: string, multiline = false): string {
+  return text.replace(multiline ? CONTROL_KEEP_LINES_RE : CONTROL_RE, escapeChar);
+}
 
 /** An option value that must be one of a fixed list (a state, a kind): EINVALID naming it and the list otherwise. */
 export function checkChoice<T extends string>(option: string, value: string, allowed: readonly T[], noun?: string): T {
@@ -15,7 +32,7 @@ export interface Column<T> {
   value: (row: T) => string | number | boolean | null | undefined;
 }
 
-const cell = (v: unknown): string => (v === null || v === undefined ? '-' : typeof v === 'boolean' ? (v ? 'on' : 'off') : String(v));
+const cell = (v: unknown): string => (v === null || v === undefined ? '-' : typeof v === 'boolean' ? (v ? 'on' : 'off') : terminalText(String(v).replace(/[\r\n\t]+/g, ' ')));
 
 export function formatTable<T>(rows: T[], columns: Column<T>[]): string {
   const cells = rows.map((row) => columns.map((c) => cell(c.value(row)).replace(/\s+/g, ' ')));

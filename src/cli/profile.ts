@@ -47,7 +47,9 @@ export function registerProfile(program: Command, ctx: CliContext): void {
       const system = await requireSystem(knex, opts.system);
       const p = systemProfile(system);
       const facts = await parseMail(raw);
+      const started = performance.now();
       const fields = extract(p, facts);
+      const patternMs = Math.round((performance.now() - started) * 10) / 10; // the pipeline parks a mail whose parse and extraction pass DESKBRIDGE_MAIL_DEADLINE_SECONDS
       const subject = fields.subject ?? { value: cleanSubject(facts.subject, p), source: 'mail subject, tag and prefixes removed' };
       const maps = await listCorrespondences(knex, { systemId: system.id });
       const verdict = classify(facts, { systems: [system], bridgeAddress: ctx.config.address ?? null });
@@ -66,6 +68,7 @@ export function registerProfile(program: Command, ctx: CliContext): void {
         classification: verdict.kind,
         fields: Object.fromEntries(PROFILE_FIELDS.map((f) => [f, f === 'subject' ? subject : (fields[f] ?? null)])),
         route: routeView,
+        patternMs,
       };
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
@@ -76,6 +79,7 @@ export function registerProfile(program: Command, ctx: CliContext): void {
         const v = out.fields[f] as { value: string; source: string } | null;
         process.stdout.write(`${`${f}:`.padEnd(16)}${v ? `${JSON.stringify(v.value)}  (from ${v.source})` : '-'}\n`);
       }
+      process.stdout.write(`${'patterns took:'.padEnd(16)}${patternMs} ms (a mail is parked past ${ctx.config.mailDeadlineSeconds} s)\n`);
       process.stdout.write(`${'route:'.padEnd(16)}${describeRoute(r, known)}\n`);
     });
 }

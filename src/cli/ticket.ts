@@ -11,7 +11,7 @@ import { loadTemplates } from '../outbound/render';
 import { loadSnapshot } from '../route/snapshot';
 import { appendMessage, getThread, getTicket, listTickets, updateTicket, type Ticket, type TicketStatus } from '../store/tickets';
 import type { CliContext } from './context';
-import { printList, printRecord, type Column } from './output';
+import { printList, printRecord, terminalText, type Column } from './output';
 
 const COLUMNS: Column<Ticket>[] = [
   { header: 'ID', value: (t) => t.id },
@@ -76,8 +76,8 @@ export function registerTicket(program: Command, ctx: CliContext): void {
       }
       printRecord(ticketView(t), {});
       for (const m of thread) {
-        process.stdout.write(`\n--- #${m.id} ${m.direction}${m.event ? ` (${m.event})` : ''} ${m.from ?? ''} ${m.createdAt}\n${m.text.trimEnd()}\n`);
-        for (const a of m.attachments) process.stdout.write(`[attachment] ${a.name} ${a.type} ${a.size} bytes sha256:${a.sha256}\n`);
+        process.stdout.write(`\n--- #${m.id} ${m.direction}${m.event ? ` (${m.event})` : ''} ${terminalText(m.from ?? '')} ${m.createdAt}\n${terminalText(m.text.trimEnd(), true)}\n`);
+        for (const a of m.attachments) process.stdout.write(`[attachment] ${terminalText(a.name)} ${terminalText(a.type)} ${a.size} bytes sha256:${a.sha256}\n`);
       }
     });
   ticket

@@ -4,6 +4,7 @@
 // when Prometheus scrapes, so it is true even after a restart.
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Knex } from 'knex';
+import type { MailboxProgress } from '../ingest/health';
 
 export interface BridgeMetrics {
   registry: Registry;
@@ -11,6 +12,8 @@ export interface BridgeMetrics {
   ingestLag: Gauge<'mailbox'>;
   connected: Gauge<'mailbox'>;
   reconnects: Counter<'mailbox' | 'reason'>;
+  /** Each mailbox reader's backlog (health.ts), read when Prometheus scrapes. */
+  progress?: Map<string, MailboxProgress>;
 }
 
 export function createMetrics(knex: Knex): BridgeMetrics {
@@ -36,5 +39,16 @@ export function createMetrics(knex: Knex): BridgeMetrics {
       for (const r of rows) this.set({ state: r.state }, Number(r.n));
     },
   });
-  return { registry, mails, ingestLag, connected, reconnects };
+  const progress = new Map<string, MailboxProgress>();
+  new Gauge({
+    name: 'deskbridge_oldest_unprocessed_mail_seconds',
+    help: 'Age of the oldest mail after the cursor (INTERNALDATE), per mailbox; 0 when none waits',
+    labelNames: ['mailbox'],
+    registers: [registry],
+    collect() {
+      const now = Date.now();
+      for (const [mailbox, p] of progress) this.set({ mailbox }, p.waiting > 0 && p.oldestWaitingAt !== null ? Math.max(0, (now - p.oldestWaitingAt) / 1000) : 0);
+    },
+  });
+  return { registry, mails, ingestLag, connected, reconnects, progress };
 }

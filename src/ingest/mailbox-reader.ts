@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { acquireLease, leaseOwner, releaseLease } from '../store/cursors';
 import { planReconnect } from './backoff';
-import type { MailboxState } from './health';
+import type { MailboxProgress, MailboxState } from './health';
 import { runSession, type MailboxOptions } from './mailbox-session';
 
 export const LEASE_TTL_MS = 60_000; // renewed every 20 s; another host takes over a minute after this one dies
@@ -39,6 +39,10 @@ export function createMailboxReader(o: ReaderOptions) {
   const log = o.log.child({ mailbox: o.spec.key });
   const owner = leaseOwner(o.instance, process.pid, randomUUID().slice(0, 8));
   let state: MailboxState = { status: 'connecting', since: Date.now() };
+  // kept across connections: a reconnect is no progress, and a batch that timed out stays smaller
+  const progress: MailboxProgress = { waiting: 0, oldestWaitingAt: null, lastProgressAt: Date.now() };
+  const fetchState = { maxMails: o.batchSize };
+  o.metrics.progress?.set(o.spec.key, progress);
 
   async function run(signal: AbortSignal): Promise<void> {
     let attempt = 0;
@@ -61,6 +65,8 @@ export function createMailboxReader(o: ReaderOptions) {
             log,
             owner,
             leaseTtlMs: LEASE_TTL_MS,
+            progress,
+            fetchState,
             signal,
             onConnected() {
               connectedAt = Date.now();
@@ -91,7 +97,7 @@ export function createMailboxReader(o: ReaderOptions) {
     }
   }
 
-  return { key: o.spec.key, state: () => state, run };
+  return { key: o.spec.key, state: () => state, progress: () => progress, run };
 }
 
 export type MailboxReader = ReturnType<typeof createMailboxReader>;

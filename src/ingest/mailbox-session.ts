@@ -21,9 +21,12 @@ import type { BridgeMetrics } from '../http/metrics';
 import type { Logger } from '../log';
 import type { IncomingMail, MailResult, Pipeline } from '../pipeline';
 import { acquireLease, advanceCursor, readCursor } from '../store/cursors';
+import { afterSuccess, afterTimeout, fetchDeadlineMs, type FetchState } from './fetch-plan';
+import type { MailboxProgress } from './health';
 import type { MailboxSpec } from './mailbox-spec';
+import { recordUnfetchable } from './unfetchable';
 
-export const COMMAND_TIMEOUT_MS = 60_000; // a 100-mail fetch on a slow link fits; a dead peer does not
+export const COMMAND_TIMEOUT_MS = 60_000; // commands other than a fetch of mail (that deadline scales: fetch-plan.ts)
 const CONNECT_TIMEOUT_MS = 30_000;
 const AUTO_IDLE_DELAY_MS = 50; // back in IDLE right after a catch-up: new mail is announced at once
 const MAX_IDLE_MS = 4 * 60_000; // re-issue IDLE before NAT boxes and the 5 min socket timeout forget us
@@ -49,6 +52,9 @@ export interface MailboxOptions {
 
 export interface SessionOptions extends MailboxOptions {
   owner: string;
+  /** The reader's, kept across connections: the backlog for /healthz, and how much to fetch at once. */
+  progress: MailboxProgress;
+  fetchState: FetchState;
   leaseTtlMs: number;
   signal: AbortSignal;
   onConnected(): void;
@@ -66,6 +72,7 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
 interface Listed {
   uid: number;
   size: number;
+  date?: number | null;
 }
 
 /** Cuts the listing into batches of at most `count` mails and BATCH_BYTES bytes (one mail always fits). */
@@ -198,8 +205,8 @@ async function startPosition(o: SessionOptions, client: ImapFlow, uidvalidity: n
 async function listAfter(client: ImapFlow, lastUid: number): Promise<Listed[]> {
   const listed: Listed[] = [];
   // `N:*` also returns the highest message when N is past it (RFC 3501 ranges are unordered): filter.
-  for await (const m of client.fetch(`${lastUid + 1}:*`, { uid: true, size: true }, { uid: true })) {
-    if (m.uid > lastUid) listed.push({ uid: m.uid, size: m.size ?? 0 });
+  for await (const m of client.fetch(`${lastUid + 1}:*`, { uid: true, size: true, internalDate: true }, { uid: true })) {
+    if (m.uid > lastUid) listed.push({ uid: m.uid, size: m.size ?? 0, date: toDate(m.internalDate)?.getTime() ?? null });
   }
   return listed.sort((a, b) => a.uid - b.uid);
 }
@@ -209,7 +216,8 @@ async function fetchBatch(o: SessionOptions, client: ImapFlow, batch: Listed[], 
   const large = batch.filter((m) => m.size > o.maxMessageBytes);
   const got = new Map<number, { raw: Buffer; internalDate: Date | null; size?: number }>();
   if (whole.length) {
-    const fetched = await withTimeout(client.fetchAll(whole, { uid: true, source: true, internalDate: true }, { uid: true }), COMMAND_TIMEOUT_MS, 'fetch');
+    const bytes = batch.filter((m) => m.size <= o.maxMessageBytes).reduce((sum, m) => sum + m.size, 0);
+    const fetched = await withTimeout(client.fetchAll(whole, { uid: true, source: true, internalDate: true }, { uid: true }), fetchDeadlineMs(whole.length, bytes), `fetch of ${whole.length} mail(s)`);
     for (const m of fetched) if (m.source) got.set(m.uid, { raw: m.source, internalDate: toDate(m.internalDate) });
   }
   for (const m of large) {
@@ -236,8 +244,9 @@ async function catchUp(o: SessionOptions, client: ImapFlow, uidvalidity: number)
   const cursor = await readCursor(o.knex, o.spec.key);
   const lastUid = cursor && cursor.uidvalidity === uidvalidity ? cursor.lastUid : 0;
   const listed = await withTimeout(listAfter(client, lastUid), COMMAND_TIMEOUT_MS, 'list new mail');
+  noteWaiting(o.progress, listed, false);
   if (listed.length === 0) return;
-  const batches = batchesOf(listed, o.batchSize, o.maxMessageBytes);
+  const batches = batchesOf(listed, Math.min(o.batchSize, o.fetchState.maxMails), o.maxMessageBytes);
   o.log.debug({ mails: listed.length, batches: batches.length, afterUid: lastUid }, 'catching up');
   // The next batch is fetched, and parsed on the parse pool's thread, while this one is written.
   const fetchAndParse = (batch: Listed[]) => fetchBatch(o, client, batch, uidvalidity).then((mails) => ({ mails, parsing: o.pipeline.prepareBatch(mails) }));
@@ -252,15 +261,46 @@ async function catchUp(o: SessionOptions, client: ImapFlow, uidvalidity: number)
   };
   fill(0);
   for (let i = 0; i < batches.length; i++) {
-    const { mails, parsing } = await ahead.shift()!;
+    const fetched = await ahead.shift()!.catch((err: unknown) => fetchFailed(o, batches[i]!, uidvalidity, err));
+    const { mails, parsing } = fetched;
     fill(i + 1);
     const highest = batches[i]!.at(-1)!.uid; // listed mails that vanished before the fetch are passed over too
     const results = await o.pipeline.ingest(parsing, (trx) => advanceCursor(trx, o.spec.key, o.owner, { uidvalidity, lastUid: highest }));
     report(o, mails, results);
+    o.fetchState.maxMails = afterSuccess(o.fetchState, o.batchSize);
+    noteWaiting(o.progress, listed.slice(listed.findIndex((m) => m.uid === highest) + 1));
     o.onCommitted?.();
     await markProcessed(o, client, batches[i]!.map((m) => m.uid));
     if (o.signal.aborted) return; // the batch in hand is committed and marked: stop here
   }
+}
+
+/** The backlog after a listing or a commit; the stall clock starts when mail is first seen waiting, and restarts at each commit. */
+function noteWaiting(progress: MailboxProgress, left: Listed[], committed = true): void {
+  const now = Date.now();
+  if (committed || progress.waiting === 0) progress.lastProgressAt = now;
+  progress.waiting = left.length;
+  progress.oldestWaitingAt = left.reduce<number | null>((oldest, m) => (m.date != null && (oldest === null || m.date < oldest) ? m.date : oldest), null);
+}
+
+/**
+ * A fetch that failed: on a timeout, the next try fetches half as many
+ * (fetch-plan.ts), and a single mail that timed out is recorded and passed
+ * over. The session ends either way (the connection is in an unknown state).
+ */
+async function fetchFailed(o: SessionOptions, batch: Listed[], uidvalidity: number, err: unknown): Promise<never> {
+  if ((err as { code?: string }).code !== 'ETIMEOUT') throw err;
+  const plan = afterTimeout(batch.length);
+  if (plan.action === 'retry-smaller') {
+    o.fetchState.maxMails = plan.maxMails;
+    o.log.warn({ mails: batch.length, next: plan.maxMails, err: (err as Error).message }, 'fetch timed out; fetching fewer mails at once');
+  } else {
+    const m = batch[0]!;
+    const reason = `could not be fetched: ${(err as Error).message} (tried alone after smaller batches); still in the mailbox at UID ${m.uid}`;
+    const id = await recordUnfetchable(o.knex, { mailbox: o.spec.key, owner: o.owner, uidvalidity, uid: m.uid, size: m.size }, reason);
+    o.log.error({ uid: m.uid, inboundId: id }, 'mail could not be fetched even alone; recorded parked_failed and passed over');
+  }
+  throw err;
 }
 
 function report(o: SessionOptions, mails: Array<IncomingMail & { internalDate: Date | null }>, results: MailResult[]): void {

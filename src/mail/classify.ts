@@ -3,14 +3,14 @@
 // notification from a known system, anything else rejected. Pure: facts and a
 // snapshot of the systems in, a verdict out.
 import { detectAutoReply } from './auto-reply-detect';
-import { detectBounce } from './bounce-detect';
+import { detectBounce, type RecipientStatus } from './bounce-detect';
 import { header, type MailFacts } from './parse-mail';
 import { matchSystem, type SenderSystem } from './sender-match';
 
 export const LOOP_HEADER = 'X-Deskbridge-Loop';
 
 export type Classification<S extends SenderSystem = SenderSystem> =
-  | { kind: 'bounce'; originalMessageId: string | null; reason: string }
+  | { kind: 'bounce'; originalMessageId: string | null; reason: string; delayed: boolean; failedRecipients: string[] }
   | { kind: 'own_mail'; reason: string }
   | { kind: 'auto_reply'; reason: string; system: S | undefined }
   | { kind: 'staff_reply'; tokenAddress: string }
@@ -32,10 +32,14 @@ export function tokenRecipient(recipients: readonly string[], bridgeAddress: str
   return recipients.find((r) => r.endsWith(domain) && r.startsWith(`${local}+`) && r.length > local.length + 1 + domain.length);
 }
 
+const describeRecipient = (r: RecipientStatus): string => `${r.recipient} ${r.action}${r.status ? ` (${r.status})` : ''}`;
+
 export function classify<S extends SenderSystem>(facts: MailFacts, ctx: ClassifyContext<S>): Classification<S> {
   const bounce = detectBounce(facts);
   if (bounce.bounce) {
-    return { kind: 'bounce', originalMessageId: bounce.originalMessageId, reason: bounce.originalMessageId ? `reports on ${bounce.originalMessageId}` : 'delivery report' };
+    const about = bounce.originalMessageId ? `reports on ${bounce.originalMessageId}` : 'delivery report';
+    const reason = bounce.delayed ? `${about}: delayed, not failed${bounce.recipients.length ? ` (${bounce.recipients.map(describeRecipient).join(', ')})` : ''}; nothing marked` : about;
+    return { kind: 'bounce', originalMessageId: bounce.originalMessageId, reason, delayed: bounce.delayed, failedRecipients: bounce.failed.map(describeRecipient) };
   }
   const loop = header(facts, LOOP_HEADER);
   if (loop !== undefined) return { kind: 'own_mail', reason: `${LOOP_HEADER}: ${loop}` };

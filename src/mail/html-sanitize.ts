@@ -2,7 +2,14 @@
 // allowlist — no script, no event handlers, no style sheets, and no remote
 // loads (images only from cid: attachments or inline data:), so opening a
 // ticket never phones home or runs a remote sender's code.
+// Bounded work: the sanitiser's time grows faster than linearly with nesting
+// (1 MB of nested <div> took 31 s), so the HTML is cut to MAX_HTML_CHARS
+// first and tags nested past MAX_HTML_DEPTH are dropped (their text kept).
+// The mail's text part is kept whole either way; the HTML copy is for show.
 import sanitizeHtml from 'sanitize-html';
+
+export const MAX_HTML_CHARS = 200_000; // a support mail's HTML is tens of KB; past this it is a newsletter or an attack
+export const MAX_HTML_DEPTH = 64; // real mail nests tables a dozen deep
 
 const OPTIONS: sanitizeHtml.IOptions = {
   allowedTags: [...sanitizeHtml.defaults.allowedTags, 'img', 'span', 'font', 'center'],
@@ -17,8 +24,9 @@ const OPTIONS: sanitizeHtml.IOptions = {
   allowedSchemesByTag: { img: ['cid', 'data'] },
   allowProtocolRelative: false,
   disallowedTagsMode: 'discard',
+  nestingLimit: MAX_HTML_DEPTH,
 };
 
 export function sanitizeMailHtml(html: string): string {
-  return sanitizeHtml(html, OPTIONS);
+  return sanitizeHtml(html.length > MAX_HTML_CHARS ? html.slice(0, MAX_HTML_CHARS) : html, OPTIONS);
 }

@@ -1,13 +1,16 @@
 // The one full parse of a mail (mailparser), reduced to the facts the rest of
 // the pipeline decides on. Everything after this is pure over MailFacts, so a
-// mail is parsed in full exactly once per processing. Charsets mailparser's
-// iconv-lite does not know are not a crash: the text comes out as mailparser
+// mail is parsed in full exactly once per processing. Charsets mailparser
+// cannot decode are not a crash: the text comes out as mailparser
 // best-effort decodes it and the charset is named in `charsetProblems`.
+// Names and subjects lose CR/LF and control characters here (an RFC 2047
+// word can carry them), so nothing stored or shown has them.
 import { createHash } from 'node:crypto';
-import iconv from 'iconv-lite';
 import libmime from 'libmime';
-import { simpleParser, type AddressObject, type HeaderValue } from 'mailparser';
+import type { AddressObject, HeaderValue } from 'mailparser';
 import { htmlToText } from 'html-to-text';
+import type { MailWork } from './mail-work';
+import { readMime } from './mime-read';
 
 export interface MailAttachment {
   filename: string;
@@ -36,8 +39,12 @@ export interface MailFacts {
   html: string | null;
   attachments: MailAttachment[];
   charsetProblems: string[];
-  /** The MIME type of every part, in order, whether mailparser made it text, an attachment or nothing. */
+  /** The MIME type of every part, depth first, whether mailparser made it text, an attachment or nothing. */
   partTypes: string[];
+  /** The text of each message/delivery-status part not inside an attached message: a report's per-recipient fields. */
+  deliveryStatus: string[];
+  /** HTML sanitised and the sender's profile applied, when a parse pool's worker did it (mail-work.ts). */
+  work?: MailWork;
 }
 
 export const header = (facts: Pick<MailFacts, 'headers'>, name: string): string | undefined => facts.headers.get(name.toLowerCase())?.[0];
@@ -85,28 +92,12 @@ export const hasEmptyReturnPath = (facts: Pick<MailFacts, 'headers'>): boolean =
   return value !== undefined && (value.trim() === '' || value.trim() === '<>');
 };
 
-const CHARSET_RE = /charset\s*=\s*"?([^";\s]+)/gi;
+// eslint-disable-next-line no-control-regex
+const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
 
-/** Declared charsets iconv-lite cannot decode (a cheap scan of the raw bytes, not a second parse). */
-function unknownCharsets(text: string): string[] {
-  const bad = new Set<string>();
-  for (const match of text.matchAll(CHARSET_RE)) {
-    const name: string = match[1]!.replace(/['"]/g, '').toLowerCase();
-    const known: boolean = iconv.encodingExists(name);
-    if (!known) bad.add(name);
-  }
-  return [...bad];
-}
-
-const PART_TYPE_RE = /^content-type:[ \t]*"?([a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+)/gim;
-
-/**
- * The types of all MIME parts, read off the raw header lines (the same cheap
- * scan as the charsets): mailparser folds an inline message/delivery-status
- * part into the text, and bounce detection needs to know it was there.
- */
-function partTypes(text: string): string[] {
-  return [...text.matchAll(PART_TYPE_RE)].map((m) => m[1]!.toLowerCase());
+/** One line of text for a name or subject: control characters (CR/LF from an RFC 2047 word among them) become a space. */
+export function oneLine(value: string): string {
+  return value.replace(CONTROL_RE, ' ').replace(/ {2,}/g, ' ').trim();
 }
 
 const idList = (value: string | string[] | undefined): string[] =>
@@ -124,7 +115,7 @@ function normaliseLineEnds(raw: Buffer): Buffer {
 }
 
 export async function parseMail(raw: Buffer): Promise<MailFacts> {
-  const mail = await simpleParser(normaliseLineEnds(raw), { skipTextToHtml: true, skipTextLinks: true, skipImageLinks: true, keepCidLinks: true });
+  const mail = await readMime(normaliseLineEnds(raw));
   const headers = new Map<string, string[]>();
   for (const [key, value] of mail.headers) headers.set(key, [...(headers.get(key) ?? []), valueText(value)]);
   // Repeated headers (Received, Delivered-To) are folded into one entry by mailparser; keep every line.
@@ -135,7 +126,6 @@ export async function parseMail(raw: Buffer): Promise<MailFacts> {
       if (!list.includes(value)) headers.set(line.key, [...list, value]);
     }
   }
-  const rawText = raw.toString('latin1'); // for the two cheap scans below, not a second parse
   const from = addresses(mail.from)[0];
   const recipients = [...addresses(mail.to), ...addresses(mail.cc)].map((a) => a.address);
   for (const d of headers.get('delivered-to') ?? []) recipients.push(d.replace(/[<>]/g, '').trim().toLowerCase());
@@ -146,9 +136,9 @@ export async function parseMail(raw: Buffer): Promise<MailFacts> {
     headers,
     messageId: mail.messageId ?? null,
     fromAddress: from?.address ?? null,
-    fromName: from?.name || null,
+    fromName: (from?.name && oneLine(from.name)) || null,
     recipients: [...new Set(recipients)],
-    subject: mail.subject ?? '',
+    subject: oneLine(mail.subject ?? ''),
     inReplyTo: mail.inReplyTo ?? null,
     references: idList(mail.references),
     contentType: (ct?.value ?? 'text/plain').toLowerCase(),
@@ -156,14 +146,15 @@ export async function parseMail(raw: Buffer): Promise<MailFacts> {
     text,
     html,
     attachments: mail.attachments.map((a) => ({
-      filename: a.filename ?? `attachment-${a.checksum?.slice(0, 8) ?? 'part'}`,
+      filename: oneLine(a.filename ?? '') || `attachment-${a.checksum?.slice(0, 8) ?? 'part'}`,
       contentType: a.contentType || 'application/octet-stream',
       size: a.size ?? a.content.length,
       sha256: createHash('sha256').update(a.content).digest('hex'),
       contentId: a.contentId ?? null,
       content: a.content,
     })),
-    charsetProblems: unknownCharsets(rawText),
-    partTypes: partTypes(rawText),
+    charsetProblems: mail.unknownCharsets,
+    partTypes: mail.partTypes,
+    deliveryStatus: mail.deliveryStatus,
   };
 }

@@ -3,15 +3,26 @@
 // main thread writes the previous mails to the database. Profiled on the
 // ingest and IMAP backlogs: parsing and the database each took about half
 // of the main thread; side by side the batch takes as long as the slower.
-// Results come back in the order asked. A worker that dies fails the mails
-// it held (they are `failed`, retried later) and is replaced on the next call.
+// The worker also does the mail's other unbounded work (mail-work.ts: HTML
+// sanitising, profile extraction), each mail under a deadline: a mail that
+// overruns it is rejected as final ("took longer than N s": it would overrun
+// again, so it is parked, not retried), the worker is terminated (a regex in
+// a loop cannot be interrupted any other way) and a new one takes over the
+// mails that were queued behind it. Results come back in the order asked. A
+// worker that dies fails the mails it held (they are `failed`, retried later).
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import type { ProfileCandidate } from './mail-work';
 import type { MailFacts } from './parse-mail';
 
+export const DEFAULT_MAIL_DEADLINE_MS = 10_000; // one mail's parse and extraction; real mail takes milliseconds
+
 interface Pending {
+  raw: Buffer;
+  candidates: readonly ProfileCandidate[];
   resolve(facts: MailFacts): void;
   reject(err: Error): void;
+  timer: NodeJS.Timeout | null;
 }
 
 /** Structured clone turns Buffers into plain Uint8Arrays: make them Buffers again. */
@@ -20,27 +31,61 @@ function revive(facts: MailFacts): MailFacts {
   return facts;
 }
 
-export function createParsePool() {
+/** The error of a mail that overran its deadline: final, so it is parked rather than retried. */
+export function overrunError(ms: number): Error {
+  return Object.assign(new Error(`took longer than ${ms / 1000} s to parse and read; parked without retries (it would overrun again)`), { code: 'ETIMEOUT', final: true });
+}
+
+export function createParsePool(options: { deadlineMs?: number } = {}) {
+  const deadlineMs = options.deadlineMs ?? DEFAULT_MAIL_DEADLINE_MS;
   let worker: Worker | null = null;
   let seq = 0;
-  const pending = new Map<number, Pending>();
+  const pending = new Map<number, Pending>(); // in the order posted: the worker works through them in that order
+
+  const settle = (id: number) => {
+    const p = pending.get(id);
+    if (!p) return undefined;
+    pending.delete(id);
+    if (p.timer) clearTimeout(p.timer);
+    return p;
+  };
+
+  /** The deadline runs from the moment the worker starts on the mail (it says so): a worker's start-up and the mails before it do not count. */
+  function arm(id: number): void {
+    const p = pending.get(id);
+    if (!p || p.timer) return;
+    p.timer = setTimeout(() => overrun(id), deadlineMs);
+    p.timer.unref();
+  }
+
+  function overrun(id: number): void {
+    const p = settle(id);
+    const w = worker;
+    worker = null;
+    if (w) void w.terminate();
+    p?.reject(overrunError(deadlineMs));
+    // the mails queued behind it go to a new worker
+    if (pending.size > 0) {
+      const w2 = start();
+      worker = w2;
+      for (const [qid, q] of pending) w2.postMessage({ id: qid, raw: q.raw, candidates: q.candidates });
+    }
+  }
 
   function start(): Worker {
     const w = new Worker(join(__dirname, 'parse-worker.js'));
     w.unref(); // an idle pool never keeps the process alive
-    w.on('message', (m: { id: number; facts?: MailFacts; error?: { message: string } }) => {
-      const p = pending.get(m.id);
+    w.on('message', (m: { id: number; started?: boolean; facts?: MailFacts; error?: { message: string; code?: string } }) => {
+      if (m.started) return arm(m.id);
+      const p = settle(m.id);
       if (!p) return;
-      pending.delete(m.id);
       if (m.facts) p.resolve(revive(m.facts));
-      else p.reject(new Error(m.error?.message ?? 'parse failed'));
+      else p.reject(Object.assign(new Error(m.error?.message ?? 'parse failed'), m.error?.code ? { code: m.error.code } : {}));
     });
     const fail = (err: Error) => {
-      if (worker === w) worker = null;
-      for (const [id, p] of pending) {
-        pending.delete(id);
-        p.reject(new Error(`the parse worker stopped: ${err.message}`, { cause: err }));
-      }
+      if (worker !== w) return; // terminated for an overrun: its mails moved on already
+      worker = null;
+      for (const id of [...pending.keys()]) settle(id)!.reject(new Error(`the parse worker stopped: ${err.message}`, { cause: err }));
     };
     w.on('error', fail);
     w.on('exit', (code) => fail(new Error(`exit code ${code}`)));
@@ -48,22 +93,21 @@ export function createParsePool() {
   }
 
   return {
-    parse(raw: Buffer): Promise<MailFacts> {
+    deadlineMs,
+    /** Parses one mail and does its bounded work (mail-work.ts) for the sender's system among `candidates`. */
+    parse(raw: Buffer, candidates: readonly ProfileCandidate[] = []): Promise<MailFacts> {
       worker ??= start();
       const id = ++seq;
       return new Promise<MailFacts>((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        worker!.postMessage({ id, raw });
+        pending.set(id, { raw, candidates, resolve, reject, timer: null });
+        worker!.postMessage({ id, raw, candidates });
       });
     },
     /** Stops the worker; mails it still held fail (their callers record them `failed`, retried later). */
     async close(): Promise<void> {
       const w = worker;
       worker = null;
-      for (const [id, p] of pending) {
-        pending.delete(id);
-        p.reject(new Error('the parse worker stopped: the pool was closed'));
-      }
+      for (const id of [...pending.keys()]) settle(id)!.reject(new Error('the parse worker stopped: the pool was closed'));
       if (w) await w.terminate();
     },
   };

@@ -4,6 +4,7 @@
 // twice as new. Parked and failed rows are updated when they are processed again.
 import type { Knex } from 'knex';
 import { DeskbridgeError } from '../errors';
+import { COLUMN_LIMITS as MAX, fitText } from './column-limits';
 import { dbText, nowIso, toIso, toNumberOrNull as num } from './values';
 
 export const LEDGER_STATES = [
@@ -119,8 +120,8 @@ export async function insertInbound(knex: Knex, mail: NewInbound, outcome: Inbou
       mailbox: duplicateOf ? null : (mail.mailbox ?? null),
       uidvalidity: duplicateOf ? null : (mail.uidvalidity ?? null),
       uid: duplicateOf ? null : (mail.uid ?? null),
-      message_id: dbText(mail.messageId),
-      from_address: dbText(mail.from),
+      message_id: fitText(mail.messageId, MAX.messageId),
+      from_address: fitText(mail.from, MAX.address),
       subject: dbText(mail.subject),
       content_hash: mail.contentHash,
       size: mail.size,

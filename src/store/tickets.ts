@@ -1,6 +1,7 @@
 // Repository of tickets, their thread messages and attachments.
 import type { Knex } from 'knex';
 import type { MailAttachment } from '../mail/parse-mail';
+import { COLUMN_LIMITS as MAX, fitText } from './column-limits';
 import { dbText, nowIso, toIso } from './values';
 
 export type TicketStatus = 'open' | 'closed';
@@ -69,7 +70,7 @@ const fromRow = (r: Record<string, unknown>): Ticket => ({
 });
 
 export async function findTicketByRemote(knex: Knex, systemId: number, remoteTicketId: string) {
-  return knex('tickets').select('id', 'status', 'department_id', 'customer_email', 'customer_name').where({ system_id: systemId, remote_ticket_id: remoteTicketId }).first() as Promise<
+  return knex('tickets').select('id', 'status', 'department_id', 'customer_email', 'customer_name').where({ system_id: systemId, remote_ticket_id: fitText(remoteTicketId, MAX.remoteTicketId) }).first() as Promise<
     { id: number; status: TicketStatus; department_id: number; customer_email: string | null; customer_name: string | null } | undefined
   >;
 }
@@ -83,13 +84,13 @@ export async function insertTicket(
   const inserted = await knex('tickets')
     .insert({
       system_id: t.systemId,
-      remote_ticket_id: t.remoteTicketId,
+      remote_ticket_id: fitText(t.remoteTicketId, MAX.remoteTicketId),
       department_id: t.departmentId,
       subject: dbText(t.subject),
-      customer_email: dbText(t.customerEmail),
-      customer_name: dbText(t.customerName),
+      customer_email: fitText(t.customerEmail, MAX.address),
+      customer_name: fitText(t.customerName, MAX.name),
       status: t.status,
-      last_remote_message_id: t.lastRemoteMessageId,
+      last_remote_message_id: fitText(t.lastRemoteMessageId, MAX.messageId),
       created_at: now,
       updated_at: now,
       closed_at: t.status === 'closed' ? now : null,
@@ -112,9 +113,9 @@ export async function updateTicket(
     .update({
       ...(fields.departmentId !== undefined && { department_id: fields.departmentId }),
       ...(fields.status !== undefined && { status: fields.status, closed_at: fields.status === 'closed' ? nowIso() : null }),
-      ...(fields.customerEmail !== undefined && { customer_email: fields.customerEmail }),
-      ...(fields.customerName !== undefined && { customer_name: fields.customerName }),
-      ...(fields.lastRemoteMessageId !== undefined && { last_remote_message_id: fields.lastRemoteMessageId }),
+      ...(fields.customerEmail !== undefined && { customer_email: fitText(fields.customerEmail, MAX.address) }),
+      ...(fields.customerName !== undefined && { customer_name: fitText(fields.customerName, MAX.name) }),
+      ...(fields.lastRemoteMessageId !== undefined && { last_remote_message_id: fitText(fields.lastRemoteMessageId, MAX.messageId) }),
       updated_at: nowIso(),
     });
 }
@@ -126,9 +127,9 @@ export async function appendMessage(knex: Knex, m: NewMessage): Promise<number> 
       inbound_id: m.inboundId,
       direction: m.direction,
       event: m.event,
-      from_address: dbText(m.fromAddress),
-      from_name: dbText(m.fromName),
-      message_id: dbText(m.messageId),
+      from_address: fitText(m.fromAddress, MAX.address),
+      from_name: fitText(m.fromName, MAX.name),
+      message_id: fitText(m.messageId, MAX.messageId),
       text: dbText(m.text),
       html: dbText(m.html),
       created_at: nowIso(),
@@ -137,7 +138,7 @@ export async function appendMessage(knex: Knex, m: NewMessage): Promise<number> 
   const id = Number((row as { id: number }).id);
   if (m.attachments?.length) {
     await knex('attachments').insert(
-      m.attachments.map((a) => ({ message_id: id, filename: dbText(a.filename), content_type: dbText(a.contentType), size: a.size, sha256: a.sha256, content_id: a.contentId, content: a.content })),
+      m.attachments.map((a) => ({ message_id: id, filename: fitText(a.filename, MAX.filename), content_type: fitText(a.contentType, MAX.contentType), size: a.size, sha256: a.sha256, content_id: fitText(a.contentId, MAX.messageId), content: a.content })),
     );
   }
   return id;

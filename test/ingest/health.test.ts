@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CONNECT_GRACE_MS, DOWN_LIMIT_MS, healthOf, problemOf, RETRY_GRACE_MS, type MailboxState } from '../../src/ingest/health';
+import { CONNECT_GRACE_MS, DOWN_LIMIT_MS, healthOf, problemOf, RETRY_GRACE_MS, STALL_LIMIT_MS, type MailboxProgress, type MailboxState } from '../../src/ingest/health';
 
 const now = 10_000_000;
 const reconnecting = (over: Partial<Extract<MailboxState, { status: 'reconnecting' }>> = {}): MailboxState => ({
@@ -40,5 +40,25 @@ describe('healthOf', () => {
     expect(health.problems).toEqual([expect.stringMatching(/^bad@h:143\/INBOX: login refused/)]);
     states.delete('bad@h:143/INBOX');
     expect(healthOf(states, now)).toEqual({ ok: true, problems: [] });
+  });
+});
+
+describe('health is progress', () => {
+  const progress = (over: Partial<MailboxProgress> = {}): MailboxProgress => ({ waiting: 3, oldestWaitingAt: now - 60_000, lastProgressAt: now - STALL_LIMIT_MS - 1, ...over });
+  it.each<[string, MailboxState, MailboxProgress, RegExp | null]>([
+    ['connected, mail waiting, cursor still too long', { status: 'connected', since: now - 1 }, progress(), /3 mail\(s\) waiting and the cursor has not moved for 15 min/],
+    ['reconnecting again and again: the same', reconnecting(), progress(), /waiting and the cursor has not moved/],
+    ['connected, nothing waiting', { status: 'connected', since: now - 1 }, progress({ waiting: 0 }), null],
+    ['mail waiting, cursor moved lately', { status: 'connected', since: now - 1 }, progress({ lastProgressAt: now - 1_000 }), null],
+    ['standby: another process reads it', { status: 'standby', since: now - 1, holder: 'b:1:x' }, progress(), null],
+  ])('%s', (_name, state, p, expected) => {
+    const health = healthOf(new Map([['m@h:143/INBOX', state]]), now, new Map([['m@h:143/INBOX', p]]));
+    if (expected === null) expect(health).toEqual({ ok: true, problems: [] });
+    else expect(health.problems).toEqual([expect.stringMatching(expected)]);
+  });
+
+  it('the limit is configurable', () => {
+    const health = healthOf(new Map([['m', { status: 'connected', since: now } as MailboxState]]), now, new Map([['m', progress({ lastProgressAt: now - 61_000 })]]), 60_000);
+    expect(health.ok).toBe(false);
   });
 });

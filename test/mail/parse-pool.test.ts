@@ -14,9 +14,24 @@ describe('parse pool', () => {
     const raws = files.map((f) => fixture(f));
     const viaPool = await Promise.all(raws.map((r) => pool.parse(r)));
     const here = await Promise.all(raws.map((r) => parseMail(r)));
-    expect(viaPool).toEqual(here);
+    // the pool also did the mail's bounded work (mail-work.ts); the facts are the same
+    expect(viaPool.map(({ work, ...facts }) => facts)).toEqual(here);
+    expect(viaPool.every((f) => f.work !== undefined)).toBe(true);
     expect(viaPool.flatMap((f) => f.attachments).every((a) => Buffer.isBuffer(a.content))).toBe(true);
     expect(viaPool.flatMap((f) => f.attachments).length).toBeGreaterThan(0);
+  });
+
+  it('a mail that overruns its deadline is rejected as final, and the mails queued behind it are parsed by a new worker', async () => {
+    const slow = createParsePool({ deadlineMs: 500 });
+    try {
+      const evil = [{ id: 1, slug: 'x', from: ['a@x.example'], enabled: true, profile: { name: 'evil', fields: { ticket: [{ from: 'body' as const, pattern: '^(?<value>(a|aa)+)$' }] } } }];
+      const hostile = Buffer.from(`From: a@x.example\r\n\r\n${'a'.repeat(60)}!\r\n`);
+      const [overrun, next] = await Promise.allSettled([slow.parse(hostile, evil), slow.parse(fixture('whmcs-new.eml'), evil)]);
+      expect(overrun).toMatchObject({ status: 'rejected', reason: { final: true, message: expect.stringMatching(/took longer than 0.5 s/) } });
+      expect(next).toMatchObject({ status: 'fulfilled', value: { subject: expect.stringContaining('Ticket ID') } });
+    } finally {
+      await slow.close();
+    }
   });
 
   it('a worker that is stopped fails the mails it held, and the next call starts a new one', async () => {

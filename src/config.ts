@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { z } from 'zod';
+import { checkServer } from './auth/resolver';
 import { DeskbridgeError } from './errors';
 
 export const DEFAULT_CONFIG_FILE = 'deskbridge.config.json';
@@ -28,6 +29,8 @@ export const ENV_NAMES = {
   instance: 'DESKBRIDGE_INSTANCE',
   logLevel: 'DESKBRIDGE_LOG_LEVEL',
   maxMessageBytes: 'DESKBRIDGE_MAX_MESSAGE_BYTES',
+  authservId: 'DESKBRIDGE_AUTHSERV_ID',
+  dns: 'DESKBRIDGE_DNS',
 } as const;
 
 type Key = keyof typeof ENV_NAMES;
@@ -43,6 +46,10 @@ const urlWithScheme = (schemes: string[]) =>
     },
     { message: `expected a URL starting with ${schemes.map((s) => `${s}//`).join(' or ')}` },
   );
+
+/** A list given as "a, b" (environment) or ["a", "b"] (config file). */
+const commaList = (item: z.ZodString | z.ZodType<string>) =>
+  z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(item)).default([]);
 
 const schema = z
   .object({
@@ -71,6 +78,9 @@ const schema = z
     instance: z.string().regex(/^[\w.-]+$/, { message: 'expected letters, digits, dot, dash or underscore' }).default(hostname()),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     maxMessageBytes: z.coerce.number().int().positive().default(DEFAULT_MAX_MESSAGE_BYTES),
+    // sender authentication (src/auth/): whose Authentication-Results to trust, which resolvers to ask
+    authservId: commaList(z.string().regex(/^[^\s;()"]+$/, { message: 'expected an authserv-id such as mx.google.com' })),
+    dns: commaList(z.string().refine((v) => checkServer(v) === null, { message: 'expected host or host:port (IPv6 as [addr]:port)' })),
   })
   .strict();
 

@@ -3,6 +3,9 @@
 // over the parsed mail and the routing snapshot (decide). pipeline.ts writes
 // the result; keeping the decision apart keeps it testable and the writer short.
 import { createHash } from 'node:crypto';
+import { judgeSender } from './auth/policy';
+import { defaultAuthenticate, type Authenticate, type SenderAuth } from './auth/sender-auth';
+import { DeskbridgeError } from './errors';
 import { classify } from './mail/classify';
 import { cleanSubject, extract } from './mail/extract';
 import { sanitizeMailHtml } from './mail/html-sanitize';
@@ -17,6 +20,8 @@ export interface DecideOptions {
   bridgeAddress: string | null;
   maxMessageBytes: number;
   parse?: (raw: Buffer) => Promise<MailFacts>;
+  /** Sender authentication (src/auth/); without it, DKIM/DMARC through the system resolver and no trusted receiver. */
+  authenticate?: Authenticate;
 }
 
 export interface Prepared {
@@ -26,6 +31,8 @@ export interface Prepared {
   facts: MailFacts | null;
   tooLarge: boolean;
   parseError: Error | null;
+  /** Who authenticated the mail; null for a too-large or unparsable mail. */
+  auth: SenderAuth | null;
 }
 
 /** The header block only: what a too-large mail keeps. */
@@ -34,17 +41,26 @@ export function headerBlock(raw: Buffer): Buffer {
   return raw.subarray(0, Math.min(end, 256 * 1024));
 }
 
-export async function prepare(raw: Buffer, options: DecideOptions, declaredSize?: number): Promise<Prepared> {
+/**
+ * Hashes, parses and authenticates one mail. `storedAuth` (a replay) is used
+ * again unless it was a temporary error: a DKIM key rotated since the mail
+ * came must not turn an authentic mail into a forgery.
+ */
+export async function prepare(raw: Buffer, options: DecideOptions, declaredSize?: number, storedAuth?: SenderAuth | null): Promise<Prepared> {
   const hash = createHash('sha256').update(raw).digest('hex');
   const size = Math.max(raw.length, declaredSize ?? 0);
   const tooLarge = size > options.maxMessageBytes;
+  let facts: MailFacts;
   try {
     // The one full parse (or, for a too-large mail, a parse of its headers alone).
-    const facts = await (options.parse ?? parseMail)(tooLarge ? headerBlock(raw) : raw);
-    return { raw, hash, size, facts, tooLarge, parseError: null };
+    facts = await (options.parse ?? parseMail)(tooLarge ? headerBlock(raw) : raw);
   } catch (err) {
-    return { raw, hash, size, facts: null, tooLarge, parseError: new Error(`cannot parse the mail: ${(err as Error).message}`, { cause: err }) };
+    return { raw, hash, size, facts: null, tooLarge, parseError: new Error(`cannot parse the mail: ${(err as Error).message}`, { cause: err }), auth: null };
   }
+  if (tooLarge) return { raw, hash, size, facts, tooLarge, parseError: null, auth: null };
+  const reuse = storedAuth && judgeSender(storedAuth).kind !== 'temporary';
+  const auth = reuse ? storedAuth : await (options.authenticate ?? defaultAuthenticate)(raw);
+  return { raw, hash, size, facts, tooLarge, parseError: null, auth };
 }
 
 const toEvent = (v: string | undefined): RemoteEvent | null => (v === 'new' || v === 'reply' || v === 'closed' ? v : null);
@@ -53,7 +69,7 @@ const toEvent = (v: string | undefined): RemoteEvent | null => (v === 'new' || v
 export type Decision =
   | { kind: 'outcome'; outcome: InboundOutcome }
   | { kind: 'bounce'; outcome: InboundOutcome; originalMessageId: string }
-  | { kind: 'staff'; tokenAddress: string | null; ref: StaffRef | null; facts: MailFacts }
+  | { kind: 'staff'; tokenAddress: string | null; ref: StaffRef | null; facts: MailFacts; auth: SenderAuth | null }
   | { kind: 'ticket'; message: RemoteMessage; how: string; note: string; system: System; attachments: MailAttachment[] };
 
 /** How a mail not sent to a token address may still name a ticket: our notification's Message-ID in In-Reply-To/References, or the [DB#id] tag. */
@@ -88,16 +104,22 @@ export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOp
     case 'auto_reply':
       return done({ state: 'auto_reply', reason: verdict.reason, systemId: verdict.system?.id ?? null });
     case 'staff_reply':
-      return { kind: 'staff', tokenAddress: verdict.tokenAddress, ref: null, facts }; // verified against the ticket's staff when written
+      return { kind: 'staff', tokenAddress: verdict.tokenAddress, ref: null, facts, auth: p.auth }; // verified against the ticket's staff when written
     case 'rejected_sender': {
       // not to a token address, but answering one of our notifications or carrying our [DB#id] tag
       const ref = staffRef(facts);
-      return ref ? { kind: 'staff', tokenAddress: null, ref, facts } : done({ state: 'rejected_sender', reason: verdict.reason });
+      return ref ? { kind: 'staff', tokenAddress: null, ref, facts, auth: p.auth } : done({ state: 'rejected_sender', reason: verdict.reason });
     }
     case 'notification':
       break;
   }
   const system = verdict.system;
+  if (system.auth === 'dmarc') {
+    // the allowlist named a system by its From; only an authenticated From may speak for it
+    const v = judgeSender(p.auth);
+    if (v.kind === 'temporary') throw new DeskbridgeError('EDNS', v.reason);
+    if (v.kind === 'fail') return done({ state: 'parked_unauthenticated', reason: `${system.slug} requires --auth dmarc; ${v.reason}`, systemId: system.id });
+  }
   const profile = snapshot.profileOf(system);
   const fields = extract(profile, facts);
   const r = route(snapshot.correspondencesOf(system.id), {

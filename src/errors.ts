@@ -20,6 +20,7 @@ export const ERROR_CODES = {
   ELEASE: 'runtime', // another process took over a mailbox's lease
   EIMAP: 'runtime', // the IMAP server did not answer, refused a login, or lost the mailbox
   ETIMEOUT: 'runtime', // a peer stopped answering within its deadline
+  EDNS: 'runtime', // sender authentication got no answer from DNS: the mail is tried again
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

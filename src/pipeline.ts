@@ -12,6 +12,7 @@
 // (Profiled: deciding first and writing once took the ingest from 8 SQL
 // statements per ticket mail to 6, and a non-ticket mail from 5 to 1.)
 import type { Knex } from 'knex';
+import type { Authenticate } from './auth/sender-auth';
 import { DeskbridgeError } from './errors';
 import { decide, headerBlock, prepare, type Decision, type Prepared } from './decide';
 import type { MailFacts } from './mail/parse-mail';
@@ -50,6 +51,8 @@ export interface PipelineOptions {
   parse?: (raw: Buffer) => Promise<MailFacts>;
   /** Address, secret, instance and templates for staff notifications; without them none are queued (and the reason says so). */
   outbound?: Outbound | null;
+  /** Sender authentication (auth/sender-auth.ts, from DESKBRIDGE_AUTHSERV_ID and DESKBRIDGE_DNS). */
+  authenticate?: Authenticate;
 }
 
 /** A batch whose parsing has started: hand it to `ingest` later, so the next batch parses while this one is written. */
@@ -140,7 +143,7 @@ export function createPipeline(db: Database, options: PipelineOptions) {
    * back to the mail's savepoint.
    */
   async function processMail(trx: Knex, p: Prepared, snapshot: RoutingSnapshot, attemptsBefore: number, write: WriteLedger) {
-    const writeLedger: WriteLedger = (o) => write({ ...o, attempts: attemptsBefore });
+    const writeLedger: WriteLedger = (o) => write({ ...o, attempts: attemptsBefore, auth: p.auth });
     const fail = async (err: unknown) => {
       const attempts = attemptsBefore + 1;
       const message = (err as Error)?.message ?? String(err);
@@ -148,6 +151,7 @@ export function createPipeline(db: Database, options: PipelineOptions) {
         state: attempts >= MAX_ATTEMPTS ? 'parked_failed' : 'failed',
         reason: attempts >= MAX_ATTEMPTS ? `failed ${attempts} times, parked: ${message}` : `attempt ${attempts} of ${MAX_ATTEMPTS}: ${message}`,
         attempts,
+        auth: p.auth,
       };
       return { id: await write(outcome), outcome };
     };
@@ -257,7 +261,7 @@ export function createPipeline(db: Database, options: PipelineOptions) {
         const raw = await ledger.getRaw(db.knex, id);
         if (!stored || !raw) throw new DeskbridgeError('ENOTFOUND', `inbound #${id} has no stored mail to process`);
         // the stored size, not the stored bytes', decides too_large: a too-large mail was kept as headers only
-        const p = await prepare(raw, options, stored.size);
+        const p = await prepare(raw, options, stored.size, stored.auth);
         results.push(
           await db.knex.transaction(async (trx) => {
             const row = await ledger.getInbound(trx, id);

@@ -1,5 +1,6 @@
 // `deskbridge inbox list` (the ledger) and `deskbridge parked …` (the mails
 // that wait for an admin: unmapped, disabled, unparsed, failed too often).
+import { authenticatorFrom, authView } from '../auth/sender-auth';
 import type { Command } from 'commander';
 import { outboundFrom } from '../outbound/notify';
 import { loadTemplates } from '../outbound/render';
@@ -41,6 +42,7 @@ export const inboundView = (r: InboundRow) => ({
   size: r.size,
   attempts: r.attempts,
   duplicateOf: r.duplicateOf,
+  auth: authView(r.auth),
 });
 
 async function requireParked(knex: Parameters<typeof getInbound>[0], ids: number[]): Promise<InboundRow[]> {
@@ -69,7 +71,7 @@ export function registerInbox(program: Command, ctx: CliContext): void {
       printList(rows, opts, COLUMNS, inboundView, 'the ledger is empty');
     });
 
-  const parked = program.command('parked').description('mails waiting for an admin: parked_unmapped, parked_disabled, parked_unparsed, parked_failed');
+  const parked = program.command('parked').description('mails waiting for an admin: parked_unmapped, parked_disabled, parked_unparsed, parked_failed, parked_unauthenticated');
   parked
     .command('list')
     .description('list parked mails')
@@ -104,7 +106,7 @@ export function registerInbox(program: Command, ctx: CliContext): void {
       if (opts.all && ids.length > 0) throw new DeskbridgeError('EUSAGE', 'parked replay: give ids or --all, not both');
       const db = await ctx.database();
       const rows = opts.all ? await listInbound(db.knex, { states: PARKED_STATES }) : await requireParked(db.knex, ids.map((i) => parseId(i, 'inbound id')));
-      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, outbound: outboundFrom(ctx.config, loadTemplates) });
+      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, outbound: outboundFrom(ctx.config, loadTemplates), authenticate: authenticatorFrom(ctx.config) });
       printResults(await pipeline.reprocess(rows.map((r) => r.id), { resetAttempts: true }), opts.json);
     });
   parked

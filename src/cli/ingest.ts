@@ -1,5 +1,6 @@
 // `deskbridge ingest [FILE…]`: .eml files, or stdin when no file is named (the
 // form an MTA pipe uses), through the same pipeline as the IMAP listener.
+import { authenticatorFrom } from '../auth/sender-auth';
 import type { Command } from 'commander';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { DeskbridgeError } from '../errors';
@@ -66,7 +67,7 @@ export function registerIngest(program: Command, ctx: CliContext): void {
       const db = await ctx.database();
       // a worker thread pays off once there is a next batch to parse while one is written
       const pool = files.length > BATCH_SIZE ? createParsePool() : null;
-      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool?.parse, outbound: outboundFrom(ctx.config, loadTemplates) });
+      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool?.parse, outbound: outboundFrom(ctx.config, loadTemplates), authenticate: authenticatorFrom(ctx.config) });
       const results: MailResult[] = await pipeline.retryFailed();
       if (files.length === 0) {
         const raw = await readStdin();

@@ -1,5 +1,6 @@
 // Repository of departments and their staff.
 import type { Knex } from 'knex';
+import type { StaffAuthPolicy } from '../auth/policy';
 import { nowIso, toIso } from './values';
 
 export interface Department {
@@ -7,6 +8,8 @@ export interface Department {
   slug: string;
   name: string;
   staff: string[];
+  /** How staff replies are authenticated; null: not chosen yet (a department from before issue 11), which acts as `token`. */
+  staffAuth: StaffAuthPolicy | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -28,6 +31,7 @@ async function withStaff(knex: Knex, rows: Record<string, unknown>[]): Promise<D
     slug: String(r.slug),
     name: String(r.name),
     staff: staff.get(Number(r.id)) ?? [],
+    staffAuth: r.staff_auth == null ? null : (String(r.staff_auth) as StaffAuthPolicy),
     createdAt: toIso(r.created_at),
     updatedAt: toIso(r.updated_at),
   }));
@@ -49,16 +53,18 @@ async function replaceStaff(knex: Knex, id: number, staff: string[]): Promise<vo
   }
 }
 
-export async function insertDepartment(knex: Knex, slug: string, name: string, staff: string[]): Promise<number> {
+export async function insertDepartment(knex: Knex, slug: string, name: string, staff: string[], staffAuth: StaffAuthPolicy | null = null): Promise<number> {
   const now = nowIso();
-  const [row] = await knex('departments').insert({ slug, name, created_at: now, updated_at: now }).returning('id');
+  const [row] = await knex('departments').insert({ slug, name, staff_auth: staffAuth, created_at: now, updated_at: now }).returning('id');
   const id = Number((row as { id: number }).id);
   await replaceStaff(knex, id, staff);
   return id;
 }
 
-export async function updateDepartment(knex: Knex, id: number, fields: { name?: string; staff?: string[] }): Promise<void> {
-  await knex('departments').where({ id }).update({ ...(fields.name !== undefined && { name: fields.name }), updated_at: nowIso() });
+export async function updateDepartment(knex: Knex, id: number, fields: { name?: string; staff?: string[]; staffAuth?: StaffAuthPolicy }): Promise<void> {
+  await knex('departments')
+    .where({ id })
+    .update({ ...(fields.name !== undefined && { name: fields.name }), ...(fields.staffAuth !== undefined && { staff_auth: fields.staffAuth }), updated_at: nowIso() });
   if (fields.staff) await replaceStaff(knex, id, fields.staff);
 }
 

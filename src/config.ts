@@ -68,7 +68,11 @@ const schema = z
       })
       .optional(),
     address: z.email({ message: 'expected an e-mail address such as support@example.com' }).optional(),
-    secret: z.string().min(16, { message: 'expected at least 16 characters' }).optional(),
+    // several keys, space-separated (the first signs reply tokens, all verify: reply-token.ts)
+    secret: z
+      .string()
+      .refine((v) => v.trim() !== '' && v.trim().split(/\s+/).every((k) => k.length >= 16), { message: 'expected one or more keys of at least 16 characters each, space-separated' })
+      .optional(),
     http: z
       .string()
       .regex(/^(\[[0-9a-f:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { message: 'expected host:port, e.g. 127.0.0.1:9464' })

@@ -116,7 +116,7 @@ export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOp
   const system = verdict.system;
   if (system.auth === 'dmarc') {
     // the allowlist named a system by its From; only an authenticated From may speak for it
-    const v = judgeSender(p.auth);
+    const v = judgeSender(p.auth, facts.fromAddress);
     if (v.kind === 'temporary') throw new DeskbridgeError('EDNS', v.reason);
     if (v.kind === 'fail') return done({ state: 'parked_unauthenticated', reason: `${system.slug} requires --auth dmarc; ${v.reason}`, systemId: system.id });
   }

@@ -1,6 +1,7 @@
 // A staff member's e-mail reply (DESIGN.md flow step 8): accepted only when
-// the token in the address it was sent to verifies AND the sender is on the
-// staff of the ticket's department; then stored on the ticket (quotes and
+// it names a ticket (a token that verifies for its sender, or a reference)
+// AND auth/staff-gate.ts lets it through (staff of the ticket's department,
+// authenticated or through their own token, by the department's policy); then stored on the ticket (quotes and
 // signature stripped) and relayed to the system's relay address in the form
 // that system files under its own ticket: its profile's relaySubject and
 // relayHeaders, In-Reply-To/References of the last remote notification, the
@@ -9,6 +10,9 @@
 // ticket and relays the close template. More than RELAY_LIMIT relays for one
 // ticket within an hour parks the rest as `loop_suspected`.
 import type { Knex } from 'knex';
+import { staffGate } from '../auth/staff-gate';
+import type { SenderAuth } from '../auth/sender-auth';
+import { DeskbridgeError } from '../errors';
 import type { MailAttachment, MailFacts } from '../mail/parse-mail';
 import { closeCommand, stripReply } from '../mail/quote-strip';
 import type { RoutingSnapshot } from '../route/snapshot';
@@ -30,14 +34,19 @@ export interface StaffReplyInput {
   tokenAddress: string | null;
   ref: StaffRef | null;
   facts: MailFacts;
+  auth: SenderAuth | null;
 }
 
-/** The ticket a staff reply names, and how: a verified token first, then our notification in its references, then the [DB#id] tag. */
+/**
+ * The ticket a staff reply names, and how: a token (which must verify for
+ * this sender: a bad one is refused, never rescued by what follows), else our
+ * notification in its references, else the [DB#id] tag.
+ */
 async function ticketNamed(trx: Knex, input: StaffReplyInput, outbound: Outbound): Promise<{ ticketId: number; via: string } | { error: string }> {
   if (input.tokenAddress) {
     const token = tokenOf(input.tokenAddress, outbound.address);
-    const ticketId = token ? verifyToken(token, outbound.secret) : null;
-    return ticketId === null ? { error: `to ${input.tokenAddress}: the reply token does not verify` } : { ticketId, via: 'token' };
+    const ticketId = token ? verifyToken(token, input.facts.fromAddress ?? '', outbound.secret) : null;
+    return ticketId === null ? { error: `to ${input.tokenAddress}: the reply token does not verify for ${input.facts.fromAddress ?? 'a mail without From'}` } : { ticketId, via: 'token' };
   }
   const byReference = await notificationsByMessageId(trx, input.ref?.references ?? []);
   const referenced = [...byReference.values()][0];
@@ -82,7 +91,9 @@ export async function handleStaffReply(
   if (!ticket) return write(rejected(`ticket #${ticketId} (by ${named.via}) does not exist`));
   const department = snapshot.department(ticket.departmentId);
   const from = input.facts.fromAddress ?? '';
-  if (!department || !department.staff.includes(from)) return write(rejected(`${from || 'no sender'} is not on the staff of department ${ticket.department} (ticket #${ticketId})`));
+  const gate = staffGate({ via: named.via === 'token' ? 'token' : 'reference', from, onStaff: !!department?.staff.includes(from), auth: input.auth, policy: department?.staffAuth ?? null, department: ticket.department });
+  if (gate.kind === 'temporary') throw new DeskbridgeError('EDNS', gate.reason); // `failed`, tried again
+  if (gate.kind === 'fail') return write(rejected(`${gate.reason} (ticket #${ticketId})`));
   const system = snapshot.systems.find((s) => s.id === ticket.systemId)!;
 
   const { close, text } = closeCommand(stripReply(input.facts.text));

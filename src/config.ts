@@ -161,7 +161,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   for (const key of Object.keys(ENV_NAMES) as Key[]) {
     const found = readEnv(env, key);
     if (!found) continue;
-    raw[key] = key === 'imap' ? found.value.split(/\s+/).filter(Boolean) : found.value;
+    raw[key] = key === 'imap' ? found.value.split(/\s+/).filter(Boolean) : key === 'authservId' || key === 'dns' ? found.value.split(',').map((v) => v.trim()).filter(Boolean) : found.value;
     sources[key] = found.source;
   }
 
@@ -175,7 +175,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
         `${configFile}: unknown key "${issue.keys.join('", "')}"; known keys: ${Object.keys(ENV_NAMES).join(', ')}`,
       );
     }
-    const value = issue.path.length > 1 ? (raw[key] as unknown[])[Number(issue.path[1])] : raw[key];
+    const listed = raw[key];
+    const value = issue.path.length > 1 && Array.isArray(listed) ? listed[Number(issue.path[1])] : listed;
     throw new DeskbridgeError('ECONFIG', `${sources[key] ?? key}: ${describeValue(key, value)} is not valid: ${issue.message}`);
   }
   const config = { ...parsed.data, database: resolveDatabase(parsed.data.database, cwd), configFile: existsSync(configFile) ? configFile : null };

@@ -21,6 +21,7 @@ import { countRecentRelays, enqueue, notificationsByMessageId } from '../store/o
 import type { StaffRef } from '../decide';
 import { appendMessage, getTicket, updateTicket, type Ticket } from '../store/tickets';
 import { composeMail, newMessageId } from './compose';
+import { noticeStaff } from './staff-notice';
 import { DEFAULT_DEADLINE_MS } from './delivery-error';
 import type { Outbound } from './notify';
 import type { TicketVars } from './render';
@@ -84,16 +85,22 @@ export async function handleStaffReply(
 ): Promise<{ id: number; outcome: InboundOutcome }> {
   const write = async (o: InboundOutcome) => ({ id: await writeLedger(o), outcome: o });
   if (!outbound) return write(rejected(`${input.tokenAddress ? `to ${input.tokenAddress}: ` : ''}DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET are needed to accept staff replies`));
+  // a refusal is told to the sender when it is authenticated staff (staff-notice.ts), never to a forged From
+  const refuse = async (reason: string, ticketId: number | null) => {
+    const f = input.facts;
+    const note = await noticeStaff(trx, outbound, { to: f.fromAddress ?? '', name: f.fromName, auth: input.auth, subject: f.subject, inReplyTo: f.messageId, reason, ticketId });
+    return write(rejected(`${reason}; ${note}`));
+  };
   const named = await ticketNamed(trx, input, outbound);
-  if ('error' in named) return write(rejected(named.error));
+  if ('error' in named) return refuse(named.error, null);
   const { ticketId } = named;
   const ticket = await getTicket(trx, ticketId, false);
-  if (!ticket) return write(rejected(`ticket #${ticketId} (by ${named.via}) does not exist`));
+  if (!ticket) return refuse(`ticket #${ticketId} (by ${named.via}) does not exist`, null);
   const department = snapshot.department(ticket.departmentId);
   const from = input.facts.fromAddress ?? '';
   const gate = staffGate({ via: named.via === 'token' ? 'token' : 'reference', from, onStaff: !!department?.staff.includes(from), auth: input.auth, policy: department?.staffAuth ?? null, department: ticket.department });
   if (gate.kind === 'temporary') throw new DeskbridgeError('EDNS', gate.reason); // `failed`, tried again
-  if (gate.kind === 'fail') return write(rejected(`${gate.reason} (ticket #${ticketId})`));
+  if (gate.kind === 'fail') return refuse(`${gate.reason} (ticket #${ticketId})`, ticketId);
   const system = snapshot.systems.find((s) => s.id === ticket.systemId)!;
 
   const { close, text } = closeCommand(stripReply(input.facts.text));

@@ -71,3 +71,8 @@ export async function updateDepartment(knex: Knex, id: number, fields: { name?: 
 export async function deleteDepartment(knex: Knex, id: number): Promise<void> {
   await knex('departments').where({ id }).delete();
 }
+
+/** Whether `address` is on the staff of any department (who may be told that their reply was not relayed). */
+export async function isStaffAnywhere(knex: Knex, address: string): Promise<boolean> {
+  return !!(await knex('department_staff').where({ address: address.toLowerCase() }).first('department_id'));
+}

@@ -4,6 +4,7 @@
 // staff mail (exact From, look-alike domain, display name, an unaligned
 // signature) is rejected; an explicit dmarc=fail from our receiving server
 // rejects even with a valid token; a bad token is never rescued.
+import { simpleParser } from 'mailparser';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { editDepartment } from '../../src/admin/departments';
 import { createAuthenticator } from '../../src/auth/sender-auth';
@@ -58,7 +59,8 @@ beforeEach(async () => {
 });
 afterEach(async () => db.drop());
 
-const relays = async () => (await listOutbox(db.knex)).filter((r) => r.kind !== 'notification');
+const relays = async () => (await listOutbox(db.knex)).filter((r) => r.kind === 'relay' || r.kind === 'close');
+const notices = async () => (await listOutbox(db.knex)).filter((r) => r.kind === 'notice');
 
 describe(`--staff-auth dmarc on ${BACKEND}`, () => {
   it('a signed reply from staff is relayed, whether it names the ticket by token, References or the tag', async () => {
@@ -93,6 +95,22 @@ describe(`--staff-auth dmarc on ${BACKEND}`, () => {
     const [r] = await pipeline().ingest([mail(await make())]);
     expect(r).toMatchObject({ state: 'rejected_staff', reason: expect.stringMatching(reason) });
     expect(await relays()).toEqual([]);
+  });
+
+  it('authenticated staff whose reply was refused are told once per 10 minutes, with the reason; a forged From is never told', async () => {
+    const refused = await pipeline().ingest([
+      mail(reply({ to: token() })), // unsigned: could be anyone → no notice (no backscatter)
+      mail(await signMail(reply({ to: token('bob@support.example'), subject: 'Re: first' }), 'support.example', support)),
+      mail(await signMail(reply({ to: token('bob@support.example'), subject: 'Re: second' }), 'support.example', support)),
+    ]);
+    expect(refused.map((r) => r.state)).toEqual(['rejected_staff', 'rejected_staff', 'rejected_staff']);
+    expect(refused.map((r) => r.reason!.split('; ').at(-1))).toEqual(['no notice (sender not authenticated)', 'anna@support.example told', 'no notice (one was sent in the last 10 minutes)']);
+    const [notice] = await notices();
+    expect(notice).toMatchObject({ to: ['anna@support.example'], subject: 'Not relayed: Re: first', state: 'queued' });
+    const sent = await simpleParser(Buffer.from((await db.knex('outbox').where({ id: notice!.id }).first()).raw));
+    expect(sent.text).toContain('does not verify for anna@support.example');
+    expect(sent.html).toContain('does not verify for anna@support.example');
+    expect(sent.headers.get('auto-submitted')).toBe('auto-generated');
   });
 
   it('under --staff-auth token, a receiver\'s dmarc=fail still rejects a valid token', async () => {

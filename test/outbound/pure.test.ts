@@ -89,7 +89,7 @@ describe('templates', () => {
     mkdirSync(join(dir, 'systems', 'acme'), { recursive: true });
     writeFileSync(join(dir, 'systems', 'acme', 'relay.txt.hbs'), 'ACME: {{reply.text}}');
     const t = loadTemplates(dir);
-    expect(t.render('relay', { ...SAMPLES.relay, ticket: { ...SAMPLES.relay.ticket, system: 'acme' } }).text).toBe('ACME: t');
+    expect(t.render('relay', { ...SAMPLES.relay, ticket: { ...SAMPLES.relay.ticket!, system: 'acme' } }).text).toBe('ACME: t');
     expect(t.render('relay', SAMPLES.relay).text).not.toContain('ACME');
   });
   it('a relay subject loses CR and LF, whatever the data', () => {

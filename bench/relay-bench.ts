@@ -54,7 +54,7 @@ async function roleSink() {
 function staffReply(ticketId: number, i: number): string {
   return [
     'From: Anna Admin <anna@support.example>',
-    `To: bridge+${makeToken(ticketId, SECRET)}@support.example`,
+    `To: bridge+${makeToken(ticketId, 'anna@support.example', SECRET)}@support.example`,
     `Subject: Re: [DB#${ticketId}] slow server`,
     `Message-ID: <bench-reply-${i}@mail.support.example>`,
     'Content-Type: text/plain; charset=utf-8',

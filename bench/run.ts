@@ -11,6 +11,8 @@
 //   imapflow client (p50/p99).
 //   relay: bench/relay-bench.ts: staff replies in → relays accepted by a local
 //   SMTP sink, vs nodemailer alone sending the same mails (BENCH_RELAY_N, 2,000).
+//   ingest with sender authentication on: the same N mails stamped by a trusted
+//   receiver, and DKIM-signed (mailauth verifies); BENCH_ONLY=ingest stops there.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -19,18 +21,29 @@ import { notification } from '../test/helpers/notifications';
 import { dovecotInstalled } from '../scripts/dovecot';
 import { imapBench } from './imap-bench';
 import { relayBench } from './relay-bench';
+import { makeKey, signMail } from '../test/helpers/dkim';
 
 const N = Number(process.env.BENCH_N ?? 5000);
 const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const TICKETS_PER_MAIL = 5; // every fifth mail opens a ticket, the rest reply to one
 
-function generate(n: number): string {
+type Auth = 'none' | 'ar' | 'dkim';
+const AR = 'Authentication-Results: mx.support.example;\r\n dkim=pass header.d=bill.example header.s=s1;\r\n spf=pass smtp.mailfrom=noreply@bill.example;\r\n dmarc=pass (p=REJECT) header.from=bill.example\r\n';
+
+/** N notifications as files; `ar`: each stamped by a trusted receiver; `dkim`: each signed by bill.example, its key in zone.json. */
+async function generate(n: number, auth: Auth = 'none'): Promise<string> {
   const dir = mkdtempSync(join(tmpdir(), `deskbridge-bench-${n}-`));
-  for (let i = 0; i < n; i++) writeFileSync(join(dir, `${String(i).padStart(7, '0')}.eml`), notification(i, TICKETS_PER_MAIL, 'bench'));
+  const key = auth === 'dkim' ? makeKey() : null;
+  if (key) writeFileSync(join(dir, 'zone.json'), JSON.stringify({ 'sel._domainkey.bill.example': key.record, '_dmarc.bill.example': 'v=DMARC1; p=reject' }));
+  for (let i = 0; i < n; i++) {
+    const mail = notification(i, TICKETS_PER_MAIL, 'bench');
+    const raw = auth === 'ar' ? AR + mail : key ? await signMail(mail, 'bill.example', key) : mail;
+    writeFileSync(join(dir, `${String(i).padStart(7, '0')}.eml`), raw);
+  }
   return dir;
 }
 
-function measure(mode: 'parse' | 'pipeline', dir: string) {
+function measure(mode: 'parse' | 'pipeline' | 'pipeline-ar' | 'pipeline-dkim', dir: string) {
   const work = mkdtempSync(join(tmpdir(), 'deskbridge-bench-db-'));
   mkdirSync(work, { recursive: true });
   const run = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, 'ingest-bench.ts'), mode, dir, join(work, 'bench.sqlite')], { encoding: 'utf8' });
@@ -39,8 +52,11 @@ function measure(mode: 'parse' | 'pipeline', dir: string) {
   return JSON.parse(run.stdout.trim().split('\n').at(-1)!) as { mailsPerSecond: number; peakRssMb: number; mails: number; states: Record<string, number> };
 }
 
-const dirN = generate(N);
-const dir4N = generate(4 * N);
+async function ingest() {
+const dirN = await generate(N);
+const dir4N = await generate(4 * N);
+const dirAr = await generate(N, 'ar');
+const dirDkim = await generate(N, 'dkim');
 try {
   const pairs = Array.from({ length: ROUNDS }, () => {
     const parse = measure('parse', dirN);
@@ -56,12 +72,19 @@ try {
   console.log(`  ratio pipeline/parser:   ${ratio.toFixed(2)}   (first bar >= 0.50: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
   console.log(`  peak RSS pipeline N=${N}:  ${f(pipeline.peakRssMb)} MB`);
   console.log(`  peak RSS pipeline 4N=${4 * N}: ${f(pipeline4.peakRssMb)} MB   (${f(pipeline4.mailsPerSecond)} mails/s)`);
+  // sender authentication on (system --auth dmarc): one run each, right after the figures above
+  const ar = measure('pipeline-ar', dirAr);
+  const dkim = measure('pipeline-dkim', dirDkim);
+  console.log(`  pipeline, auth by trusted Authentication-Results: ${f(ar.mailsPerSecond)} mails/s (${(ar.mailsPerSecond / pipeline.mailsPerSecond).toFixed(2)} of the pipeline above)   states ${JSON.stringify(ar.states)}`);
+  console.log(`  pipeline, DKIM+DMARC verified by mailauth:        ${f(dkim.mailsPerSecond)} mails/s (${(dkim.mailsPerSecond / pipeline.mailsPerSecond).toFixed(2)}; in-process DNS zone, no network)   states ${JSON.stringify(dkim.states)}`);
 } finally {
-  rmSync(dirN, { recursive: true, force: true });
-  rmSync(dir4N, { recursive: true, force: true });
+  for (const d of [dirN, dir4N, dirAr, dirDkim]) rmSync(d, { recursive: true, force: true });
+}
 }
 
 async function rest() {
+  await ingest();
+  if (process.env.BENCH_ONLY === 'ingest') return;
   if (dovecotInstalled()) await imapBench(N);
   else console.log('imap benchmark: skipped, Dovecot is not installed (apt-get install dovecot-imapd)');
   await relayBench(Number(process.env.BENCH_RELAY_N ?? 2000));

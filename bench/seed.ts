@@ -10,8 +10,8 @@ import { migrateLatest } from '../src/store/migrate';
 export async function seededBenchDatabase(path: string) {
   const db = openDatabase(path);
   await migrateLatest(db);
-  await addSystem(db, 'bench', 'billmgr', { name: 'BILLmanager', from: 'noreply@bill.example', relayTo: 'tickets@bill.example', profile: 'headers' });
-  await addDepartment(db, 'bench', 'hosting', { name: 'Hosting', staff: 'anna@support.example' });
+  await addSystem(db, 'bench', 'billmgr', { name: 'BILLmanager', from: 'noreply@bill.example', relayTo: 'tickets@bill.example', profile: 'headers', auth: 'none' });
+  await addDepartment(db, 'bench', 'hosting', { name: 'Hosting', staff: 'anna@support.example', staffAuth: 'token' });
   await addMap(db, 'bench', { system: 'billmgr', remoteId: '12', name: 'Technical support', department: 'hosting', enabled: true });
   return db;
 }

@@ -19,6 +19,8 @@ const env = {
   DESKBRIDGE_ADDRESS: 'bridge@support.example',
   DESKBRIDGE_SECRET: 'demo-secret-change-me-0123456789',
   DESKBRIDGE_INSTANCE: 'demo',
+  // the examples carry the Authentication-Results header this receiving server would stamp (examples/README.md)
+  DESKBRIDGE_AUTHSERV_ID: 'mx.support.example',
 };
 
 function step(title: string): void {
@@ -88,7 +90,13 @@ try {
   const body = raw.split(/\r?\n\r?\n/).find((part, i) => i > 0 && /restored the kernel/.test(part));
   if (body) process.stdout.write(`   body: ${body.split(/\r?\n/)[0]!.trim()} …\n`);
 
-  step('6. The ticket with its whole thread, and the ledger of every mail received');
+  step('6. A forged notification (the first one again, without the receiving server\'s Authentication-Results) is parked, not ticketed');
+  const forged = readFileSync(example('1-whmcs-new-ticket.eml'), 'utf8').replace(/^Authentication-Results:.*(\r?\n[ \t].*)*\r?\n/, '').replace('<whmcs-730411-1@', '<forged-730411-1@');
+  const forgedFile = join(work, 'forged.eml');
+  writeFileSync(forgedFile, forged);
+  deskbridge('ingest', forgedFile);
+
+  step('7. The ticket with its whole thread, and the ledger of every mail received');
   deskbridge('ticket', 'show', '1');
   deskbridge('inbox', 'list');
   process.stdout.write(`\nDone. The database and the .eml files are in ${work}\n`);

@@ -2,6 +2,7 @@
 // one reader per mailbox, the outbox worker, plus /healthz and /metrics. Stopped through an
 // AbortSignal: each reader finishes the batch in hand, commits, marks it,
 // logs out and releases its lease; then the HTTP server and the database close.
+import { authenticatorFrom } from './auth/sender-auth';
 import type { Server } from 'node:http';
 import type { Config } from './config';
 import { DeskbridgeError } from './errors';
@@ -36,7 +37,7 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
   const outbound = outboundFrom(config, loadTemplates); // templates compile now, or `run` stops naming the file and line
   if (!outbound) log.warn('DESKBRIDGE_ADDRESS is not set: tickets are kept but staff are not notified');
   const pool = createParsePool({ deadlineMs: config.mailDeadlineSeconds * 1000 });
-  const pipeline = createPipeline(db, { bridgeAddress: config.address ?? null, maxMessageBytes: config.maxMessageBytes, parse: pool.parse, outbound });
+  const pipeline = createPipeline(db, { bridgeAddress: config.address ?? null, maxMessageBytes: config.maxMessageBytes, parse: pool.parse, outbound, authenticate: authenticatorFrom(config) });
   const sender =
     config.smtp && config.address
       ? createOutboxWorker({ db, transport: openTransport(config.smtp), from: config.address, owner: `${config.instance}:${process.pid}:${randomUUID().slice(0, 8)}`, log: log.child({ component: 'outbox' }) })

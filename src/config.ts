@@ -9,6 +9,7 @@ import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { z } from 'zod';
+import { checkServer } from './auth/resolver';
 import { DeskbridgeError } from './errors';
 
 export const DEFAULT_CONFIG_FILE = 'deskbridge.config.json';
@@ -30,6 +31,8 @@ export const ENV_NAMES = {
   maxMessageBytes: 'DESKBRIDGE_MAX_MESSAGE_BYTES',
   mailDeadlineSeconds: 'DESKBRIDGE_MAIL_DEADLINE_SECONDS',
   stallMinutes: 'DESKBRIDGE_STALL_MINUTES',
+  authservId: 'DESKBRIDGE_AUTHSERV_ID',
+  dns: 'DESKBRIDGE_DNS',
 } as const;
 
 type Key = keyof typeof ENV_NAMES;
@@ -45,6 +48,10 @@ const urlWithScheme = (schemes: string[]) =>
     },
     { message: `expected a URL starting with ${schemes.map((s) => `${s}//`).join(' or ')}` },
   );
+
+/** A list given as "a, b" (environment) or ["a", "b"] (config file). */
+const commaList = (item: z.ZodString | z.ZodType<string>) =>
+  z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(item)).default([]);
 
 const schema = z
   .object({
@@ -63,7 +70,11 @@ const schema = z
       })
       .optional(),
     address: z.email({ message: 'expected an e-mail address such as support@example.com' }).optional(),
-    secret: z.string().min(16, { message: 'expected at least 16 characters' }).optional(),
+    // several keys, space-separated (the first signs reply tokens, all verify: reply-token.ts)
+    secret: z
+      .string()
+      .refine((v) => v.trim() !== '' && v.trim().split(/\s+/).every((k) => k.length >= 16), { message: 'expected one or more keys of at least 16 characters each, space-separated' })
+      .optional(),
     http: z
       .string()
       .regex(/^(\[[0-9a-f:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { message: 'expected host:port, e.g. 127.0.0.1:9464' })
@@ -75,6 +86,9 @@ const schema = z
     maxMessageBytes: z.coerce.number().int().positive().default(DEFAULT_MAX_MESSAGE_BYTES),
     mailDeadlineSeconds: z.coerce.number().positive().max(600).default(10), // one mail's parse, sanitising and extraction; past it the mail is parked
     stallMinutes: z.coerce.number().positive().max(24 * 60).default(15), // mail waiting and the cursor still: /healthz fails
+    // sender authentication (src/auth/): whose Authentication-Results to trust, which resolvers to ask
+    authservId: commaList(z.string().regex(/^[^\s;()"]+$/, { message: 'expected an authserv-id such as mx.google.com' })),
+    dns: commaList(z.string().refine((v) => checkServer(v) === null, { message: 'expected host or host:port (IPv6 as [addr]:port)' })),
   })
   .strict();
 
@@ -151,7 +165,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   for (const key of Object.keys(ENV_NAMES) as Key[]) {
     const found = readEnv(env, key);
     if (!found) continue;
-    raw[key] = key === 'imap' ? found.value.split(/\s+/).filter(Boolean) : found.value;
+    raw[key] = key === 'imap' ? found.value.split(/\s+/).filter(Boolean) : key === 'authservId' || key === 'dns' ? found.value.split(',').map((v) => v.trim()).filter(Boolean) : found.value;
     sources[key] = found.source;
   }
 
@@ -165,7 +179,8 @@ export function loadConfig(options: LoadOptions = {}): Config {
         `${configFile}: unknown key "${issue.keys.join('", "')}"; known keys: ${Object.keys(ENV_NAMES).join(', ')}`,
       );
     }
-    const value = issue.path.length > 1 ? (raw[key] as unknown[])[Number(issue.path[1])] : raw[key];
+    const listed = raw[key];
+    const value = issue.path.length > 1 && Array.isArray(listed) ? listed[Number(issue.path[1])] : listed;
     throw new DeskbridgeError('ECONFIG', `${sources[key] ?? key}: ${describeValue(key, value)} is not valid: ${issue.message}`);
   }
   const config = { ...parsed.data, database: resolveDatabase(parsed.data.database, cwd), configFile: existsSync(configFile) ? configFile : null };

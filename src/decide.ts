@@ -3,6 +3,9 @@
 // over the parsed mail and the routing snapshot (decide). pipeline.ts writes
 // the result; keeping the decision apart keeps it testable and the writer short.
 import { createHash } from 'node:crypto';
+import { judgeSender } from './auth/policy';
+import { defaultAuthenticate, type Authenticate, type SenderAuth } from './auth/sender-auth';
+import { DeskbridgeError } from './errors';
 import { classify } from './mail/classify';
 import { relayReferences } from './mail/echo-detect';
 import { cleanSubject, extract } from './mail/extract';
@@ -21,6 +24,8 @@ export interface DecideOptions {
   maxMessageBytes: number;
   /** A parse pool's parse: it also sanitises the HTML and applies the sender's profile among `candidates`, under a deadline. */
   parse?: (raw: Buffer, candidates?: readonly ProfileCandidate[]) => Promise<MailFacts>;
+  /** Sender authentication (src/auth/); without it, DKIM/DMARC through the system resolver and no trusted receiver. */
+  authenticate?: Authenticate;
 }
 
 /** The systems a mail may come from, with their profiles, for the parse pool's worker; a system whose stored profile is broken is left out (decide reports it). */
@@ -43,6 +48,8 @@ export interface Prepared {
   parseError: Error | null;
   /** The intake limit the mail is past (MIME parts, depth, header size, time), named; the mail is recorded too_large. */
   limit?: string | null;
+  /** Who authenticated the mail; null for a too-large or unparsable mail. */
+  auth: SenderAuth | null;
 }
 
 /** The header block only: what a too-large mail keeps. */
@@ -51,20 +58,29 @@ export function headerBlock(raw: Buffer): Buffer {
   return raw.subarray(0, Math.min(end, 256 * 1024));
 }
 
-export async function prepare(raw: Buffer, options: DecideOptions, declaredSize?: number, candidates?: readonly ProfileCandidate[]): Promise<Prepared> {
+/**
+ * Hashes, parses and authenticates one mail. `storedAuth` (a replay) is used
+ * again unless it was a temporary error: a DKIM key rotated since the mail
+ * came must not turn an authentic mail into a forgery.
+ */
+export async function prepare(raw: Buffer, options: DecideOptions, declaredSize?: number, candidates?: readonly ProfileCandidate[], storedAuth?: SenderAuth | null): Promise<Prepared> {
   const hash = createHash('sha256').update(raw).digest('hex');
   const size = Math.max(raw.length, declaredSize ?? 0);
   const tooLarge = size > options.maxMessageBytes;
+  let facts: MailFacts;
   try {
     // The one full parse (or, for a too-large mail, a parse of its headers alone).
     const body = tooLarge ? headerBlock(raw) : raw;
-    const facts = await (options.parse ? options.parse(body, candidates) : parseMail(body));
-    return { raw, hash, size, facts, tooLarge, parseError: null };
+    facts = await (options.parse ? options.parse(body, candidates) : parseMail(body));
   } catch (err) {
-    if ((err as { code?: string }).code === 'ELIMIT') return { raw, hash, size, facts: null, tooLarge, parseError: null, limit: (err as Error).message };
-    if ((err as { final?: boolean }).final) return { raw, hash, size, facts: null, tooLarge, parseError: err as Error }; // an overrun: parked as it is
-    return { raw, hash, size, facts: null, tooLarge, parseError: new Error(`cannot parse the mail: ${(err as Error).message}`, { cause: err }) };
+    if ((err as { code?: string }).code === 'ELIMIT') return { raw, hash, size, facts: null, tooLarge, parseError: null, limit: (err as Error).message, auth: null };
+    if ((err as { final?: boolean }).final) return { raw, hash, size, facts: null, tooLarge, parseError: err as Error, auth: null }; // an overrun: parked as it is
+    return { raw, hash, size, facts: null, tooLarge, parseError: new Error(`cannot parse the mail: ${(err as Error).message}`, { cause: err }), auth: null };
   }
+  if (tooLarge) return { raw, hash, size, facts, tooLarge, parseError: null, auth: null };
+  const reuse = storedAuth && judgeSender(storedAuth).kind !== 'temporary';
+  const auth = reuse ? storedAuth : await (options.authenticate ?? defaultAuthenticate)(raw);
+  return { raw, hash, size, facts, tooLarge, parseError: null, auth };
 }
 
 const toEvent = (v: string | undefined): RemoteEvent | null => (v === 'new' || v === 'reply' || v === 'closed' ? v : null);
@@ -73,7 +89,7 @@ const toEvent = (v: string | undefined): RemoteEvent | null => (v === 'new' || v
 export type Decision =
   | { kind: 'outcome'; outcome: InboundOutcome }
   | { kind: 'bounce'; outcome: InboundOutcome; originalMessageId: string; failedRecipients: string[] }
-  | { kind: 'staff'; tokenAddress: string | null; ref: StaffRef | null; facts: MailFacts }
+  | { kind: 'staff'; tokenAddress: string | null; ref: StaffRef | null; facts: MailFacts; auth: SenderAuth | null }
   | { kind: 'ticket'; message: RemoteMessage; how: string; note: string; system: System; attachments: MailAttachment[]; /** set when routed by ticket: the outcome if there is no local ticket to follow */ unmapped?: InboundOutcome; /** our relays it names: an echo if it also carries their text */ relayRefs: string[] };
 
 /** How a mail not sent to a token address may still name a ticket: our notification's Message-ID in In-Reply-To/References, or the [DB#id] tag. */
@@ -110,16 +126,22 @@ export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOp
     case 'auto_reply':
       return done({ state: 'auto_reply', reason: verdict.reason, systemId: verdict.system?.id ?? null });
     case 'staff_reply':
-      return { kind: 'staff', tokenAddress: verdict.tokenAddress, ref: null, facts }; // verified against the ticket's staff when written
+      return { kind: 'staff', tokenAddress: verdict.tokenAddress, ref: null, facts, auth: p.auth }; // verified against the ticket's staff when written
     case 'rejected_sender': {
       // not to a token address, but answering one of our notifications or carrying our [DB#id] tag
       const ref = staffRef(facts);
-      return ref ? { kind: 'staff', tokenAddress: null, ref, facts } : done({ state: 'rejected_sender', reason: verdict.reason });
+      return ref ? { kind: 'staff', tokenAddress: null, ref, facts, auth: p.auth } : done({ state: 'rejected_sender', reason: verdict.reason });
     }
     case 'notification':
       break;
   }
   const system = verdict.system;
+  if (system.auth === 'dmarc') {
+    // the allowlist named a system by its From; only an authenticated From may speak for it
+    const v = judgeSender(p.auth, facts.fromAddress);
+    if (v.kind === 'temporary') throw new DeskbridgeError('EDNS', v.reason);
+    if (v.kind === 'fail') return done({ state: 'parked_unauthenticated', reason: `${system.slug} requires --auth dmarc; ${v.reason}`, systemId: system.id });
+  }
   const profile = snapshot.profileOf(system);
   const worked = facts.work?.extraction;
   const fields = worked && worked.systemId === system.id && worked.profileName === profile.name ? worked.fields : extract(profile, facts);

@@ -11,6 +11,7 @@ import { createSmtpSender } from './outbound/smtp-sender';
 import { withTimeout } from './ingest/mailbox-session';
 import { openDatabase } from './store/db';
 import { pendingMigrations } from './store/migrate';
+import { checkAuthSetup, checkPolicies } from './doctor-auth';
 
 export interface Check {
   name: string;
@@ -111,6 +112,15 @@ function checkRunSettings(config: Config): Check {
   return { name: 'settings', ok: true, detail: `${config.imap.length} mailbox(es), processed mail: ${config.processed}${notes.length ? `; ${notes.join('; ')}` : ''}` };
 }
 
+async function withDatabase<T>(config: Config, run: (db: ReturnType<typeof openDatabase>) => Promise<T>): Promise<T> {
+  const db = openDatabase(config.database);
+  try {
+    return await run(db);
+  } finally {
+    await db.close();
+  }
+}
+
 export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<Check[]> {
   let config: Config;
   try {
@@ -121,8 +131,10 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<C
   const checks: Check[] = [{ name: 'config', ok: true, detail: config.configFile ? `environment over ${config.configFile}` : 'environment and defaults (no config file)' }];
   checks.push(checkRunSettings(config));
   checks.push(await checkDatabase(config));
+  if (checks.at(-1)!.ok) checks.push(...(await withDatabase(config, checkPolicies)));
   for (const url of config.imap) checks.push(await checkMailbox(url));
   checks.push(await checkSmtp(config));
   checks.push(checkTemplates());
+  checks.push(await checkAuthSetup(config));
   return checks;
 }

@@ -22,6 +22,7 @@ export const ERROR_CODES = {
   ETIMEOUT: 'runtime', // a peer stopped answering within its deadline
   EDUPLICATE: 'runtime', // another writer recorded the same mail first (a unique index said so)
   ELIMIT: 'runtime', // a mail past one of the intake's limits (MIME parts, depth, header size, time); the reason names it
+  EDNS: 'runtime', // sender authentication got no answer from DNS: the mail is tried again
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

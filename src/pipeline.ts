@@ -12,6 +12,7 @@
 // (Profiled: deciding first and writing once took the ingest from 8 SQL
 // statements per ticket mail to 6, and a non-ticket mail from 5 to 1.)
 import type { Knex } from 'knex';
+import type { Authenticate } from './auth/sender-auth';
 import { DeskbridgeError, isDeskbridgeError } from './errors';
 import { decide, headerBlock, prepare, profileCandidates, type Decision, type Prepared } from './decide';
 import type { MailFacts } from './mail/parse-mail';
@@ -54,6 +55,8 @@ export interface PipelineOptions {
   parse?: (raw: Buffer) => Promise<MailFacts>;
   /** Address, secret, instance and templates for staff notifications; without them none are queued (and the reason says so). */
   outbound?: Outbound | null;
+  /** Sender authentication (auth/sender-auth.ts, from DESKBRIDGE_AUTHSERV_ID and DESKBRIDGE_DNS). */
+  authenticate?: Authenticate;
 }
 
 /** A batch whose parsing has started: hand it to `ingest` later, so the next batch parses while this one is written. */
@@ -159,7 +162,8 @@ export function createPipeline(db: Database, options: PipelineOptions) {
    * back to the mail's savepoint.
    */
   async function processMail(trx: Knex, p: Prepared, snapshot: RoutingSnapshot, attemptsBefore: number, write: WriteLedger, writeBare: WriteLedger = write) {
-    const writeLedger: WriteLedger = (o) => write({ ...o, attempts: attemptsBefore });
+    const withAuth = (w: WriteLedger): WriteLedger => (o) => w({ ...o, auth: p.auth }); // every row carries its authentication results
+    const writeLedger: WriteLedger = (o) => write({ ...o, attempts: attemptsBefore, auth: p.auth });
     try {
       // Every mail's writes, a plain outcome's single row included, under a savepoint of its own.
       return await underSavepoint(trx, async () => {
@@ -170,7 +174,7 @@ export function createPipeline(db: Database, options: PipelineOptions) {
     } catch (err) {
       // another writer recorded this very mail first (a unique index said so): the caller records it as a duplicate, not a failure
       if (isDeskbridgeError(err) && err.code === 'EDUPLICATE') throw err;
-      return recordFailure(trx, err, attemptsBefore, write, writeBare, MAX_ATTEMPTS);
+      return recordFailure(trx, err, attemptsBefore, withAuth(write), withAuth(writeBare), MAX_ATTEMPTS);
     }
   }
 
@@ -276,7 +280,7 @@ export function createPipeline(db: Database, options: PipelineOptions) {
         const raw = await ledger.getRaw(db.knex, id);
         if (!stored || !raw) throw new DeskbridgeError('ENOTFOUND', `inbound #${id} has no stored mail to process`);
         // the stored size, not the stored bytes', decides too_large: a too-large mail was kept as headers only
-        const p = await prepare(raw, options, stored.size, profileCandidates(snapshot.systems));
+        const p = await prepare(raw, options, stored.size, profileCandidates(snapshot.systems), stored.auth);
         results.push(
           await db.knex.transaction(async (trx) => {
             if (!(await claimInState(trx, id, options2.states ?? [stored.state]))) return null;

@@ -34,6 +34,12 @@ describe('loadConfig', () => {
     expect(config.imap).toEqual(['imap://a:b@127.0.0.1:143/INBOX', 'imaps://c:d@127.0.0.1:993/Support']);
   });
 
+  it('splits DESKBRIDGE_AUTHSERV_ID and DESKBRIDGE_DNS on commas; the file may give lists', () => {
+    const config = loadConfig({ env: { DESKBRIDGE_AUTHSERV_ID: 'mx.google.com, mx.support.example', DESKBRIDGE_DNS: '127.0.0.1:5353,[::1]:53,9.9.9.9' }, cwd: dir() });
+    expect(config.authservId).toEqual(['mx.google.com', 'mx.support.example']);
+    expect(config.dns).toEqual(['127.0.0.1:5353', '[::1]:53', '9.9.9.9']);
+  });
+
   it('reads a secret from NAME_FILE', () => {
     const cwd = dir();
     writeFileSync(join(cwd, 'secret'), 'a-very-long-secret-value\n');
@@ -51,7 +57,9 @@ describe('loadConfig', () => {
     [{ DESKBRIDGE_IMAP: 'pop3://u:hunter2@h/INBOX' }, /DESKBRIDGE_IMAP: .*u:\*\*\*\*@h.* is not valid: expected a URL starting with imap:\/\/ or imaps:\/\//],
     [{ DESKBRIDGE_ADDRESS: 'not-an-address' }, /DESKBRIDGE_ADDRESS: "not-an-address" is not valid/],
     [{ DESKBRIDGE_HTTP: 'localhost' }, /DESKBRIDGE_HTTP: "localhost" is not valid: expected host:port/],
-    [{ DESKBRIDGE_SECRET: 'short' }, /DESKBRIDGE_SECRET: \(hidden\) is not valid: expected at least 16 characters/],
+    [{ DESKBRIDGE_SECRET: 'short' }, /DESKBRIDGE_SECRET: \(hidden\) is not valid: expected one or more keys of at least 16 characters each/],
+    [{ DESKBRIDGE_SECRET: 'a-long-enough-new-key short' }, /DESKBRIDGE_SECRET: \(hidden\) is not valid: expected one or more keys of at least 16 characters each/],
+    [{ DESKBRIDGE_DNS: '127.0.0.1:53,not a host' }, /DESKBRIDGE_DNS: .*"not a host".* is not valid: expected host or host:port/],
     [{ DESKBRIDGE_DATABASE: 'mysql://root@localhost/db' }, /DESKBRIDGE_DATABASE: .* expected a SQLite file path or a postgres:\/\/ URL/],
   ])('names the bad value of %o and never shows the password', (env, message) => {
     let error: Error | undefined;

@@ -89,7 +89,7 @@ describe.skipIf(!present && !ci)(`the real-mail corpus on ${BACKEND}`, () => {
       // only senders an admin could put on an allowlist (some corpus addresses are not valid ones)
       if (from && /^[^@\s]+@[a-z0-9-]+(\.[a-z0-9-]+)*\.[a-z]{2,}$/i.test(from)) senders.add(from);
     }
-    await addSystem(db, 'test', 'corpus', { name: 'Everyone in the corpus', from: [...senders].join(','), relayTo: 'x@corpus.example', profile: 'headers' });
+    await addSystem(db, 'test', 'corpus', { name: 'Everyone in the corpus', from: [...senders].join(','), relayTo: 'x@corpus.example', profile: 'headers', auth: 'none' }); // unsigned corpus mail: this test is about parsing
     // The same mails, now from a known system: ledger rows are duplicates of the first run, so reprocess them in place.
     const rows: Array<{ id: number; duplicate_of: number | null }> = await db.knex('inbound').select('id', 'duplicate_of');
     const originalOf = new Map(rows.map((r) => [Number(r.id), Number(r.duplicate_of ?? r.id)]));

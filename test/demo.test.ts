@@ -15,5 +15,6 @@ describe('npm run demo', () => {
     expect(r.stdout).toContain('In-Reply-To: <whmcs-730411-2@billing.acme.example>');
     expect(r.stdout).toMatch(/--- #3 staff \(reply\) anna@support\.example .*\nHi Maria, the upgrade left an empty \/boot/);
     expect(r.stdout).not.toMatch(/--- #3 staff[\s\S]*Hosting support/); // the signature was stripped
+    expect(r.stdout).toMatch(/parked_unauthenticated .*acme requires --auth dmarc; not authenticated/); // the forged copy
   }, 120_000);
 });

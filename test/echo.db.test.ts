@@ -30,7 +30,7 @@ async function ticketWithRelay(): Promise<{ ticketId: number; relay: { id: numbe
   const [created] = await pipeline().ingest([fromSystem('new', { 'X-Department-ID': '12' }, 'Mail is down.\n')]);
   const ticketId = created!.ticketId!;
   const reply = rawMail(
-    { From: 'Anna <anna@support.example>', To: `bridge+${makeToken(ticketId, SECRET)}@support.example`, Subject: `Re: [DB#${ticketId}] mail is down`, 'Message-ID': '<staff-1@support.example>' },
+    { From: 'Anna <anna@support.example>', To: `bridge+${makeToken(ticketId, 'anna@support.example', SECRET)}@support.example`, Subject: `Re: [DB#${ticketId}] mail is down`, 'Message-ID': '<staff-1@support.example>' },
     'We restarted the mail service;\nplease try again now.\n\nOn Mon, Nov 30, 2026, Deskbridge wrote:\n> Mail is down.\n',
   );
   const [staff] = await pipeline().ingest([stdin(reply)]);

@@ -9,14 +9,23 @@ import * as repo from '../store/departments';
 import type { Department } from '../store/departments';
 import { parseStaffList } from './addresses';
 import { checkName, checkSlug } from './slug';
+import { STAFF_AUTH_POLICIES, type StaffAuthPolicy } from '../auth/policy';
 
 export interface DepartmentInput {
   name?: string;
   staff?: string;
+  /** dmarc | token (default dmarc on add). */
+  staffAuth?: string;
 }
 
 export function departmentView(d: Department) {
-  return { id: d.id, slug: d.slug, name: d.name, staff: d.staff, staffNames: d.staffNames, createdAt: d.createdAt, updatedAt: d.updatedAt };
+  // staffAuthChosen false: a department from before sender authentication (acts as token; `doctor` warns)
+  return { id: d.id, slug: d.slug, name: d.name, staff: d.staff, staffNames: d.staffNames, staffAuth: d.staffAuth ?? 'token', staffAuthChosen: d.staffAuth !== null, createdAt: d.createdAt, updatedAt: d.updatedAt };
+}
+
+function checkStaffAuth(value: string): StaffAuthPolicy {
+  if (!(STAFF_AUTH_POLICIES as readonly string[]).includes(value)) throw new DeskbridgeError('EUSAGE', `--staff-auth: "${value}" is not one of ${STAFF_AUTH_POLICIES.join(', ')}`);
+  return value as StaffAuthPolicy;
 }
 
 export async function requireDepartment(knex: Database['knex'], slug: string): Promise<Department> {
@@ -37,11 +46,12 @@ export async function addDepartment(db: Database, actor: string, slug: string, i
   if (input.staff === undefined) throw new DeskbridgeError('EUSAGE', 'department add: --staff is required');
   const name = checkName(input.name, '--name');
   const { staff, names } = parseStaffList(input.staff, '--staff');
+  const staffAuth = input.staffAuth === undefined ? 'dmarc' : checkStaffAuth(input.staffAuth);
   return db.knex.transaction(async (trx) => {
     if (await repo.findDepartment(trx, slug)) {
       throw new DeskbridgeError('EEXISTS', `department "${slug}" already exists; use \`department edit ${slug}\``);
     }
-    await repo.insertDepartment(trx, slug, name, staff, names);
+    await repo.insertDepartment(trx, slug, name, staff, names, staffAuth);
     const department = (await repo.findDepartment(trx, slug))!;
     await recordAudit(trx, { actor, entity: 'department', key: slug, action: 'add', after: departmentView(department) });
     return department;
@@ -52,8 +62,9 @@ export async function editDepartment(db: Database, actor: string, slug: string, 
   const fields = {
     ...(input.name !== undefined && { name: checkName(input.name, '--name') }),
     ...(input.staff !== undefined && (({ staff, names }) => ({ staff, staffNames: names }))(parseStaffList(input.staff, '--staff'))),
+    ...(input.staffAuth !== undefined && { staffAuth: checkStaffAuth(input.staffAuth) }),
   };
-  if (Object.keys(fields).length === 0) throw new DeskbridgeError('EUSAGE', 'department edit: nothing to change; give --name or --staff');
+  if (Object.keys(fields).length === 0) throw new DeskbridgeError('EUSAGE', 'department edit: nothing to change; give --name, --staff or --staff-auth');
   return db.knex.transaction(async (trx) => {
     const before = await requireDepartment(trx, slug);
     await repo.updateDepartment(trx, before.id, fields);

@@ -11,6 +11,7 @@ import * as repo from '../store/systems';
 import type { System, SystemFields } from '../store/systems';
 import { normaliseAddress, normaliseAllowEntry, splitList } from './addresses';
 import { checkName, checkSlug } from './slug';
+import { SYSTEM_AUTH_POLICIES, type SystemAuthPolicy } from '../auth/policy';
 
 export interface SystemInput {
   name?: string;
@@ -19,6 +20,8 @@ export interface SystemInput {
   profile?: string;
   profileFile?: string;
   enabled?: boolean;
+  /** none | dmarc (default dmarc on add). */
+  auth?: string;
 }
 
 /** The public shape of a system (CLI --json and audit entries). */
@@ -32,6 +35,8 @@ export function systemView(s: System) {
     profile: s.profile,
     customProfile: s.profileJson !== null,
     enabled: s.enabled,
+    auth: s.auth ?? 'none',
+    authChosen: s.auth !== null, // false: a system from before sender authentication; `doctor` warns until one is chosen
     createdAt: s.createdAt,
     updatedAt: s.updatedAt,
   };
@@ -56,7 +61,13 @@ function validate(input: SystemInput): Partial<SystemFields> {
     ...(input.relayTo !== undefined && { relayTo: normaliseAddress(input.relayTo, '--relay-to') }),
     ...profileFields(input),
     ...(input.enabled !== undefined && { enabled: input.enabled }),
+    ...(input.auth !== undefined && { auth: checkAuth(input.auth) }),
   };
+}
+
+function checkAuth(value: string): SystemAuthPolicy {
+  if (!(SYSTEM_AUTH_POLICIES as readonly string[]).includes(value)) throw new DeskbridgeError('EUSAGE', `--auth: "${value}" is not one of ${SYSTEM_AUTH_POLICIES.join(', ')}`);
+  return value as SystemAuthPolicy;
 }
 
 export async function requireSystem(knex: Database['knex'], slug: string): Promise<System> {
@@ -76,7 +87,7 @@ export async function addSystem(db: Database, actor: string, slug: string, input
   if (input.profile === undefined && input.profileFile === undefined) {
     throw new DeskbridgeError('EUSAGE', 'system add: --profile or --profile-file is required');
   }
-  const fields = { enabled: true, ...validate(input) } as SystemFields;
+  const fields = { enabled: true, auth: 'dmarc', ...validate(input) } as SystemFields;
   return db.knex.transaction(async (trx) => {
     if (await repo.findSystem(trx, slug)) throw new DeskbridgeError('EEXISTS', `system "${slug}" already exists; use \`system edit ${slug}\``);
     await repo.insertSystem(trx, slug, fields);
@@ -89,7 +100,7 @@ export async function addSystem(db: Database, actor: string, slug: string, input
 export async function editSystem(db: Database, actor: string, slug: string, input: SystemInput): Promise<System> {
   const fields = validate(input);
   if (Object.keys(fields).length === 0) {
-    throw new DeskbridgeError('EUSAGE', 'system edit: nothing to change; give --name, --from, --relay-to, --profile, --profile-file, --enable or --disable');
+    throw new DeskbridgeError('EUSAGE', 'system edit: nothing to change; give --name, --from, --relay-to, --profile, --profile-file, --auth, --enable or --disable');
   }
   return db.knex.transaction(async (trx) => {
     const before = await requireSystem(trx, slug);

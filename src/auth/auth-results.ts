@@ -72,6 +72,7 @@ const text = (t: string | undefined) => (t === undefined ? '' : t.startsWith('"'
 export function parseAuthResults(value: string): ParsedAuthResults | null {
   const all = tokens(value);
   if (!all || all.length === 0 || /^[;=/]$/.test(all[0]!.t)) return null;
+  if (all[1]?.t === '=') return null; // no authserv-id at all (`spf=pass …`, as Exchange Online writes it): nobody's to trust
   const authservId = text(all[0]!.t).toLowerCase();
   const results: AuthResult[] = [];
   let i = 1;

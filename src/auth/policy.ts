@@ -4,7 +4,7 @@
 // `dmarc=fail` is final, whatever else passed. A temporary DNS error is
 // never a pass: the mail is `failed` and tried again. Pure over the stored
 // result, so a replay judges the same data against the policy of its day.
-import { aligned, sameDomain } from './org-domain';
+import { aligned, domainOf, sameDomain } from './org-domain';
 import { describeAuth, type SenderAuth } from './sender-auth';
 
 /** A system's or department's demand: `dmarc` (authenticated as above) or none (From alone, the pre-issue-11 behaviour). */
@@ -19,10 +19,12 @@ export type AuthVerdict =
   /** Could pass once DNS answers: retried as `failed`. */
   | { kind: 'temporary'; reason: string };
 
-export function judgeSender(a: SenderAuth | null): AuthVerdict {
+/** `fromAddress`, when given, is the From the rest of the bridge read (mailparser): it must be the domain authenticated here. */
+export function judgeSender(a: SenderAuth | null, fromAddress?: string | null): AuthVerdict {
   if (!a) return { kind: 'fail', reason: 'not authenticated: no authentication result' };
   const why = describeAuth(a);
   if (!a.from) return { kind: 'fail', reason: `not authenticated: ${why}` };
+  if (fromAddress !== undefined && (!fromAddress || domainOf(fromAddress) !== a.from)) return { kind: 'fail', reason: `not authenticated: From ${fromAddress ?? '(none)'} is not of ${a.from}` };
   const from = a.from;
   if (a.dmarc === 'fail') return { kind: 'fail', reason: `not authenticated (dmarc=fail): ${why}` };
   if (a.dmarc === 'pass') return { kind: 'pass', reason: why };

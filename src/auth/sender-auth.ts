@@ -14,7 +14,7 @@ import { dmarc as dmarcCheck } from 'mailauth/lib/dmarc';
 import { trustedAuthResults, type ParsedAuthResults } from './auth-results';
 import { headerLines, type HeaderLine } from './header-lines';
 import { aligned, domainOf } from './org-domain';
-import type { Resolver } from './resolver';
+import { createResolver, type Resolver } from './resolver';
 
 /** pass | fail | none | neutral | softfail | temperror | permerror | policy … as RFC 8601 names them. */
 export type AuthValue = string;
@@ -135,3 +135,12 @@ export function describeAuth(a: SenderAuth): string {
   const spf = a.spfPass ? `spf=${a.spf} (${a.spfPass})` : `spf=${a.spf}`;
   return `${dkim} ${spf} dmarc=${a.dmarc} from=${a.from ?? '?'} [${a.source === 'verified' ? 'verified here' : 'Authentication-Results'}]${a.note ? `; ${a.note}` : ''}`;
 }
+
+/** The authenticator the configuration describes (DESKBRIDGE_AUTHSERV_ID, DESKBRIDGE_DNS). */
+export function authenticatorFrom(config: { authservId?: readonly string[]; dns?: readonly string[] }): Authenticate {
+  return createAuthenticator({ authservIds: config.authservId ?? [], resolver: createResolver(config.dns) });
+}
+
+let fallback: Authenticate | undefined;
+/** No trusted receiver, the system resolver: what a caller that names no authenticator gets (never "no check"). */
+export const defaultAuthenticate: Authenticate = (raw) => (fallback ??= authenticatorFrom({}))(raw);

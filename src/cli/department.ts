@@ -9,6 +9,7 @@ const COLUMNS: Column<Department>[] = [
   { header: 'SLUG', value: (d) => d.slug },
   { header: 'NAME', value: (d) => d.name },
   { header: 'STAFF', value: (d) => d.staff.map((a) => (d.staffNames[a] ? `${d.staffNames[a]} <${a}>` : a)).join(', ') },
+  { header: 'STAFF AUTH', value: (d) => d.staffAuth ?? 'token (not chosen)' },
 ];
 
 export function registerDepartment(program: Command, ctx: CliContext): void {
@@ -22,9 +23,10 @@ export function registerDepartment(program: Command, ctx: CliContext): void {
     .description('add a department')
     .option('--name <name>', 'display name (required)')
     .option('--staff <list>', 'staff, comma-separated: "Anna Staff <anna@example.com>" or a bare address (required); the name signs their relays')
+    .option('--staff-auth <policy>', 'how staff replies are trusted: dmarc (staff mail authenticated, DKIM/SPF aligned; default) or token (only through the reply address issued to that staff member)')
     .option('--json', 'print the new department as JSON')
     .addHelpText('after', '\nExample:\n  $ deskbridge department add hosting --name "Hosting support" --staff "Anna Staff <anna@support.example>"')
-    .action(async (slug: string, opts: { name?: string; staff?: string; json?: boolean }) => {
+    .action(async (slug: string, opts: { name?: string; staff?: string; staffAuth?: string; json?: boolean }) => {
       const created = await addDepartment(await ctx.database(), ctx.actor, slug, opts);
       if (opts.json) printRecord(departmentView(created), opts);
       else process.stdout.write(`added department ${created.slug}\n`);
@@ -52,9 +54,10 @@ export function registerDepartment(program: Command, ctx: CliContext): void {
     .description('change a department')
     .option('--name <name>', 'display name')
     .option('--staff <list>', 'staff, "Name <address>" or address, comma-separated (replaces the old list)')
+    .option('--staff-auth <policy>', 'dmarc or token (see `department add --help`)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExample:\n  $ deskbridge department edit hosting --staff anna@support.example,carol@support.example')
-    .action(async (slug: string, opts: { name?: string; staff?: string; json?: boolean }) => {
+    .action(async (slug: string, opts: { name?: string; staff?: string; staffAuth?: string; json?: boolean }) => {
       printRecord(departmentView(await editDepartment(await ctx.database(), ctx.actor, slug, opts)), opts);
     });
 

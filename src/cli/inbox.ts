@@ -1,5 +1,6 @@
 // `deskbridge inbox list` (the ledger) and `deskbridge parked …` (the mails
 // that wait for an admin: unmapped, disabled, unparsed, failed too often).
+import { authenticatorFrom, authView } from '../auth/sender-auth';
 import type { Command } from 'commander';
 import { outboundFrom } from '../outbound/notify';
 import { loadTemplates } from '../outbound/render';
@@ -42,6 +43,7 @@ export const inboundView = (r: InboundRow) => ({
   size: r.size,
   attempts: r.attempts,
   duplicateOf: r.duplicateOf,
+  auth: authView(r.auth),
 });
 
 async function requireParked(knex: Parameters<typeof getInbound>[0], ids: number[]): Promise<InboundRow[]> {
@@ -70,7 +72,7 @@ export function registerInbox(program: Command, ctx: CliContext): void {
       printList(rows, opts, COLUMNS, inboundView, 'the ledger is empty');
     });
 
-  const parked = program.command('parked').description('mails waiting for an admin: parked_unmapped, parked_disabled, parked_unparsed, parked_failed');
+  const parked = program.command('parked').description('mails waiting for an admin: parked_unmapped, parked_disabled, parked_unparsed, parked_failed, parked_unauthenticated');
   parked
     .command('list')
     .description('list parked mails')
@@ -107,7 +109,7 @@ export function registerInbox(program: Command, ctx: CliContext): void {
       const rows = opts.all ? await listInbound(db.knex, { states: PARKED_STATES }) : await requireParked(db.knex, ids.map((i) => parseId(i, 'inbound id')));
       // on the parse pool: a replayed mail is held to the same per-mail deadline as on intake
       const pool = createParsePool({ deadlineMs: ctx.config.mailDeadlineSeconds * 1000 });
-      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool.parse, outbound: outboundFrom(ctx.config, loadTemplates) });
+      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool.parse, outbound: outboundFrom(ctx.config, loadTemplates), authenticate: authenticatorFrom(ctx.config) });
       try {
         printResults(await pipeline.reprocess(rows.map((r) => r.id), { resetAttempts: true, states: [...PARKED_STATES, 'failed'] }), opts.json);
       } finally {

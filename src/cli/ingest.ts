@@ -1,5 +1,6 @@
 // `deskbridge ingest [FILE…]`: .eml files, or stdin when no file is named (the
 // form an MTA pipe uses), through the same pipeline as the IMAP listener.
+import { authenticatorFrom } from '../auth/sender-auth';
 import type { Command } from 'commander';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { DeskbridgeError } from '../errors';
@@ -66,7 +67,7 @@ export function registerIngest(program: Command, ctx: CliContext): void {
       const db = await ctx.database();
       // always a worker thread: it holds each mail to its deadline (and pays off once there is a next batch to parse while one is written)
       const pool = createParsePool({ deadlineMs: ctx.config.mailDeadlineSeconds * 1000 });
-      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool.parse, outbound: outboundFrom(ctx.config, loadTemplates) });
+      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool.parse, outbound: outboundFrom(ctx.config, loadTemplates), authenticate: authenticatorFrom(ctx.config) });
       const results: MailResult[] = [];
       try {
         results.push(...(await pipeline.retryFailed()));

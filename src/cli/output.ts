@@ -59,7 +59,11 @@ export function printRecord(record: Record<string, unknown>, options: { json?: b
   }
   const width = Math.max(...Object.keys(record).map((k) => k.length));
   for (const [key, value] of Object.entries(record)) {
-    const text = Array.isArray(value) ? value.join(', ') : cell(value);
+    const text = Array.isArray(value)
+      ? value.join(', ')
+      : value !== null && typeof value === 'object'
+        ? Object.entries(value).map(([k, v]) => `${k}=${cell(v)}`).join(' ') // a nested record (auth) on one line
+        : cell(value);
     process.stdout.write(`${`${key}:`.padEnd(width + 2)}${text}\n`);
   }
 }

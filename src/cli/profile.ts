@@ -3,6 +3,9 @@
 import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { requireSystem } from '../admin/systems';
+import { judgeSender } from '../auth/policy';
+import { authenticatorFrom, authView, describeAuth, type SenderAuth } from '../auth/sender-auth';
+import type { System } from '../store/systems';
 import { DeskbridgeError } from '../errors';
 import { classify } from '../mail/classify';
 import { cleanSubject, extract } from '../mail/extract';
@@ -21,6 +24,14 @@ const COLUMNS: Column<Profile>[] = [
   { header: 'DESCRIPTION', value: (p) => p.description ?? '' },
 ];
 
+/** What the system's --auth policy would do with this mail: accept, park, or try again later. */
+function policyPreview(system: System, auth: SenderAuth, fromAddress: string | null) {
+  const policyName = system.auth ?? 'none';
+  if (policyName === 'none') return { auth: policyName, verdict: 'accepted (From alone)', reason: null };
+  const v = judgeSender(auth, fromAddress);
+  return { auth: policyName, verdict: v.kind === 'pass' ? 'accepted' : v.kind === 'fail' ? 'parked_unauthenticated' : 'failed (tried again: DNS)', reason: v.kind === 'pass' ? null : v.reason };
+}
+
 export function registerProfile(program: Command, ctx: CliContext): void {
   const profile = program.command('profile').description("parse profiles: how a system's mails are read");
   profile
@@ -32,7 +43,7 @@ export function registerProfile(program: Command, ctx: CliContext): void {
     });
   profile
     .command('test <file>')
-    .description("dry run: what the system's profile extracts from a mail, from where, and where it would route; writes nothing")
+    .description("dry run: what the system's profile extracts from a mail, from where, where it would route, its sender authentication and what the system's --auth policy would do; writes nothing")
     .requiredOption('--system <slug>', 'the system whose profile to use')
     .option('--json', 'print JSON')
     .addHelpText('after', '\nExample:\n  $ deskbridge profile test --system whmcs examples/whmcs-new-ticket.eml')
@@ -47,6 +58,8 @@ export function registerProfile(program: Command, ctx: CliContext): void {
       const system = await requireSystem(knex, opts.system);
       const p = systemProfile(system);
       const facts = await parseMail(raw);
+      const auth = await authenticatorFrom(ctx.config)(raw);
+      const policy = policyPreview(system, auth, facts.fromAddress);
       const started = performance.now();
       const fields = extract(p, facts);
       const patternMs = Math.round((performance.now() - started) * 10) / 10; // the pipeline parks a mail whose parse and extraction pass DESKBRIDGE_MAIL_DEADLINE_SECONDS
@@ -69,6 +82,8 @@ export function registerProfile(program: Command, ctx: CliContext): void {
         fields: Object.fromEntries(PROFILE_FIELDS.map((f) => [f, f === 'subject' ? subject : (fields[f] ?? null)])),
         route: routeView,
         patternMs,
+        auth: authView(auth),
+        policy,
       };
       if (opts.json) {
         process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
@@ -80,6 +95,8 @@ export function registerProfile(program: Command, ctx: CliContext): void {
         process.stdout.write(`${`${f}:`.padEnd(16)}${v ? `${JSON.stringify(v.value)}  (from ${v.source})` : '-'}\n`);
       }
       process.stdout.write(`${'patterns took:'.padEnd(16)}${patternMs} ms (a mail is parked past ${ctx.config.mailDeadlineSeconds} s)\n`);
+      process.stdout.write(`${'auth:'.padEnd(16)}${describeAuth(auth)}\n`);
+      process.stdout.write(`${'policy:'.padEnd(16)}--auth ${policy.auth}: ${policy.verdict}${policy.reason ? ` (${policy.reason})` : ''}\n`);
       process.stdout.write(`${'route:'.padEnd(16)}${describeRoute(r, known)}\n`);
     });
 }

@@ -13,6 +13,7 @@ const COLUMNS: Column<System>[] = [
   { header: 'RELAY TO', value: (s) => s.relayTo },
   { header: 'PROFILE', value: (s) => (s.profileJson ? `${s.profile} (custom)` : s.profile) },
   { header: 'STATUS', value: (s) => s.enabled },
+  { header: 'AUTH', value: (s) => s.auth ?? 'none (not chosen)' },
 ];
 
 type Opts = SystemInput & { json?: boolean; enable?: boolean; disable?: boolean };
@@ -31,6 +32,7 @@ export function registerSystem(program: Command, ctx: CliContext): void {
     .option('--relay-to <address>', 'where staff replies to this system are sent (required)')
     .option('--profile <preset>', 'parse profile preset: headers, whmcs, otrs, blesta (see `deskbridge profile list`)')
     .option('--profile-file <file.json>', 'a custom parse profile (JSON)')
+    .option('--auth <policy>', 'sender authentication its notifications need: dmarc (DKIM/SPF aligned with From; default) or none (From alone)')
     .option('--json', 'print the new system as JSON')
     .addHelpText('after', '\nExample:\n  $ deskbridge system add billmgr --name "BILLmanager" --from noreply@bill.example --relay-to tickets@bill.example --profile headers')
     .action(async (slug: string, opts: Opts) => {
@@ -64,6 +66,7 @@ export function registerSystem(program: Command, ctx: CliContext): void {
     .option('--relay-to <address>', 'relay address')
     .option('--profile <preset>', 'parse profile preset')
     .option('--profile-file <file.json>', 'a custom parse profile (JSON)')
+    .option('--auth <policy>', 'dmarc or none (see `system add --help`)')
     .option('--enable', 'accept its mail')
     .option('--disable', 'stop accepting its mail (it is then rejected_sender)')
     .option('--json', 'print the result as JSON')

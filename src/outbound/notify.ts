@@ -1,6 +1,6 @@
 // The staff notification for one new remote message (DESIGN.md flow step 7):
-// to the department's staff, from the bridge address, Reply-To the signed
-// token address, subject `[DB#<id>] <subject>`, Auto-Submitted and the loop
+// to each of the department's staff on their own, from the bridge address,
+// Reply-To the token address signed for that staff member, subject `[DB#<id>] <subject>`, Auto-Submitted and the loop
 // header, text and sanitised HTML from the templates, the remote attachments.
 // Queued in the outbox inside the mail's own transaction.
 import type { Knex } from 'knex';
@@ -33,10 +33,19 @@ export interface NotificationInput {
   sourceMessageId: number;
 }
 
-export async function queueNotification(trx: Knex, out: Outbound, n: NotificationInput): Promise<number | null> {
-  if (n.staff.length === 0) return null; // a department without staff has no one to tell; the ticket is still kept
-  const token = makeToken(n.ticket.id, out.secret);
-  const replyTo = replyAddress(out.address, token);
+/**
+ * Queues one notification per staff member, each with a Reply-To token
+ * issued to that member alone (a reply is accepted only from the address its
+ * token was issued to). Returns the outbox ids.
+ */
+export async function queueNotification(trx: Knex, out: Outbound, n: NotificationInput): Promise<number[]> {
+  const ids: number[] = [];
+  for (const staff of n.staff) ids.push(await queueOne(trx, out, n, staff)); // none for a department without staff; the ticket is still kept
+  return ids;
+}
+
+async function queueOne(trx: Knex, out: Outbound, n: NotificationInput, staff: string): Promise<number> {
+  const replyTo = replyAddress(out.address, makeToken(n.ticket.id, staff, out.secret));
   const tag = ticketTag(n.ticket.id);
   const body = out.templates.render('notification', {
     ticket: n.ticket,
@@ -48,7 +57,7 @@ export async function queueNotification(trx: Knex, out: Outbound, n: Notificatio
   const messageId = newMessageId('n', n.ticket.id, out.address);
   const raw = await composeMail({
     from: out.address,
-    to: n.staff,
+    to: [staff],
     replyTo,
     subject,
     messageId,
@@ -58,7 +67,7 @@ export async function queueNotification(trx: Knex, out: Outbound, n: Notificatio
     html: body.html,
     attachments: n.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content, cid: a.contentId })),
   });
-  return enqueue(trx, { kind: 'notification', ticketId: n.ticket.id, sourceMessageId: n.sourceMessageId, to: n.staff, subject, messageId, raw, deadlineAt: new Date(Date.now() + DEFAULT_DEADLINE_MS) });
+  return enqueue(trx, { kind: 'notification', ticketId: n.ticket.id, sourceMessageId: n.sourceMessageId, to: [staff], subject, messageId, raw, deadlineAt: new Date(Date.now() + DEFAULT_DEADLINE_MS) });
 }
 
 /** The outbound settings from the configuration, with the templates compiled (throws ECONFIG naming a bad template); null without an address or secret. */

@@ -1,6 +1,7 @@
 // A staff member's e-mail reply (DESIGN.md flow step 8): accepted only when
-// the token in the address it was sent to verifies AND the sender is on the
-// staff of the ticket's department; then stored on the ticket (quotes and
+// it names a ticket (a token that verifies for its sender, or a reference)
+// AND auth/staff-gate.ts lets it through (staff of the ticket's department,
+// authenticated or through their own token, by the department's policy); then stored on the ticket (quotes and
 // signature stripped) and relayed to the system's relay address in the form
 // that system files under its own ticket: its profile's relaySubject and
 // relayHeaders, In-Reply-To/References of the last remote notification, the
@@ -9,6 +10,9 @@
 // ticket and relays the close template. More than RELAY_LIMIT relays for one
 // ticket within an hour parks the rest as `loop_suspected`.
 import type { Knex } from 'knex';
+import { staffGate } from '../auth/staff-gate';
+import type { SenderAuth } from '../auth/sender-auth';
+import { DeskbridgeError } from '../errors';
 import type { MailAttachment, MailFacts } from '../mail/parse-mail';
 import { closeCommand, stripReply } from '../mail/quote-strip';
 import type { RoutingSnapshot } from '../route/snapshot';
@@ -17,6 +21,7 @@ import { countRecentRelays, enqueue, notificationsByMessageId } from '../store/o
 import type { StaffRef } from '../decide';
 import { appendMessage, getTicket, updateTicket, type Ticket } from '../store/tickets';
 import { composeMail, newMessageId } from './compose';
+import { noticeStaff } from './staff-notice';
 import { DEFAULT_DEADLINE_MS } from './delivery-error';
 import type { Outbound } from './notify';
 import type { TicketVars } from './render';
@@ -31,14 +36,19 @@ export interface StaffReplyInput {
   tokenAddress: string | null;
   ref: StaffRef | null;
   facts: MailFacts;
+  auth: SenderAuth | null;
 }
 
-/** The ticket a staff reply names, and how: a verified token first, then our notification in its references, then the [DB#id] tag. */
+/**
+ * The ticket a staff reply names, and how: a token (which must verify for
+ * this sender: a bad one is refused, never rescued by what follows), else our
+ * notification in its references, else the [DB#id] tag.
+ */
 async function ticketNamed(trx: Knex, input: StaffReplyInput, outbound: Outbound): Promise<{ ticketId: number; via: string } | { error: string }> {
   if (input.tokenAddress) {
     const token = tokenOf(input.tokenAddress, outbound.address);
-    const ticketId = token ? verifyToken(token, outbound.secret) : null;
-    return ticketId === null ? { error: `to ${input.tokenAddress}: the reply token does not verify` } : { ticketId, via: 'token' };
+    const ticketId = token ? verifyToken(token, input.facts.fromAddress ?? '', outbound.secret) : null;
+    return ticketId === null ? { error: `to ${input.tokenAddress}: the reply token does not verify for ${input.facts.fromAddress ?? 'a mail without From'}` } : { ticketId, via: 'token' };
   }
   const byReference = await notificationsByMessageId(trx, input.ref?.references ?? []);
   const referenced = [...byReference.values()][0];
@@ -76,14 +86,22 @@ export async function handleStaffReply(
 ): Promise<{ id: number; outcome: InboundOutcome }> {
   const write = async (o: InboundOutcome) => ({ id: await writeLedger(o), outcome: o });
   if (!outbound) return write(rejected(`${input.tokenAddress ? `to ${input.tokenAddress}: ` : ''}DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET are needed to accept staff replies`));
+  // a refusal is told to the sender when it is authenticated staff (staff-notice.ts), never to a forged From
+  const refuse = async (reason: string, ticketId: number | null) => {
+    const f = input.facts;
+    const note = await noticeStaff(trx, outbound, { to: f.fromAddress ?? '', name: f.fromName, auth: input.auth, subject: f.subject, inReplyTo: f.messageId, reason, ticketId });
+    return write(rejected(`${reason}; ${note}`));
+  };
   const named = await ticketNamed(trx, input, outbound);
-  if ('error' in named) return write(rejected(named.error));
+  if ('error' in named) return refuse(named.error, null);
   const { ticketId } = named;
   const ticket = await getTicket(trx, ticketId, false);
-  if (!ticket) return write(rejected(`ticket #${ticketId} (by ${named.via}) does not exist`));
+  if (!ticket) return refuse(`ticket #${ticketId} (by ${named.via}) does not exist`, null);
   const department = snapshot.department(ticket.departmentId);
   const from = input.facts.fromAddress ?? '';
-  if (!department || !department.staff.includes(from)) return write(rejected(`${from || 'no sender'} is not on the staff of department ${ticket.department} (ticket #${ticketId})`));
+  const gate = staffGate({ via: named.via === 'token' ? 'token' : 'reference', from, onStaff: !!department?.staff.includes(from), auth: input.auth, policy: department?.staffAuth ?? null, department: ticket.department });
+  if (gate.kind === 'temporary') throw new DeskbridgeError('EDNS', gate.reason); // `failed`, tried again
+  if (gate.kind === 'fail') return refuse(`${gate.reason} (ticket #${ticketId})`, ticketId);
   const system = snapshot.systems.find((s) => s.id === ticket.systemId)!;
 
   const { close, text } = closeCommand(stripReply(input.facts.text));
@@ -114,7 +132,7 @@ export async function handleStaffReply(
   });
   if (close || reopen) await updateTicket(trx, ticketId, { status: close ? 'closed' : 'open' });
 
-  const staff = { address: from, name: department.staffNames?.[from] ?? input.facts.fromName ?? from };
+  const staff = { address: from, name: department?.staffNames?.[from] ?? input.facts.fromName ?? from };
   const relay = await queueRelay(trx, { ticket, snapshot, outbound, close, reopen, text, staff, attachments: input.facts.attachments, sourceMessageId: messageId, loop: loop ? recent : null });
   if (relay.closedLocallyOnly) await localCloseNotice(trx, outbound, { ticket: ticketVars(ticket, snapshot), to: from, relayed: relay.outboxId !== null });
   return { id: inboundId, outcome };

@@ -9,7 +9,7 @@ import { basename, join } from 'node:path';
 import Handlebars from 'handlebars';
 import { DeskbridgeError } from '../errors';
 
-export const TEMPLATE_NAMES = ['notification', 'relay', 'close'] as const;
+export const TEMPLATE_NAMES = ['notification', 'relay', 'close', 'staff-notice'] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 const MAX_SUBJECT_TEMPLATES = 1000;
 export const DEFAULT_TEMPLATES_DIR = join(__dirname, '..', '..', 'templates');
@@ -28,12 +28,15 @@ export interface TicketVars {
 }
 
 export interface TemplateVars {
-  ticket: TicketVars;
+  /** Absent only in a staff notice about a reply that named no ticket. */
+  ticket?: TicketVars;
   message?: { event: string; from: string; fromName: string; text: string; html: string };
   reply?: { text: string };
   staff?: { address: string; name: string };
   replyTo?: string;
   tag?: string;
+  /** Why a staff member's reply was not relayed, and which reply (staff-notice). */
+  notice?: { reason: string; subject: string };
 }
 
 const SAMPLE_TICKET: TicketVars = { id: 1, remoteTicketId: 'R1', subject: 's', status: 'open', department: 'd', departmentName: 'D', system: 'x', systemName: 'X', customerEmail: 'c@x', customerName: 'C' };
@@ -42,6 +45,7 @@ export const SAMPLES: Record<TemplateName, TemplateVars> = {
   notification: { ticket: SAMPLE_TICKET, message: { event: 'new', from: 'f@x', fromName: 'F', text: 't', html: '<p>t</p>' }, replyTo: 'r@x', tag: '[DB#1]' },
   relay: { ticket: SAMPLE_TICKET, reply: { text: 't' }, staff: { address: 's@x', name: 'S' } },
   close: { ticket: SAMPLE_TICKET, reply: { text: 't' }, staff: { address: 's@x', name: 'S' } },
+  'staff-notice': { staff: { address: 's@x', name: 'S' }, notice: { reason: 'r', subject: 's' } },
 };
 
 export interface Rendered {
@@ -123,7 +127,7 @@ export function loadTemplates(dir = DEFAULT_TEMPLATES_DIR) {
   if (existsSync(systemsDir)) for (const slug of readdirSync(systemsDir)) perSystem.set(slug, load(join(systemsDir, slug), defaults));
   return {
     render(name: TemplateName, vars: TemplateVars): Rendered {
-      const t = (perSystem.get(vars.ticket.system) ?? defaults)[name];
+      const t = (perSystem.get(vars.ticket?.system ?? '') ?? defaults)[name];
       return { text: t.text(vars), html: t.html(vars) };
     },
     /** A profile's relaySubject (or relayHeaders value), compiled strictly once per text; CR/LF removed from the result. */

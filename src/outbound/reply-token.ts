@@ -1,8 +1,13 @@
 // The token in a staff notification's Reply-To (local+<token>@domain): the
-// ticket id plus an HMAC of it under DESKBRIDGE_SECRET, so a reply names its
-// ticket and a forged or mistyped address is refused. Lower-case base32
-// (a-z, 2-7) only: some mail systems fold the local part's case, and `+` is
-// the only separator every one of them keeps.
+// ticket id plus an HMAC of the ticket id AND the staff address it was sent
+// to, under DESKBRIDGE_SECRET, so a reply names its ticket, a forged or
+// mistyped address is refused, and one staff member's address is no use to
+// another (each gets a notification of their own). DESKBRIDGE_SECRET may hold
+// several keys, space-separated: the first signs, every one verifies, so a
+// key is rotated by putting the new one first and dropping the old one once
+// the replies in flight are in. Lower-case base32 (a-z, 2-7) only: some mail
+// systems fold the local part's case, and `+` is the only separator every one
+// of them keeps.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 const MAC_CHARS = 12; // 60 bits: guessing one takes ~10^18 tries
@@ -23,20 +28,29 @@ function base32(bytes: Buffer): string {
   return out;
 }
 
-const mac = (ticketId: number, secret: string) => base32(createHmac('sha256', secret).update(`deskbridge-ticket:${ticketId}`).digest()).slice(0, MAC_CHARS);
+/** The keys of DESKBRIDGE_SECRET: space-separated, the first signs. */
+export const secretKeys = (secret: string): string[] => secret.split(/\s+/).filter(Boolean);
 
-export function makeToken(ticketId: number, secret: string): string {
-  return `${ticketId}-${mac(ticketId, secret)}`;
+const mac = (ticketId: number, staff: string, key: string) =>
+  base32(createHmac('sha256', key).update(`deskbridge-reply:${ticketId}:${staff.trim().toLowerCase()}`).digest()).slice(0, MAC_CHARS);
+
+/** The token for `staff`'s reply to ticket `ticketId`, signed with the first key. */
+export function makeToken(ticketId: number, staff: string, secret: string): string {
+  return `${ticketId}-${mac(ticketId, staff, secretKeys(secret)[0]!)}`;
 }
 
-/** The ticket id a token names, or null when the token is malformed or its HMAC does not match. */
-export function verifyToken(token: string, secret: string): number | null {
+/** The ticket id a token names when it was issued to `staff` under any of the keys; null when malformed or not matching. */
+export function verifyToken(token: string, staff: string, secret: string): number | null {
   const m = /^(\d{1,12})-([a-z2-7]+)$/.exec(token.toLowerCase());
   if (!m) return null;
   const ticketId = Number(m[1]);
-  const expected = Buffer.from(mac(ticketId, secret));
   const given = Buffer.from(m[2]!);
-  return given.length === expected.length && timingSafeEqual(given, expected) ? ticketId : null;
+  let ok = false;
+  for (const key of secretKeys(secret)) {
+    const expected = Buffer.from(mac(ticketId, staff, key));
+    ok = (given.length === expected.length && timingSafeEqual(given, expected)) || ok; // every key is tried: the time does not tell which matched
+  }
+  return ok ? ticketId : null;
 }
 
 /** local+token@domain for the bridge address local@domain. */

@@ -1,5 +1,6 @@
 // Repository of departments and their staff.
 import type { Knex } from 'knex';
+import type { StaffAuthPolicy } from '../auth/policy';
 import { nowIso, toIso } from './values';
 
 export interface Department {
@@ -9,6 +10,8 @@ export interface Department {
   staff: string[];
   /** Display names of the staff who have one, by address. */
   staffNames: Record<string, string>;
+  /** How staff replies are authenticated; null: not chosen yet (a department from before issue 11), which acts as `token`. */
+  staffAuth: StaffAuthPolicy | null;
   createdAt: string;
   updatedAt: string;
 }
@@ -35,6 +38,7 @@ async function withStaff(knex: Knex, rows: Record<string, unknown>[]): Promise<D
     name: String(r.name),
     staff: staff.get(Number(r.id))?.staff ?? [],
     staffNames: staff.get(Number(r.id))?.names ?? {},
+    staffAuth: r.staff_auth == null ? null : (String(r.staff_auth) as StaffAuthPolicy),
     createdAt: toIso(r.created_at),
     updatedAt: toIso(r.updated_at),
   }));
@@ -56,19 +60,26 @@ async function replaceStaff(knex: Knex, id: number, staff: string[], names: Reco
   }
 }
 
-export async function insertDepartment(knex: Knex, slug: string, name: string, staff: string[], staffNames: Record<string, string> = {}): Promise<number> {
+export async function insertDepartment(knex: Knex, slug: string, name: string, staff: string[], staffNames: Record<string, string> = {}, staffAuth: StaffAuthPolicy | null = null): Promise<number> {
   const now = nowIso();
-  const [row] = await knex('departments').insert({ slug, name, created_at: now, updated_at: now }).returning('id');
+  const [row] = await knex('departments').insert({ slug, name, staff_auth: staffAuth, created_at: now, updated_at: now }).returning('id');
   const id = Number((row as { id: number }).id);
   await replaceStaff(knex, id, staff, staffNames);
   return id;
 }
 
-export async function updateDepartment(knex: Knex, id: number, fields: { name?: string; staff?: string[]; staffNames?: Record<string, string> }): Promise<void> {
-  await knex('departments').where({ id }).update({ ...(fields.name !== undefined && { name: fields.name }), updated_at: nowIso() });
+export async function updateDepartment(knex: Knex, id: number, fields: { name?: string; staff?: string[]; staffNames?: Record<string, string>; staffAuth?: StaffAuthPolicy }): Promise<void> {
+  await knex('departments')
+    .where({ id })
+    .update({ ...(fields.name !== undefined && { name: fields.name }), ...(fields.staffAuth !== undefined && { staff_auth: fields.staffAuth }), updated_at: nowIso() });
   if (fields.staff) await replaceStaff(knex, id, fields.staff, fields.staffNames ?? {});
 }
 
 export async function deleteDepartment(knex: Knex, id: number): Promise<void> {
   await knex('departments').where({ id }).delete();
+}
+
+/** Whether `address` is on the staff of any department (who may be told that their reply was not relayed). */
+export async function isStaffAnywhere(knex: Knex, address: string): Promise<boolean> {
+  return !!(await knex('department_staff').where({ address: address.toLowerCase() }).first('department_id'));
 }

@@ -5,6 +5,7 @@
 import type { Knex } from 'knex';
 import { DeskbridgeError } from '../errors';
 import { COLUMN_LIMITS as MAX, fitText } from './column-limits';
+import type { SenderAuth } from '../auth/sender-auth';
 import { dbText, nowIso, toIso, toNumberOrNull as num } from './values';
 
 export const LEDGER_STATES = [
@@ -25,9 +26,10 @@ export const LEDGER_STATES = [
   'too_large',
   'failed',
   'discarded',
+  'parked_unauthenticated',
 ] as const;
 export type LedgerState = (typeof LEDGER_STATES)[number];
-export const PARKED_STATES: readonly LedgerState[] = ['parked_unmapped', 'parked_disabled', 'parked_unparsed', 'parked_failed'];
+export const PARKED_STATES: readonly LedgerState[] = ['parked_unmapped', 'parked_disabled', 'parked_unparsed', 'parked_failed', 'parked_unauthenticated'];
 
 export interface InboundSource {
   source: 'file' | 'stdin' | 'imap';
@@ -58,6 +60,8 @@ export interface InboundRow {
   duplicateOf: number | null;
   receivedAt: string;
   processedAt: string | null;
+  /** Sender authentication results (src/auth/), null for a row from before issue 11 or a mail not authenticated (too large, unparsed). */
+  auth: SenderAuth | null;
 }
 
 const fromRow = (r: Record<string, unknown>): InboundRow => ({
@@ -81,9 +85,10 @@ const fromRow = (r: Record<string, unknown>): InboundRow => ({
   duplicateOf: num(r.duplicate_of),
   receivedAt: toIso(r.received_at),
   processedAt: toIso(r.processed_at, true),
+  auth: r.auth == null ? null : (JSON.parse(String(r.auth)) as SenderAuth),
 });
 
-const COLUMNS = ['i.id', 'i.source', 'i.source_ref', 'i.mailbox', 'i.uidvalidity', 'i.uid', 'i.message_id', 'i.from_address', 'i.subject', 'i.content_hash', 'i.size', 'i.state', 'i.reason', 'i.system_id', 'i.ticket_id', 'i.attempts', 'i.duplicate_of', 'i.received_at', 'i.processed_at', 's.slug as system_slug'];
+const COLUMNS = ['i.id', 'i.source', 'i.source_ref', 'i.mailbox', 'i.uidvalidity', 'i.uid', 'i.message_id', 'i.from_address', 'i.subject', 'i.content_hash', 'i.size', 'i.state', 'i.reason', 'i.system_id', 'i.ticket_id', 'i.attempts', 'i.duplicate_of', 'i.received_at', 'i.processed_at', 'i.auth', 's.slug as system_slug'];
 
 const select = (knex: Knex) => knex('inbound as i').leftJoin('systems as s', 's.id', 'i.system_id').select(COLUMNS);
 
@@ -94,6 +99,7 @@ export interface NewInbound extends InboundSource {
   messageId: string | null;
   from: string | null;
   subject: string | null;
+  auth?: SenderAuth | null;
 }
 
 export interface InboundOutcome {
@@ -102,6 +108,8 @@ export interface InboundOutcome {
   systemId?: number | null;
   ticketId?: number | null;
   attempts?: number;
+  /** The authentication result this outcome was judged on (a replay may have checked again). */
+  auth?: SenderAuth | null;
 }
 
 /**
@@ -132,6 +140,7 @@ export async function insertInbound(knex: Knex, mail: NewInbound, outcome: Inbou
       system_id: outcome.systemId ?? null,
       ticket_id: outcome.ticketId ?? null,
       attempts: outcome.attempts ?? 0,
+      auth: (outcome.auth ?? mail.auth) ? JSON.stringify(outcome.auth ?? mail.auth) : null,
       received_at: now,
       processed_at: now,
     })
@@ -152,6 +161,7 @@ export async function setOutcome(knex: Knex, id: number, outcome: InboundOutcome
       ticket_id: outcome.ticketId ?? null,
       processed_at: nowIso(),
       ...(outcome.attempts !== undefined && { attempts: outcome.attempts }),
+      ...(outcome.auth !== undefined && { auth: outcome.auth ? JSON.stringify(outcome.auth) : null }),
     });
 }
 

@@ -15,6 +15,8 @@ import * as m7 from '../../migrations/20261126000800_create_attachments';
 import * as m8 from '../../migrations/20261126000900_create_outbox';
 import * as m9 from '../../migrations/20261126001000_create_mailbox_cursors';
 import * as m10 from '../../migrations/20261126001100_create_audit_log';
+import * as m1101 from '../../migrations/20261130110100_add_sender_auth';
+import * as m1102 from '../../migrations/20261130110200_create_staff_notices';
 import * as m1201 from '../../migrations/20261130120100_unique_inbound_originals';
 import * as m14a from '../../migrations/20261130140100_add_department_staff_name';
 
@@ -32,6 +34,8 @@ export const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261126000900_create_outbox', m8],
   ['20261126001000_create_mailbox_cursors', m9],
   ['20261126001100_create_audit_log', m10],
+  ['20261130110100_add_sender_auth', m1101],
+  ['20261130110200_create_staff_notices', m1102],
   ['20261130120100_unique_inbound_originals', m1201],
   ['20261130140100_add_department_staff_name', m14a],
 ];

@@ -12,7 +12,7 @@ import { nowIso, parseJsonArray, toIso, toNumberOrNull } from './values';
 
 export const OUTBOX_STATES = ['queued', 'sent', 'dead', 'bounced', 'parked'] as const;
 export type OutboxState = (typeof OUTBOX_STATES)[number];
-export type OutboxKind = 'notification' | 'relay' | 'close';
+export type OutboxKind = 'notification' | 'relay' | 'close' | 'notice'; // notice: to staff whose reply was not relayed (outbound/staff-notice.ts)
 
 export interface NewOutboxItem {
   kind: OutboxKind;

@@ -1,5 +1,6 @@
 // Repository of the systems table: rows in, typed objects out.
 import type { Knex } from 'knex';
+import type { SystemAuthPolicy } from '../auth/policy';
 import { nowIso, parseJsonArray, toBool, toIso } from './values';
 
 export interface System {
@@ -11,11 +12,13 @@ export interface System {
   profile: string;
   profileJson: string | null;
   enabled: boolean;
+  /** Sender authentication its notifications need; null: not chosen yet (a system from before issue 11), which acts as `none`. */
+  auth: SystemAuthPolicy | null;
   createdAt: string;
   updatedAt: string;
 }
 
-export type SystemFields = Pick<System, 'name' | 'from' | 'relayTo' | 'profile' | 'profileJson' | 'enabled'>;
+export type SystemFields = Pick<System, 'name' | 'from' | 'relayTo' | 'profile' | 'profileJson' | 'enabled' | 'auth'>;
 
 const fromRow = (r: Record<string, unknown>): System => ({
   id: Number(r.id),
@@ -26,6 +29,7 @@ const fromRow = (r: Record<string, unknown>): System => ({
   profile: String(r.profile),
   profileJson: r.profile_json == null ? null : String(r.profile_json),
   enabled: toBool(r.enabled),
+  auth: r.auth_policy == null ? null : (String(r.auth_policy) as SystemAuthPolicy),
   createdAt: toIso(r.created_at),
   updatedAt: toIso(r.updated_at),
 });
@@ -37,6 +41,7 @@ const toRow = (f: Partial<SystemFields>) => ({
   ...(f.profile !== undefined && { profile: f.profile }),
   ...(f.profileJson !== undefined && { profile_json: f.profileJson }),
   ...(f.enabled !== undefined && { enabled: f.enabled }),
+  ...(f.auth !== undefined && { auth_policy: f.auth }),
 });
 
 export async function listSystems(knex: Knex): Promise<System[]> {

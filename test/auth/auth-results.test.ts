@@ -37,6 +37,7 @@ describe('Authentication-Results parsing', () => {
   it('a comment hiding a result is not a result; an unterminated comment is no header at all', () => {
     expect(parseAuthResults('mx.example.org; (dkim=pass header.d=bill.example) dkim=fail header.d=bill.example')!.results).toEqual([{ method: 'dkim', result: 'fail', props: { 'header.d': 'bill.example' } }]);
     expect(parseAuthResults('mx.example.org; dkim=pass (oops')).toBeNull();
+    expect(parseAuthResults('spf=pass (sender IP is 192.0.2.1) smtp.mailfrom=bill.example; dmarc=pass header.from=bill.example')).toBeNull();
   });
 });
 

@@ -58,14 +58,32 @@ describe(`staff notifications on ${BACKEND}`, () => {
     expect(mail.subject).toBe(`[DB#${ticketId}] Server down since midnight`);
     const replyTo = mail.replyTo!.value[0]!.address!;
     expect(replyTo).toMatch(new RegExp(`^bridge\\+${ticketId}-[a-z2-7]{12}@support\\.example$`));
-    expect(verifyToken(replyTo.slice('bridge+'.length, replyTo.indexOf('@')), SECRET)).toBe(ticketId);
+    expect(verifyToken(replyTo.slice('bridge+'.length, replyTo.indexOf('@')), 'anna@support.example', SECRET)).toBe(ticketId);
     expect(mail.headers.get('auto-submitted')).toBe('auto-generated');
     expect(mail.headers.get('x-deskbridge-loop')).toBe('test-node');
     expect(mail.text).toContain('unreachable since midnight');
     expect(mail.text).toContain('Acme WHMCS ticket 482913');
     expect(mail.html).toContain('unreachable since midnight');
+    expect(mail.html).toContain('John Doe &lt;john@customer.example&gt;'); // the customer's address, visible as text
     expect(mail.attachments.map((a) => [a.filename, a.size])).toEqual([['ping.log', 75]]);
     expect((await listOutbox(db.knex))[0]).toMatchObject({ state: 'sent', messageId: mail.messageId });
+  });
+
+  it('each staff member gets a notification of their own, with a Reply-To token only they can use', async () => {
+    await db.knex('department_staff').insert({ department_id: (await db.knex('departments').where({ slug: 'hosting' }).first()).id, address: 'bob@support.example', position: 1 });
+    const [created] = await pipeline().ingest(files('whmcs-new.eml'));
+    const rows = await listOutbox(db.knex);
+    expect(rows.map((r) => r.to)).toEqual([['anna@support.example'], ['bob@support.example']]);
+    const tokens = await Promise.all(
+      rows.map(async (r) => {
+        const parsed = await simpleParser(Buffer.from((await db.knex('outbox').where({ id: r.id }).first()).raw));
+        const address = parsed.replyTo!.value[0]!.address!;
+        return address.slice('bridge+'.length, address.indexOf('@'));
+      }),
+    );
+    expect(tokens[0]).not.toBe(tokens[1]);
+    expect(verifyToken(tokens[1]!, 'bob@support.example', SECRET)).toBe(created!.ticketId);
+    expect(verifyToken(tokens[1]!, 'anna@support.example', SECRET)).toBeNull();
   });
 
   it('a department without staff keeps the ticket and says no one was notified', async () => {

@@ -8,11 +8,12 @@ import { makeToken, replyAddress, tokenOf, verifyToken } from '../../src/outboun
 
 describe('reply tokens', () => {
   const secret = 'a-secret-of-some-length';
-  it('round-trips, survives case folding, and names its ticket', () => {
-    const token = makeToken(4711, secret);
+  const anna = 'anna@support.example';
+  it('round-trip for the staff address they were issued to, survive case folding, and name their ticket', () => {
+    const token = makeToken(4711, anna, secret);
     expect(token).toMatch(/^4711-[a-z2-7]{12}$/);
-    expect(verifyToken(token, secret)).toBe(4711);
-    expect(verifyToken(token.toUpperCase(), secret)).toBe(4711);
+    expect(verifyToken(token, anna, secret)).toBe(4711);
+    expect(verifyToken(token.toUpperCase(), 'Anna@Support.Example', secret)).toBe(4711);
     const address = replyAddress('Bridge@Support.example', token);
     expect(tokenOf(address.toUpperCase(), 'bridge@support.example')).toBe(token);
   });
@@ -23,10 +24,19 @@ describe('reply tokens', () => {
     ['no MAC', () => '4711'],
     ['garbage', () => 'x-y-z'],
   ])('refuses %s', (_name, mangle) => {
-    expect(verifyToken(mangle(makeToken(4711, secret)), secret)).toBeNull();
+    expect(verifyToken(mangle(makeToken(4711, anna, secret)), anna, secret)).toBeNull();
   });
-  it('refuses a token made with another secret', () => {
-    expect(verifyToken(makeToken(4711, 'another-secret-entirely'), secret)).toBeNull();
+  it('refuses a token made with another secret, or issued to another staff address', () => {
+    expect(verifyToken(makeToken(4711, anna, 'another-secret-entirely'), anna, secret)).toBeNull();
+    expect(verifyToken(makeToken(4711, 'bob@support.example', secret), anna, secret)).toBeNull();
+  });
+  it('several keys: the first signs, every one verifies; a dropped key no longer does', () => {
+    const old = 'the-old-key-0123456789';
+    const fresh = 'the-new-key-9876543210';
+    const inFlight = makeToken(4711, anna, old);
+    expect(verifyToken(inFlight, anna, `${fresh} ${old}`)).toBe(4711);
+    expect(makeToken(4711, anna, `${fresh} ${old}`)).toBe(makeToken(4711, anna, fresh));
+    expect(verifyToken(inFlight, anna, fresh)).toBeNull();
   });
 });
 
@@ -79,7 +89,7 @@ describe('templates', () => {
     mkdirSync(join(dir, 'systems', 'acme'), { recursive: true });
     writeFileSync(join(dir, 'systems', 'acme', 'relay.txt.hbs'), 'ACME: {{reply.text}}');
     const t = loadTemplates(dir);
-    expect(t.render('relay', { ...SAMPLES.relay, ticket: { ...SAMPLES.relay.ticket, system: 'acme' } }).text).toBe('ACME: t');
+    expect(t.render('relay', { ...SAMPLES.relay, ticket: { ...SAMPLES.relay.ticket!, system: 'acme' } }).text).toBe('ACME: t');
     expect(t.render('relay', SAMPLES.relay).text).not.toContain('ACME');
   });
   it('a relay subject loses CR and LF, whatever the data', () => {

@@ -39,7 +39,7 @@ async function setUp(extra: Record<string, unknown>): Promise<number> {
 }
 
 const staffMail = (ticketId: number, body: string, from = 'Anna From Header <anna@support.example>') =>
-  stdin(rawMail({ From: from, To: `bridge+${makeToken(ticketId, SECRET)}@support.example`, Subject: `Re: [DB#${ticketId}] Mail is down`, 'Message-ID': `<s${Math.random()}@support.example>` }, body));
+  stdin(rawMail({ From: from, To: `bridge+${makeToken(ticketId, 'anna@support.example', SECRET)}@support.example`, Subject: `Re: [DB#${ticketId}] Mail is down`, 'Message-ID': `<s${Math.random()}@support.example>` }, body));
 const relayed = async () => (await listOutbox(db.knex)).filter((o) => o.kind !== 'notification');
 const parsed = async (id: number) => simpleParser(Buffer.from((await db.knex('outbox').where({ id }).first('raw')).raw as Uint8Array));
 

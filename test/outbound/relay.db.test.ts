@@ -1,6 +1,7 @@
-// Staff replies: verified (token and staff), stored with quotes and signature
+// Staff replies: verified (a token issued to that staff member for that
+// ticket, in --staff-auth token mode), stored with quotes and signature
 // stripped, relayed to the system in its own form; refused otherwise; #close;
-// the per-ticket loop limit.
+// the per-ticket loop limit. The dmarc mode is in test/auth/staff-auth.db.test.ts.
 import { simpleParser } from 'mailparser';
 import { beforeEach, afterEach, describe, expect, it } from 'vitest';
 import { outboundFrom } from '../../src/outbound/notify';
@@ -23,7 +24,7 @@ const mail = (raw: Buffer | string, label = 'reply'): IncomingMail => ({ raw: Bu
 
 /** A Gmail-style reply: the answer, a signature, the quoted notification, and an attachment. */
 function staffReply(opts: { from?: string; token?: string; body?: string; id?: string; to?: string; subject?: string; inReplyTo?: string } = {}): string {
-  const token = opts.token ?? makeToken(ticketId, SECRET);
+  const token = opts.token ?? makeToken(ticketId, opts.from ?? 'anna@support.example', SECRET);
   return [
     `From: Anna Admin <${opts.from ?? 'anna@support.example'}>`,
     `To: ${opts.to ?? `bridge+${token}@support.example`}`,
@@ -63,7 +64,7 @@ beforeEach(async () => {
 });
 afterEach(async () => db.drop());
 
-const relays = async () => (await listOutbox(db.knex)).filter((r) => r.kind !== 'notification');
+const relays = async () => (await listOutbox(db.knex)).filter((r) => r.kind === 'relay' || r.kind === 'close');
 
 describe(`staff replies on ${BACKEND}`, () => {
   it('a reply from the department staff to the token address is stored stripped and relayed in the system\'s own form', async () => {
@@ -89,24 +90,29 @@ describe(`staff replies on ${BACKEND}`, () => {
   it.each([
     ['a sender who is not on the department\'s staff', { from: 'carol@support.example' }, /carol@support\.example is not on the staff of department hosting/],
     ['a token that does not verify', { token: `${1}-aaaaaaaaaaaa` }, /the reply token does not verify/],
-  ])('%s is rejected_staff and nothing is relayed', async (_name, opts, reason) => {
-    const [r] = await pipeline().ingest([mail(staffReply(opts))]);
+    ['a token issued to another staff address', { token: 'bob', from: 'anna@support.example' }, /the reply token does not verify for anna@support\.example/],
+    ['the MAC of this ticket\'s token under another ticket id', { token: 'other-ticket' }, /the reply token does not verify/],
+    ['a bad token, with the right [DB#id] tag and our notification in References', { token: `${1}-aaaaaaaaaaaa`, withReference: true }, /the reply token does not verify/],
+  ])('%s is rejected_staff and nothing is relayed', async (_name, opts: { from?: string; token?: string; withReference?: boolean }, reason) => {
+    const token = opts.token === 'bob' ? makeToken(ticketId, 'bob@support.example', SECRET) : opts.token === 'other-ticket' ? makeToken(ticketId, 'anna@support.example', SECRET).replace(/^\d+/, String(ticketId + 1)) : opts.token;
+    const inReplyTo = opts.withReference ? (await listOutbox(db.knex)).find((r) => r.kind === 'notification')!.messageId : undefined;
+    const [r] = await pipeline().ingest([mail(staffReply({ ...opts, token, inReplyTo }))]);
     expect(r).toMatchObject({ state: 'rejected_staff', reason: expect.stringMatching(reason) });
     expect(await relays()).toEqual([]);
     expect((await getThread(db.knex, ticketId)).filter((m) => m.direction === 'staff')).toEqual([]);
   });
 
-  it('a reply to the plain address is matched by In-Reply-To (our notification) or by the [DB#id] tag, and still checked against the staff', async () => {
+  it('--staff-auth token: a reply to the plain address naming the ticket by In-Reply-To or the [DB#id] tag is rejected, whatever its From says', async () => {
+    // the forged path: From is anyone's to write, ticket ids are sequential, the tag is public
     const notification = (await listOutbox(db.knex)).find((r) => r.kind === 'notification')!;
     const [byReference] = await pipeline().ingest([mail(staffReply({ to: 'bridge@support.example', subject: 'Re: Server down', inReplyTo: notification.messageId, id: 'ref-1' }))]);
-    expect(byReference).toMatchObject({ state: 'staff_reply', ticketId, reason: expect.stringContaining('(by In-Reply-To/References)') });
-    const [byTag] = await pipeline().ingest([mail(staffReply({ to: 'bridge@support.example', id: 'tag-1' }))]);
-    expect(byTag).toMatchObject({ state: 'staff_reply', ticketId, reason: expect.stringContaining(`(by [DB#${ticketId}] in the subject)`) });
-    const [stranger] = await pipeline().ingest([mail(staffReply({ to: 'bridge@support.example', from: 'mallory@else.example', id: 'tag-2' }))]);
-    expect(stranger).toMatchObject({ state: 'rejected_staff', reason: expect.stringMatching(/mallory@else\.example is not on the staff/) });
+    expect(byReference).toMatchObject({ state: 'rejected_staff', reason: expect.stringMatching(/only through the reply address issued to each staff member/) });
+    const [byTag] = await pipeline().ingest([mail(staffReply({ to: 'bridge@support.example', id: 'tag-1', body: '#close\nDone.' }))]);
+    expect(byTag).toMatchObject({ state: 'rejected_staff', reason: expect.stringMatching(/--staff-auth token/) });
     const [unknown] = await pipeline().ingest([mail(staffReply({ to: 'bridge@support.example', subject: 'Re: [DB#99999] x', id: 'tag-3' }))]);
     expect(unknown).toMatchObject({ state: 'rejected_staff', reason: expect.stringMatching(/ticket #99999 .*does not exist/) });
-    expect((await relays()).map((r) => r.kind)).toEqual(['relay', 'relay']);
+    expect(await relays()).toEqual([]);
+    expect((await getTicket(db.knex, ticketId))!.status).toBe('open');
   });
 
   it('#close on the first line closes the ticket and relays the close template', async () => {

@@ -36,13 +36,13 @@ describe('templates with hostile values', () => {
   );
 
   it('the HTML notification shows the customer address, escaped, with its name', () => {
-    const out = t.render('notification', { ...SAMPLES.notification, ticket: { ...SAMPLES.notification.ticket, customerName: 'Ann <b>', customerEmail: 'ann@customer.example' } });
+    const out = t.render('notification', { ...SAMPLES.notification, ticket: { ...SAMPLES.notification.ticket!, customerName: 'Ann <b>', customerEmail: 'ann@customer.example' } });
     expect(out.html).toContain('Ann &lt;b&gt; &lt;ann@customer.example&gt;');
     expect(out.text).toContain('Ann <b> <ann@customer.example>');
   });
 
   it('the text part is rendered first and still does not decide the HTML escaping of partials', () => {
-    const vars = { ...SAMPLES.notification, ticket: { ...SAMPLES.notification.ticket, customerName: '<img src=x onerror=alert(1)>' } };
+    const vars = { ...SAMPLES.notification, ticket: { ...SAMPLES.notification.ticket!, customerName: '<img src=x onerror=alert(1)>' } };
     const fresh = loadTemplates();
     fresh.render('notification', vars); // text then HTML, as every send does
     expect(fresh.render('notification', vars).html).not.toMatch(/<img/i);

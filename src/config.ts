@@ -28,6 +28,7 @@ export const ENV_NAMES = {
   instance: 'DESKBRIDGE_INSTANCE',
   logLevel: 'DESKBRIDGE_LOG_LEVEL',
   maxMessageBytes: 'DESKBRIDGE_MAX_MESSAGE_BYTES',
+  leaseSeconds: 'DESKBRIDGE_LEASE_SECONDS',
 } as const;
 
 type Key = keyof typeof ENV_NAMES;
@@ -71,6 +72,8 @@ const schema = z
     instance: z.string().regex(/^[\w.-]+$/, { message: 'expected letters, digits, dot, dash or underscore' }).default(hostname()),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     maxMessageBytes: z.coerce.number().int().positive().default(DEFAULT_MAX_MESSAGE_BYTES),
+    // mailbox leases and outbox claims: a dead process's share is taken over within this; heartbeats every sixth of it
+    leaseSeconds: z.coerce.number().min(0.6).max(60).default(30),
   })
   .strict();
 

@@ -16,6 +16,7 @@ import * as m8 from '../../migrations/20261126000900_create_outbox';
 import * as m9 from '../../migrations/20261126001000_create_mailbox_cursors';
 import * as m10 from '../../migrations/20261126001100_create_audit_log';
 import * as m1201 from '../../migrations/20261130120100_unique_inbound_originals';
+import * as m1202 from '../../migrations/20261130120200_create_processes';
 
 type Migration = { up(knex: Knex): Promise<void> };
 
@@ -32,6 +33,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261126001000_create_mailbox_cursors', m9],
   ['20261126001100_create_audit_log', m10],
   ['20261130120100_unique_inbound_originals', m1201],
+  ['20261130120200_create_processes', m1202],
 ];
 
 export const migrationSource: Knex.MigrationSource<readonly [string, Migration]> = {

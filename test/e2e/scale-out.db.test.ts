@@ -7,7 +7,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { enqueue } from '../../src/store/outbox';
 import { BACKEND, openTestDatabase } from '../helpers/database';
-import { addUser, appendMails, eventually, privateDovecot, startBridge, type BridgeProcess } from '../helpers/imap';
+import { cliFor } from '../helpers/cli';
+import { addUser, appendMails, eventually, freePort, privateDovecot, startBridge, type BridgeProcess } from '../helpers/imap';
 import { notification } from '../helpers/notifications';
 import { seedRouting } from '../helpers/seed';
 import { startSmtpSink } from '../helpers/smtp';
@@ -49,13 +50,30 @@ describe.skipIf(BACKEND !== 'postgres')('several run processes on one PostgreSQL
   it('three share twelve mailboxes, a fourth takes its share, kill -9 of the busiest under load: every mail once, its mailboxes taken within a lease period', async () => {
     const users = Array.from({ length: 12 }, () => addUser(dovecot));
     const env = { DESKBRIDGE_IMAP: users.map((u) => u.url()).join(' ') };
-    const three = [bridge(env), bridge(env), bridge(env)];
+    const port = await freePort();
+    const three = [bridge({ ...env, DESKBRIDGE_HTTP: `127.0.0.1:${port}` }), bridge(env), bridge(env)];
     const balanced = async (procs: BridgeProcess[], min: number, max: number) => {
       const held = await leasesByPid();
       const counts = procs.map((p) => held.get(p.child.pid!) ?? 0);
       return counts.reduce((a, b) => a + b, 0) === 12 && counts.every((n) => n >= min && n <= max) ? counts : null;
     };
     const first = await eventually(() => balanced(three, 3, 5), 60_000, 'twelve mailboxes shared out among three');
+    // /healthz of one process: the mailboxes it reads connected, the others on standby naming their holder
+    const health = await eventually(async () => {
+      const h = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { process: { owner: string; liveProcesses: number }; mailboxes: Record<string, { status: string; holder?: string }> };
+      return h.process.liveProcesses === 3 && Object.values(h.mailboxes).filter((m) => m.status === 'connected').length === first[0] ? h : null;
+    }, 30_000, '/healthz: three live processes, its share connected');
+    expect(pidOf(health.process.owner)).toBe(three[0]!.child.pid);
+    const standby = Object.values(health.mailboxes).filter((m) => m.status === 'standby');
+    expect(standby).toHaveLength(12 - first[0]!);
+    for (const m of standby) expect([three[1]!.child.pid, three[2]!.child.pid]).toContain(pidOf(m.holder!));
+    // deskbridge status: the same, for the whole cluster
+    const status = await cliFor(db.url, { DESKBRIDGE_LEASE_SECONDS: String(LEASE_SECONDS) })(['status', '--json']);
+    expect(status.code).toBe(0);
+    const cluster = JSON.parse(status.stdout) as { liveProcesses: number; processes: Array<{ pid: number; alive: boolean; holds: string[] }>; mailboxes: Array<{ holder: string | null }> };
+    expect(cluster.liveProcesses).toBe(3);
+    expect(cluster.processes.map((p) => p.holds.length).sort()).toEqual([...first].sort());
+    expect(cluster.mailboxes.filter((m) => m.holder)).toHaveLength(12);
     const fourth = bridge(env);
     const second = await eventually(() => balanced([...three, fourth], 3, 3), 60_000, 'the fourth took its share');
 

@@ -10,7 +10,7 @@
 // DESKBRIDGE_BENCH_PG names the PostgreSQL (default the test one); a schema of
 // its own is made and dropped. Lease period BENCH_LEASE_SECONDS (default 10).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ImapFlow } from 'imapflow';
@@ -50,25 +50,27 @@ async function main() {
   const db = await seededBenchDatabase(url);
   const children = new Set<ChildProcess>();
   const imap = users.map((u) => `imap://${u.name}:${PASSWORD}@127.0.0.1:${dovecot.port}/INBOX`);
+  let runs = 0;
   const run = (mailboxes: string[]) => {
     const child = spawn(process.execPath, [BIN, 'run'], {
-      env: { ...process.env, DESKBRIDGE_CONFIG: '', DESKBRIDGE_DATABASE: url, DESKBRIDGE_IMAP: mailboxes.join(' '), DESKBRIDGE_SECRET: 'bench-secret-0123456789', DESKBRIDGE_LOG_LEVEL: 'warn', DESKBRIDGE_LEASE_SECONDS: String(LEASE_SECONDS) },
+      env: { ...process.env, DESKBRIDGE_CONFIG: '', DESKBRIDGE_DATABASE: url, DESKBRIDGE_IMAP: mailboxes.join(' '), DESKBRIDGE_SECRET: 'bench-secret-0123456789', DESKBRIDGE_LOG_LEVEL: process.env.BENCH_LOG_DIR ? 'info' : 'warn', DESKBRIDGE_LEASE_SECONDS: String(LEASE_SECONDS) },
       cwd: dir,
-      stdio: ['ignore', 'ignore', 'inherit'],
+      stdio: ['ignore', process.env.BENCH_LOG_DIR ? openSync(join(process.env.BENCH_LOG_DIR, `run-${runs++}.log`), 'w') : 'ignore', 'inherit'],
     });
     children.add(child);
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     return { child, exited, stop: async (signal: NodeJS.Signals = 'SIGTERM') => (child.kill(signal), await exited, children.delete(child)) };
   };
   const ledger = async () => Number(((await db.knex('inbound').count({ n: '*' }).first()) as { n: string }).n);
-  let next = 0;
+  let rounds = 0;
   const fill = async (perBox: number) => {
+    const round = rounds++;
     let i = 0;
     const lane = async () => {
       for (let b = i++; b < MAILBOXES; b = i++) {
         const c = new ImapFlow({ host: '127.0.0.1', port: dovecot.port, secure: false, auth: { user: users[b]!.name, pass: PASSWORD }, logger: false });
         await c.connect();
-        for (let k = 0; k < perBox; k++) await c.append('INBOX', notification(next++, 5, 'scale'));
+        for (let k = 0; k < perBox; k++) await c.append('INBOX', notification(b * 100_000 + round * 1000 + k, 5, `scale${round}`));
         await c.logout();
       }
     };

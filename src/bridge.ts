@@ -3,6 +3,7 @@
 // AbortSignal: each reader finishes the batch in hand, commits, marks it,
 // logs out and releases its lease; the outbox worker releases its claims; the
 // process deregisters (membership.ts); then the HTTP server and the database close.
+import { setMaxListeners } from 'node:events';
 import type { Server } from 'node:http';
 import type { Config } from './config';
 import { DeskbridgeError } from './errors';
@@ -35,6 +36,7 @@ export function requireRunSettings(config: Config): void {
 
 export async function startBridge(config: Config, db: Database, log: Logger, signal: AbortSignal) {
   requireRunSettings(config);
+  setMaxListeners(20 + 4 * config.imap.length, signal); // every reader, its session and its waits listen for the stop
   const metrics = createMetrics(db.knex);
   const outbound = outboundFrom(config, loadTemplates); // templates compile now, or `run` stops naming the file and line
   if (!outbound) log.warn('DESKBRIDGE_ADDRESS is not set: tickets are kept but staff are not notified');

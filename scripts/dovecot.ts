@@ -102,6 +102,11 @@ service imap-login {
 protocol imap {
   mail_max_userip_connections = 200
 }
+# one imap process per connection: room for the scale bench's 200+ mailboxes (the default is 100)
+service imap {
+  process_limit = 1024
+}
+default_client_limit = 2048
 `;
 }
 

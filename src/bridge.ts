@@ -1,7 +1,9 @@
 // The running bridge (`deskbridge run`), composed: config → logger → db →
 // one reader per mailbox, the outbox worker, plus /healthz and /metrics. Stopped through an
 // AbortSignal: each reader finishes the batch in hand, commits, marks it,
-// logs out and releases its lease; then the HTTP server and the database close.
+// logs out and releases its lease; the outbox worker releases its claims; the
+// process deregisters (membership.ts); then the HTTP server and the database close.
+import { setMaxListeners } from 'node:events';
 import { authenticatorFrom } from './auth/sender-auth';
 import type { Server } from 'node:http';
 import type { Config } from './config';
@@ -10,6 +12,7 @@ import { createMetrics } from './http/metrics';
 import { startHttpServer } from './http/server';
 import { healthOf, type MailboxState } from './ingest/health';
 import { createMailboxReader } from './ingest/mailbox-reader';
+import { createMembership } from './ingest/membership';
 import { parseMailboxUrl } from './ingest/mailbox-spec';
 import type { Logger } from './log';
 import { randomUUID } from 'node:crypto';
@@ -18,6 +21,7 @@ import { outboundFrom } from './outbound/notify';
 import { createOutboxWorker, openTransport } from './outbound/outbox-worker';
 import { loadTemplates } from './outbound/render';
 import { createPipeline } from './pipeline';
+import { leaseOwner } from './store/cursors';
 import type { Database } from './store/db';
 
 export const BATCH_SIZE = 100; // mails per transaction: one commit for many, as the ingest benchmark showed
@@ -33,20 +37,25 @@ export function requireRunSettings(config: Config): void {
 
 export async function startBridge(config: Config, db: Database, log: Logger, signal: AbortSignal) {
   requireRunSettings(config);
+  setMaxListeners(20 + 4 * config.imap.length, signal); // every reader, its session and its waits listen for the stop
   const metrics = createMetrics(db.knex);
   const outbound = outboundFrom(config, loadTemplates); // templates compile now, or `run` stops naming the file and line
   if (!outbound) log.warn('DESKBRIDGE_ADDRESS is not set: tickets are kept but staff are not notified');
   const pool = createParsePool({ deadlineMs: config.mailDeadlineSeconds * 1000 });
   const pipeline = createPipeline(db, { bridgeAddress: config.address ?? null, maxMessageBytes: config.maxMessageBytes, parse: pool.parse, outbound, authenticate: authenticatorFrom(config) });
+  const leaseMs = config.leaseSeconds * 1000;
+  const membership = createMembership({ knex: db.knex, owner: leaseOwner(config.instance, process.pid, randomUUID().slice(0, 8)), instance: config.instance, mailboxes: config.imap.map((u) => parseMailboxUrl(u).key), leaseMs, log: log.child({ component: 'membership' }) });
   const sender =
     config.smtp && config.address
-      ? createOutboxWorker({ db, transport: openTransport(config.smtp), from: config.address, owner: `${config.instance}:${process.pid}:${randomUUID().slice(0, 8)}`, log: log.child({ component: 'outbox' }) })
+      ? createOutboxWorker({ db, transport: openTransport(config.smtp), from: config.address, owner: membership.owner, leaseMs, log: log.child({ component: 'outbox' }) })
       : null;
   if (!config.smtp) log.warn('DESKBRIDGE_SMTP is not set: notifications and relays wait in the outbox');
   const retried = await pipeline.retryFailed();
   for (const r of retried) log.info({ inboundId: r.inboundId, state: r.state, reason: r.reason }, 'failed mail retried');
+  await membership.start();
   const readers = config.imap.map((url) =>
     createMailboxReader({
+      membership,
       spec: parseMailboxUrl(url),
       pipeline,
       knex: db.knex,
@@ -63,15 +72,16 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
   const health = () => {
     const states = new Map<string, MailboxState>(readers.map((r) => [r.key, r.state()]));
     const progress = new Map(readers.map((r) => [r.key, r.progress()]));
-    return { ...healthOf(states, Date.now(), progress, config.stallMinutes * 60_000), mailboxes: Object.fromEntries(states) };
+    return { ...healthOf(states, Date.now(), progress, config.stallMinutes * 60_000), mailboxes: Object.fromEntries(states), process: { owner: membership.owner, liveProcesses: membership.liveProcesses() } };
   };
   let server: Server | null = null;
   if (config.http) {
     server = await startHttpServer(config.http, { health, registry: metrics.registry });
     log.info({ listen: config.http }, 'health and metrics listening');
   }
-  log.info({ mailboxes: readers.map((r) => r.key), processed: config.processed, pollSeconds: config.pollSeconds, instance: config.instance }, 'bridge running');
+  log.info({ mailboxes: readers.map((r) => r.key), processed: config.processed, pollSeconds: config.pollSeconds, instance: config.instance, owner: membership.owner, leaseSeconds: config.leaseSeconds }, 'bridge running');
   const done = Promise.all([...readers.map((r) => r.run(signal)), sender?.run(signal)]).finally(async () => {
+    await membership.stop();
     await pool.close();
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   });

@@ -33,6 +33,7 @@ export const ENV_NAMES = {
   stallMinutes: 'DESKBRIDGE_STALL_MINUTES',
   authservId: 'DESKBRIDGE_AUTHSERV_ID',
   dns: 'DESKBRIDGE_DNS',
+  leaseSeconds: 'DESKBRIDGE_LEASE_SECONDS',
 } as const;
 
 type Key = keyof typeof ENV_NAMES;
@@ -89,6 +90,8 @@ const schema = z
     // sender authentication (src/auth/): whose Authentication-Results to trust, which resolvers to ask
     authservId: commaList(z.string().regex(/^[^\s;()"]+$/, { message: 'expected an authserv-id such as mx.google.com' })),
     dns: commaList(z.string().refine((v) => checkServer(v) === null, { message: 'expected host or host:port (IPv6 as [addr]:port)' })),
+    // mailbox leases and outbox claims: a dead process's share is taken over within this; heartbeats every sixth of it
+    leaseSeconds: z.coerce.number().min(0.6).max(60).default(30),
   })
   .strict();
 

@@ -14,6 +14,7 @@ import { registerRun } from './run';
 import { registerDoctor } from './doctor';
 import { registerOutbox } from './outbox';
 import { registerSetup } from './setup';
+import { registerStatus } from './status';
 import { registerSystem } from './system';
 import { registerTicket } from './ticket';
 
@@ -35,6 +36,7 @@ export function buildProgram(ctx: CliContext): Command {
   registerTicket(program, ctx);
   registerOutbox(program, ctx);
   registerAudit(program, ctx);
+  registerStatus(program, ctx);
   program.addHelpText('after', '\nConfiguration: DESKBRIDGE_* environment variables over deskbridge.config.json (see README).\nExample:\n  $ npx deskbridge map list');
   return program;
 }

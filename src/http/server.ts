@@ -7,7 +7,7 @@ import type { Registry } from 'prom-client';
 import type { Health, MailboxState } from '../ingest/health';
 
 export interface HttpSources {
-  health(): Health & { mailboxes: Record<string, MailboxState> };
+  health(): Health & { mailboxes: Record<string, MailboxState>; process?: { owner: string; liveProcesses: number } };
   registry: Registry;
 }
 
@@ -27,7 +27,7 @@ export async function startHttpServer(listen: string, sources: HttpSources): Pro
       const health = sources.health();
       const times = new Set(['since', 'downSince', 'retryAt']);
       const body = JSON.stringify(
-        { status: health.ok ? 'ok' : 'failing', problems: health.problems, mailboxes: health.mailboxes },
+        { status: health.ok ? 'ok' : 'failing', problems: health.problems, process: health.process, mailboxes: health.mailboxes },
         (key, value: unknown) => (times.has(key) && typeof value === 'number' ? new Date(value).toISOString() : value),
         2,
       );

@@ -1,18 +1,17 @@
-// Keeps one mailbox read for as long as the bridge runs: takes the mailbox's
-// lease, runs a session (mailbox-session.ts), and when the session ends with
-// an error waits as backoff.ts says and starts a new one. Its state is what
-// /healthz reports. One reader's trouble never touches another's: each has
-// its own connection, timers and backoff.
-import { randomUUID } from 'node:crypto';
-import { acquireLease, leaseOwner, releaseLease } from '../store/cursors';
+// Keeps one mailbox read for as long as the bridge runs and this process is
+// to read it (membership.ts shares the mailboxes out among the processes):
+// runs a session (mailbox-session.ts), and when the session ends with an
+// error waits as backoff.ts says and starts a new one. When the mailbox is to
+// be given up (another process joined) or its lease was lost, the session
+// finishes the batch in hand and logs out, and the reader stands by. Its
+// state is what /healthz reports. One reader's trouble never touches
+// another's: each has its own connection, timers and backoff.
 import { planReconnect } from './backoff';
 import type { MailboxProgress, MailboxState } from './health';
 import { runSession, type MailboxOptions } from './mailbox-session';
+import type { Membership } from './membership';
 
-export const LEASE_TTL_MS = 60_000; // renewed every 20 s; another host takes over a minute after this one dies
-const STANDBY_RETRY_MS = 15_000; // how often a process without the lease asks again
-
-export type ReaderOptions = MailboxOptions;
+export type ReaderOptions = MailboxOptions & { membership: Membership };
 
 /** Sleeps `ms`, or less when the signal aborts. */
 export function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -35,9 +34,42 @@ function describe(err: unknown): string {
   return e?.responseText || (e?.code && e.code !== 'EIMAP' ? `${e.message} (${e.code})` : e?.message) || String(err);
 }
 
+/** An AbortSignal that fires when `parent` does, or when `stopWhen()` turns true after a membership beat. */
+function sessionSignal(parent: AbortSignal, membership: Membership, stopWhen: () => boolean): { signal: AbortSignal; dispose(): void } {
+  const session = new AbortController();
+  const check = () => {
+    if (parent.aborted || stopWhen()) session.abort();
+  };
+  const off = membership.onChange(check);
+  parent.addEventListener('abort', check);
+  check();
+  return {
+    signal: session.signal,
+    dispose() {
+      off();
+      parent.removeEventListener('abort', check);
+    },
+  };
+}
+
+/** Resolves when the membership gives this process the mailbox, or `signal` aborts. */
+function untilHeld(membership: Membership, mailbox: string, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const check = () => {
+      if (!signal.aborted && !membership.holds(mailbox)) return;
+      off();
+      signal.removeEventListener('abort', check);
+      resolve();
+    };
+    const off = membership.onChange(check);
+    signal.addEventListener('abort', check);
+    check();
+  });
+}
+
 export function createMailboxReader(o: ReaderOptions) {
   const log = o.log.child({ mailbox: o.spec.key });
-  const owner = leaseOwner(o.instance, process.pid, randomUUID().slice(0, 8));
+  const { membership } = o;
   let state: MailboxState = { status: 'connecting', since: Date.now() };
   // kept across connections: a reconnect is no progress, and a batch that timed out stays smaller
   const progress: MailboxProgress = { waiting: 0, oldestWaitingAt: null, lastProgressAt: Date.now() };
@@ -49,25 +81,27 @@ export function createMailboxReader(o: ReaderOptions) {
     let downSince: number | null = null;
     try {
       while (!signal.aborted) {
-        const lease = await acquireLease(o.knex, o.spec.key, owner, o.instance, LEASE_TTL_MS);
-        if (!lease.acquired) {
-          if (state.status !== 'standby') log.info({ holder: lease.holder, until: lease.until }, 'mailbox held by another process; standing by');
-          state = { status: 'standby', since: Date.now(), holder: lease.holder };
-          await sleep(STANDBY_RETRY_MS, signal);
+        if (!membership.holds(o.spec.key)) {
+          const holder = membership.holder(o.spec.key) ?? '(nobody yet)';
+          if (state.status !== 'standby') log.info({ holder }, 'mailbox read by another process (or not yet shared out); standing by');
+          state = { status: 'standby', since: Date.now(), holder };
+          const refresh = membership.onChange(() => state.status === 'standby' && (state = { ...state, holder: membership.holder(o.spec.key) ?? '(nobody yet)' }));
+          await untilHeld(membership, o.spec.key, signal);
+          refresh();
           continue;
         }
         state = { status: 'connecting', since: Date.now() };
         let connectedAt: number | null = null;
         let failure: unknown = null;
+        const session = sessionSignal(signal, membership, () => !membership.holds(o.spec.key));
         try {
           await runSession({
             ...o,
             log,
-            owner,
-            leaseTtlMs: LEASE_TTL_MS,
+            owner: membership.owner,
             progress,
             fetchState,
-            signal,
+            signal: session.signal,
             onConnected() {
               connectedAt = Date.now();
               downSince = null;
@@ -77,9 +111,17 @@ export function createMailboxReader(o: ReaderOptions) {
           });
         } catch (err) {
           failure = err;
+        } finally {
+          session.dispose();
         }
         o.metrics.connected.set({ mailbox: o.spec.key }, 0);
         if (signal.aborted) break;
+        if (!membership.holds(o.spec.key)) {
+          // given up to another process, or taken over: the batch in hand is committed, the lease goes
+          await membership.letGo(o.spec.key);
+          attempt = 0;
+          continue;
+        }
         const authFailed = isAuthFailure(failure);
         const upMs = connectedAt === null ? 0 : Date.now() - connectedAt;
         const plan = planReconnect(attempt, { upMs, authFailed });
@@ -93,11 +135,11 @@ export function createMailboxReader(o: ReaderOptions) {
       }
     } finally {
       state = { status: 'stopped', since: Date.now() };
-      await releaseLease(o.knex, o.spec.key, owner).catch((err: Error) => log.warn({ err: err.message }, 'could not release the lease'));
+      await membership.letGo(o.spec.key).catch((err: Error) => log.warn({ err: err.message }, 'could not release the lease'));
     }
   }
 
-  return { key: o.spec.key, state: () => state, progress: () => progress, run };
+  return { key: o.spec.key, state: () => state, progress: () => progress, holder: () => membership.holder(o.spec.key), run };
 }
 
 export type MailboxReader = ReturnType<typeof createMailboxReader>;

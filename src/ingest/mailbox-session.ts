@@ -20,7 +20,7 @@ import { DeskbridgeError } from '../errors';
 import type { BridgeMetrics } from '../http/metrics';
 import type { Logger } from '../log';
 import type { IncomingMail, MailResult, Pipeline } from '../pipeline';
-import { acquireLease, advanceCursor, readCursor } from '../store/cursors';
+import { advanceCursor, readCursor } from '../store/cursors';
 import { afterSuccess, afterTimeout, fetchDeadlineMs, type FetchState } from './fetch-plan';
 import type { MailboxProgress } from './health';
 import type { MailboxSpec } from './mailbox-spec';
@@ -51,11 +51,11 @@ export interface MailboxOptions {
 }
 
 export interface SessionOptions extends MailboxOptions {
+  /** The lease holder's id: the cursor moves only while it still holds the lease. */
   owner: string;
   /** The reader's, kept across connections: the backlog for /healthz, and how much to fetch at once. */
   progress: MailboxProgress;
   fetchState: FetchState;
-  leaseTtlMs: number;
   signal: AbortSignal;
   onConnected(): void;
 }
@@ -125,17 +125,6 @@ export async function runSession(o: SessionOptions): Promise<void> {
     announced = true;
     wake();
   });
-  const renewal = setInterval(() => {
-    acquireLease(o.knex, spec.key, o.owner, o.instance, o.leaseTtlMs)
-      .then((lease) => {
-        if (!lease.acquired) {
-          log.error({ holder: lease.holder }, 'mailbox lease taken over by another process; closing this session');
-          client.close();
-        }
-      })
-      .catch((err: Error) => log.warn({ err: err.message }, 'lease renewal failed'));
-  }, Math.max(1_000, Math.floor(o.leaseTtlMs / 3)));
-  renewal.unref();
   try {
     await withTimeout(client.connect(), CONNECT_TIMEOUT_MS + 5_000, `connect to ${spec.host}:${spec.port}`);
     const box = await withTimeout(client.mailboxOpen(spec.mailbox), COMMAND_TIMEOUT_MS, `open ${spec.mailbox}`);
@@ -168,8 +157,6 @@ export async function runSession(o: SessionOptions): Promise<void> {
   } catch (err) {
     client.close();
     throw err;
-  } finally {
-    clearInterval(renewal);
   }
 }
 
@@ -182,9 +169,9 @@ async function ensureFolder(client: ImapFlow, folder: string, log: Logger): Prom
 
 /**
  * Before the first catch-up: a changed UIDVALIDITY resets the cursor to 0 (a
- * rescan, which the ledger's dedupe keeps from doubling anything); in move
- * mode, mail the cursor covers that is still here (the bridge stopped between
- * commit and move) is moved now.
+ * rescan, which the ledger's dedupe keeps from doubling anything); mail the
+ * cursor covers that is still here unmarked (the previous reader stopped or
+ * died between commit and mark) is flagged \Seen or moved now.
  */
 async function startPosition(o: SessionOptions, client: ImapFlow, uidvalidity: number): Promise<void> {
   const cursor = await readCursor(o.knex, o.spec.key);
@@ -192,6 +179,11 @@ async function startPosition(o: SessionOptions, client: ImapFlow, uidvalidity: n
     o.log.warn({ was: cursor.uidvalidity, now: uidvalidity, lastUid: cursor.lastUid }, 'UIDVALIDITY changed: rescanning the mailbox; the ledger recognises mail it already has');
     await o.knex.transaction((trx) => advanceCursor(trx, o.spec.key, o.owner, { uidvalidity, lastUid: 0 }));
     return;
+  }
+  if (cursor && cursor.uidvalidity === uidvalidity && cursor.lastUid > 0 && o.processed === 'seen') {
+    // committed by the previous holder (another process, or this one before a kill) but not yet flagged
+    const unflagged = await withTimeout(client.search({ uid: `1:${cursor.lastUid}`, seen: false }, { uid: true }), COMMAND_TIMEOUT_MS, 'search unflagged');
+    if (unflagged && unflagged.length > 0) await withTimeout(client.messageFlagsAdd(unflagged, ['\\Seen'], { uid: true }), COMMAND_TIMEOUT_MS, 'flag \\Seen');
   }
   if (cursor && cursor.uidvalidity === uidvalidity && cursor.lastUid > 0 && o.processed !== 'seen') {
     const left = await withTimeout(client.search({ uid: `1:${cursor.lastUid}` }, { uid: true }), COMMAND_TIMEOUT_MS, 'search processed');

@@ -2,10 +2,11 @@
 // processed UID) is written in the same transaction as the mails it covers,
 // so the position and the results commit together (DESIGN.md flow step 2);
 // flags and sequence numbers never say what was read. The lease says which
-// process reads a mailbox: one at a time, taken over when the holder's lease
-// lapses, or at once when the holder was this host's process and is gone.
+// process reads a mailbox: one at a time, renewed by its holder's heartbeat
+// and taken over when it lapses; all lease times from the database clock.
 import type { Knex } from 'knex';
 import { DeskbridgeError } from '../errors';
+import { dbAgeMs, dbIn, dbNow } from './db-clock';
 import { nowIso, toIso, toNumberOrNull } from './values';
 
 export interface Cursor {
@@ -41,47 +42,48 @@ export async function advanceCursor(trx: Knex, mailbox: string, owner: string, p
   if (changed === 0) throw new DeskbridgeError('ELEASE', `the lease on ${mailbox} was taken over by another process; this batch is rolled back`);
 }
 
-/** An owner name: instance, pid and a nonce, so a restarted process is a new owner. */
+/** An owner name: instance, pid and a random part, so a restarted process is a new owner. Only ever compared whole. */
 export const leaseOwner = (instance: string, pid: number, nonce: string) => `${instance}:${pid}:${nonce}`;
 
-function ownerIsDeadHere(owner: string | null, instance: string): boolean {
-  if (!owner) return false;
-  const [ownerInstance, pid] = owner.split(':');
-  if (ownerInstance !== instance || !pid || Number(pid) === process.pid) return false;
-  try {
-    process.kill(Number(pid), 0);
-    return false;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
-}
-
 /**
- * Takes or renews the lease for `ttlMs`. Free, lapsed, already ours, or held
- * by a process of this same instance that no longer exists (killed -9): taken.
- * Held by a live process: not taken, and the holder is returned.
+ * Takes or renews the lease for `ttlMs` (database clock): free, lapsed
+ * (its holder stopped renewing: dead, or paused past its lease), or already
+ * ours. Held by another: not taken, and the holder is returned. Whether the
+ * holder is alive is read from the lease alone, never from a PID.
  */
-export async function acquireLease(
-  knex: Knex,
-  mailbox: string,
-  owner: string,
-  instance: string,
-  ttlMs: number,
-): Promise<{ acquired: true } | { acquired: false; holder: string; until: string | null }> {
-  const now = new Date();
-  await knex('mailbox_cursors').insert({ mailbox, last_uid: 0, updated_at: now.toISOString() }).onConflict('mailbox').ignore();
-  const until = new Date(now.getTime() + ttlMs).toISOString();
+export async function acquireLease(knex: Knex, mailbox: string, owner: string, ttlMs: number): Promise<{ acquired: true } | { acquired: false; holder: string; until: string | null }> {
+  await knex('mailbox_cursors').insert({ mailbox, last_uid: 0, updated_at: nowIso() }).onConflict('mailbox').ignore();
   const taken = await knex('mailbox_cursors')
     .where({ mailbox })
-    .where((w) => w.whereNull('lease_owner').orWhere('lease_owner', owner).orWhere('lease_until', '<', now.toISOString()))
-    .update({ lease_owner: owner, lease_until: until });
+    .where((w) => w.whereNull('lease_owner').orWhere('lease_owner', owner).orWhereNull('lease_until').orWhere('lease_until', '<', dbNow(knex)))
+    .update({ lease_owner: owner, lease_until: dbIn(knex, ttlMs) });
   if (taken > 0) return { acquired: true };
   const current = await readCursor(knex, mailbox);
-  if (current && ownerIsDeadHere(current.leaseOwner, instance)) {
-    const stolen = await knex('mailbox_cursors').where({ mailbox, lease_owner: current.leaseOwner }).update({ lease_owner: owner, lease_until: until });
-    if (stolen > 0) return { acquired: true };
-  }
   return { acquired: false, holder: current?.leaseOwner ?? '(unknown)', until: current?.leaseUntil ?? null };
+}
+
+/** Renews every lease `owner` holds; returns the mailboxes it still holds (a lease taken over meanwhile is missing). */
+export async function renewLeases(knex: Knex, owner: string, ttlMs: number): Promise<string[]> {
+  await knex('mailbox_cursors').where({ lease_owner: owner }).update({ lease_until: dbIn(knex, ttlMs) });
+  return (await knex('mailbox_cursors').where({ lease_owner: owner }).pluck('mailbox')).map(String);
+}
+
+/** Who holds which of these mailboxes now; a lapsed lease counts as free (holder null). */
+export async function leaseHolders(knex: Knex, mailboxes: readonly string[]): Promise<Map<string, string | null>> {
+  const rows: Array<{ mailbox: string; lease_owner: string | null; live: number | boolean }> = await knex('mailbox_cursors')
+    .select('mailbox', 'lease_owner', knex.raw('(case when lease_until > ? then 1 else 0 end) as live', [dbNow(knex)]))
+    .whereIn('mailbox', [...mailboxes]);
+  const holders = new Map<string, string | null>(mailboxes.map((m) => [m, null]));
+  for (const r of rows) holders.set(r.mailbox, Number(r.live) === 1 ? r.lease_owner : null);
+  return holders;
+}
+
+/** Every cursor, with how long ago it last moved and whether its lease is live (database clock). */
+export async function listCursors(knex: Knex): Promise<Array<Cursor & { updatedAt: string; movedAgeMs: number; leaseLive: boolean }>> {
+  const rows: Array<Record<string, unknown>> = await knex('mailbox_cursors')
+    .select('*', dbAgeMs(knex, 'updated_at').wrap('(', ') as moved_age_ms'), knex.raw('(case when lease_until > ? then 1 else 0 end) as lease_live', [dbNow(knex)]))
+    .orderBy('mailbox');
+  return rows.map((r) => ({ ...fromRow(r), updatedAt: toIso(r.updated_at), movedAgeMs: Math.max(0, Math.round(Number(r.moved_age_ms))), leaseLive: Number(r.lease_live) === 1 }));
 }
 
 export async function releaseLease(knex: Knex, mailbox: string, owner: string): Promise<void> {

@@ -18,6 +18,7 @@ import * as m10 from '../../migrations/20261126001100_create_audit_log';
 import * as m1101 from '../../migrations/20261130110100_add_sender_auth';
 import * as m1102 from '../../migrations/20261130110200_create_staff_notices';
 import * as m1201 from '../../migrations/20261130120100_unique_inbound_originals';
+import * as m1202 from '../../migrations/20261130120200_create_processes';
 import * as m14a from '../../migrations/20261130140100_add_department_staff_name';
 
 type Migration = { up(knex: Knex): Promise<void> };
@@ -37,6 +38,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261130110100_add_sender_auth', m1101],
   ['20261130110200_create_staff_notices', m1102],
   ['20261130120100_unique_inbound_originals', m1201],
+  ['20261130120200_create_processes', m1202],
   ['20261130140100_add_department_staff_name', m14a],
 ];
 

@@ -7,6 +7,8 @@ export interface Received {
   from: string;
   to: string[];
   raw: Buffer;
+  /** When the server answered "250" (Date.now()). */
+  at: number;
 }
 
 export type Verdict = 'accept' | 451 | 550;
@@ -33,7 +35,7 @@ export async function startSmtpSink(decide: (rcpt: string) => Verdict = () => 'a
         const n = mails++;
         o.onMail?.(n);
         setTimeout(() => {
-          received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks) });
+          received.push({ from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '', to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks), at: Date.now() });
           callback();
         }, o.acceptAfterMs?.(n) ?? 0);
       });

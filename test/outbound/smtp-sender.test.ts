@@ -112,7 +112,7 @@ describe('smtp sender', () => {
   it('takes the mail for the recipients the server accepts and reports the refused ones; all refused is an error with the reply code', async () => {
     const server = await startServer();
     const s = sender(`smtp://127.0.0.1:${server.port}`);
-    expect(await s.send({ from: envelope.from, to: ['anna@support.example', 'nobody@support.example'] }, raw(1))).toEqual({ rejected: ['nobody@support.example'] });
+    expect(await s.send({ from: envelope.from, to: ['anna@support.example', 'nobody@support.example'] }, raw(1))).toEqual({ refusals: [{ recipient: 'nobody@support.example', responseCode: 550, response: expect.stringMatching(/^550/) }] });
     expect(server.received.map((r) => r.to)).toEqual([['anna@support.example']]);
     await expect(s.send({ from: envelope.from, to: ['nobody@support.example'] }, raw(2))).rejects.toMatchObject({ responseCode: 550 });
     await s.send(envelope, raw(3)); // the sender goes on after a refusal

@@ -6,10 +6,11 @@
 // never echoes a password: URL values are shown with the password masked.
 import { readFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { z } from 'zod';
 import { DeskbridgeError } from './errors';
+import { encodeUserinfo, redactUrl } from './url-secrets';
 
 export const DEFAULT_CONFIG_FILE = 'deskbridge.config.json';
 export const DEFAULT_DATABASE = './deskbridge.sqlite';
@@ -82,15 +83,10 @@ export interface LoadOptions {
 }
 
 /** Shows a value without its password, for error messages and logs. */
-export function redactUrl(value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.password) url.password = '****';
-    return url.toString();
-  } catch {
-    return value;
-  }
-}
+export { redactUrl };
+
+/** The URL settings, read with their userinfo percent-encoded: a password may hold `#`, `/`, `?` or `@` as typed. */
+const URL_KEYS: readonly Key[] = ['database', 'imap', 'smtp'];
 
 function readEnv(env: NodeJS.ProcessEnv, key: Key): { value: string; source: string } | undefined {
   const name = ENV_NAMES[key];
@@ -112,12 +108,14 @@ function readEnv(env: NodeJS.ProcessEnv, key: Key): { value: string; source: str
 
 function readConfigFile(path: string): Record<string, unknown> {
   const errors: ParseError[] = [];
-  const data: unknown = parseJsonc(readFileSync(path, 'utf8'), errors, { allowTrailingComma: true });
+  const text = readFileSync(path, 'utf8');
+  const data: unknown = parseJsonc(text, errors, { allowTrailingComma: true });
   if (errors.length > 0) {
     const first = errors[0]!;
+    const before = text.slice(0, first.offset).split('\n');
     throw new DeskbridgeError(
       'ECONFIG',
-      `${path}: ${printParseErrorCode(first.error)} at offset ${first.offset}; the file must be JSON (comments allowed)`,
+      `${path}:${before.length}:${before.at(-1)!.length + 1}: ${printParseErrorCode(first.error)}; the file must be JSON (comments allowed)`,
     );
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
@@ -150,6 +148,11 @@ export function loadConfig(options: LoadOptions = {}): Config {
     raw[key] = key === 'imap' ? found.value.split(/\s+/).filter(Boolean) : found.value;
     sources[key] = found.source;
   }
+  for (const key of URL_KEYS) {
+    const v = raw[key];
+    if (typeof v === 'string') raw[key] = encodeUserinfo(v);
+    else if (Array.isArray(v)) raw[key] = v.map((u) => (typeof u === 'string' ? encodeUserinfo(u) : u));
+  }
 
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
@@ -164,11 +167,13 @@ export function loadConfig(options: LoadOptions = {}): Config {
     const value = issue.path.length > 1 ? (raw[key] as unknown[])[Number(issue.path[1])] : raw[key];
     throw new DeskbridgeError('ECONFIG', `${sources[key] ?? key}: ${describeValue(key, value)} is not valid: ${issue.message}`);
   }
-  const config = { ...parsed.data, database: resolveDatabase(parsed.data.database, cwd), configFile: existsSync(configFile) ? configFile : null };
+  // A path in the config file means a path next to that file, wherever the command runs; one from the environment, the working directory.
+  const databaseBase = sources.database?.startsWith(configFile) ? dirname(configFile) : cwd;
+  const config = { ...parsed.data, database: resolveDatabase(parsed.data.database, databaseBase), configFile: existsSync(configFile) ? configFile : null };
   return Object.freeze(config);
 }
 
-/** A SQLite path is made absolute against the working directory, so child processes agree on it. */
+/** A SQLite path is made absolute (against the config file's folder or the working directory), so child processes agree on it. */
 function resolveDatabase(database: string, cwd: string): string {
   if (/^postgres(ql)?:\/\//i.test(database) || database === ':memory:') return database;
   return resolve(cwd, database);

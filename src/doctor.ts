@@ -9,7 +9,7 @@ import { parseMailboxUrl } from './ingest/mailbox-spec';
 import { DEFAULT_TEMPLATES_DIR, loadTemplates } from './outbound/render';
 import { createSmtpSender } from './outbound/smtp-sender';
 import { withTimeout } from './ingest/mailbox-session';
-import { openDatabase } from './store/db';
+import { openDatabase, requireExistingDatabase } from './store/db';
 import { pendingMigrations } from './store/migrate';
 
 export interface Check {
@@ -29,6 +29,11 @@ const message = (err: unknown) => {
 
 async function checkDatabase(config: Config): Promise<Check> {
   const name = 'database';
+  try {
+    requireExistingDatabase(config);
+  } catch (err) {
+    return { name, ok: false, detail: message(err), fix: 'run `deskbridge init` where the config file is, or set DESKBRIDGE_DATABASE' };
+  }
   const db = openDatabase(config.database);
   try {
     const pending = await withTimeout(pendingMigrations(db), CHECK_TIMEOUT_MS, 'database');

@@ -1,9 +1,7 @@
 // `deskbridge inbox list` (the ledger) and `deskbridge parked …` (the mails
 // that wait for an admin: unmapped, disabled, unparsed, failed too often).
 import type { Command } from 'commander';
-import { outboundFrom } from '../outbound/notify';
-import { loadTemplates } from '../outbound/render';
-import { createPipeline } from '../pipeline';
+import { lazy, outboundOf } from './lazy';
 import { DeskbridgeError } from '../errors';
 import { parseId } from '../admin/correspondences';
 import { getInbound, getRaw, LEDGER_STATES, listInbound, PARKED_STATES, setOutcome, type InboundRow } from '../store/inbound';
@@ -66,7 +64,7 @@ export function registerInbox(program: Command, ctx: CliContext): void {
     .action(async (opts: { state?: string; json?: boolean }) => {
       if (opts.state) checkChoice('--state', opts.state, LEDGER_STATES, 'a ledger state');
       const rows = await listInbound((await ctx.database()).knex, opts.state ? { states: [opts.state] } : {});
-      printList(rows, opts, COLUMNS, inboundView, 'the ledger is empty');
+      printList(rows, opts, COLUMNS, inboundView, opts.state ? `no mail in state ${opts.state}` : 'the ledger is empty');
     });
 
   const parked = program.command('parked').description('mails waiting for an admin: parked_unmapped, parked_disabled, parked_unparsed, parked_failed');
@@ -104,7 +102,7 @@ export function registerInbox(program: Command, ctx: CliContext): void {
       if (opts.all && ids.length > 0) throw new DeskbridgeError('EUSAGE', 'parked replay: give ids or --all, not both');
       const db = await ctx.database();
       const rows = opts.all ? await listInbound(db.knex, { states: PARKED_STATES }) : await requireParked(db.knex, ids.map((i) => parseId(i, 'inbound id')));
-      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, outbound: outboundFrom(ctx.config, loadTemplates) });
+      const pipeline = lazy.pipeline().createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, outbound: outboundOf(ctx.config) });
       printResults(await pipeline.reprocess(rows.map((r) => r.id), { resetAttempts: true }), opts.json);
     });
   parked

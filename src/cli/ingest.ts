@@ -3,12 +3,10 @@
 import type { Command } from 'commander';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { DeskbridgeError } from '../errors';
-import { createParsePool } from '../mail/parse-pool';
-import { outboundFrom } from '../outbound/notify';
-import { loadTemplates } from '../outbound/render';
-import { createPipeline, type IncomingMail, type MailResult } from '../pipeline';
+import type { IncomingMail, MailResult } from '../pipeline';
+import { lazy, outboundOf } from './lazy';
 import type { CliContext } from './context';
-import { formatTable } from './output';
+import { formatTable, warnNoNotifications } from './output';
 
 const BATCH_SIZE = 100; // mails per commit: past SQLite's per-commit ceiling, small enough to keep memory flat
 
@@ -65,8 +63,10 @@ export function registerIngest(program: Command, ctx: CliContext): void {
       checkFiles(files);
       const db = await ctx.database();
       // a worker thread pays off once there is a next batch to parse while one is written
-      const pool = files.length > BATCH_SIZE ? createParsePool() : null;
-      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool?.parse, outbound: outboundFrom(ctx.config, loadTemplates) });
+      const pool = files.length > BATCH_SIZE ? lazy.parsePool().createParsePool() : null;
+      const outbound = outboundOf(ctx.config);
+      if (!outbound) warnNoNotifications(ctx.config);
+      const pipeline = lazy.pipeline().createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool?.parse, outbound });
       const results: MailResult[] = await pipeline.retryFailed();
       if (files.length === 0) {
         const raw = await readStdin();

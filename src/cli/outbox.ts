@@ -5,9 +5,8 @@ import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { parseId } from '../admin/correspondences';
 import { DeskbridgeError } from '../errors';
-import { createLogger } from '../log';
 import { DEFAULT_DEADLINE_MS } from '../outbound/delivery-error';
-import { createOutboxWorker, openTransport } from '../outbound/outbox-worker';
+import { lazy } from './lazy';
 import { listOutbox, OUTBOX_STATES, requeue, type OutboxItem } from '../store/outbox';
 import type { CliContext } from './context';
 import { checkChoice, printList, type Column } from './output';
@@ -77,9 +76,10 @@ export function registerOutbox(program: Command, ctx: CliContext): void {
       if (!config.smtp) throw new DeskbridgeError('ECONFIG', 'DESKBRIDGE_SMTP is not set: give smtp://host:port or file:DIR');
       if (!config.address) throw new DeskbridgeError('ECONFIG', 'DESKBRIDGE_ADDRESS is not set: the bridge needs its own address to send from');
       const db = await ctx.database();
+      const { createOutboxWorker, openTransport } = lazy.outboxWorker();
       const transport = openTransport(config.smtp);
       try {
-        const worker = createOutboxWorker({ db, transport, from: config.address, owner: `${config.instance}:${process.pid}:${randomUUID().slice(0, 8)}`, log: createLogger({ level: 'warn' }) });
+        const worker = createOutboxWorker({ db, transport, from: config.address, owner: `${config.instance}:${process.pid}:${randomUUID().slice(0, 8)}`, log: lazy.log().createLogger({ level: 'warn' }) });
         const counts = await worker.flushOnce();
         process.stdout.write(`sent ${counts.sent}, to retry ${counts.retry}, dead ${counts.dead}\n`);
       } finally {

@@ -4,13 +4,11 @@ import type { Command } from 'commander';
 import { readFileSync } from 'node:fs';
 import { requireSystem } from '../admin/systems';
 import { DeskbridgeError } from '../errors';
-import { classify } from '../mail/classify';
-import { cleanSubject, extract } from '../mail/extract';
-import { parseMail } from '../mail/parse-mail';
 import { PROFILE_FIELDS, type Profile } from '../mail/profile-schema';
 import { presetProfiles, systemProfile } from '../mail/profiles';
 import { route } from '../route/route';
 import { listCorrespondences } from '../store/correspondences';
+import { lazy } from './lazy';
 import type { CliContext } from './context';
 import { printList, type Column } from './output';
 
@@ -45,11 +43,12 @@ export function registerProfile(program: Command, ctx: CliContext): void {
       const { knex } = await ctx.database();
       const system = await requireSystem(knex, opts.system);
       const p = systemProfile(system);
-      const facts = await parseMail(raw);
+      const facts = await lazy.parseMail().parseMail(raw);
+      const { cleanSubject, extract } = lazy.extract();
       const fields = extract(p, facts);
       const subject = fields.subject ?? { value: cleanSubject(facts.subject, p), source: 'mail subject, tag and prefixes removed' };
       const maps = await listCorrespondences(knex, { systemId: system.id });
-      const verdict = classify(facts, { systems: [system], bridgeAddress: ctx.config.address ?? null });
+      const verdict = lazy.classify().classify(facts, { systems: [system], bridgeAddress: ctx.config.address ?? null });
       const r = route(maps, { ticket: fields.ticket?.value, departmentId: fields.departmentId?.value, departmentName: fields.departmentName?.value });
       const routeView =
         r.kind === 'mapped'

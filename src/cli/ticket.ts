@@ -5,10 +5,8 @@ import { parseId } from '../admin/correspondences';
 import { requireDepartment } from '../admin/departments';
 import { requireSystem } from '../admin/systems';
 import { DeskbridgeError } from '../errors';
-import { outboundFrom } from '../outbound/notify';
-import { queueRelay } from '../outbound/relay';
-import { loadTemplates } from '../outbound/render';
 import { loadSnapshot } from '../route/snapshot';
+import { lazy, outboundOf } from './lazy';
 import { appendMessage, getThread, getTicket, listTickets, updateTicket, type Ticket, type TicketStatus } from '../store/tickets';
 import type { CliContext } from './context';
 import { printList, printRecord, type Column } from './output';
@@ -87,7 +85,7 @@ export function registerTicket(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nNeeds DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET (the close mail is queued in the outbox).\n\nExample:\n  $ deskbridge ticket close 42 --message "Solved by the kernel update."')
     .action(async (id: string, opts: { message?: string }) => {
       const ticketId = parseId(id, 'ticket id');
-      const outbound = outboundFrom(ctx.config, loadTemplates);
+      const outbound = outboundOf(ctx.config);
       if (!outbound) throw new DeskbridgeError('ECONFIG', 'ticket close: DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET are needed to send the close mail');
       const db = await ctx.database();
       const outboxId = await db.knex.transaction(async (trx) => {
@@ -97,7 +95,7 @@ export function registerTicket(program: Command, ctx: CliContext): void {
         await updateTicket(trx, t.id, { status: 'closed' });
         const messageId = await appendMessage(trx, { ticketId: t.id, inboundId: null, direction: 'event', event: 'closed', fromAddress: null, fromName: null, messageId: null, text: `closed by ${ctx.actor}${opts.message ? `: ${opts.message}` : ''}`, html: null });
         const snapshot = await loadSnapshot(trx);
-        return queueRelay(trx, { ticket: t, snapshot, outbound, close: true, text: opts.message ?? '', staff: { address: outbound.address, name: ctx.actor }, attachments: [], sourceMessageId: messageId, loop: null });
+        return lazy.relay().queueRelay(trx, { ticket: t, snapshot, outbound, close: true, text: opts.message ?? '', staff: { address: outbound.address, name: ctx.actor }, attachments: [], sourceMessageId: messageId, loop: null });
       });
       process.stdout.write(`closed ticket #${ticketId}; the close mail is outbox #${outboxId}\n`);
     });

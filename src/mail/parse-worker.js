@@ -1,10 +1,20 @@
 // The parse pool's worker thread (parse-pool.ts). Plain JavaScript so Node
-// can start it directly; it registers tsx like bin/deskbridge.js does and
-// runs the same parseMail as the main thread would, one mail at a time, in
-// the order they came (many parses interleaved only cost memory).
+// can start it directly, from src/ (tests, development: tsx is registered to
+// load the TypeScript) or from dist/src/ (the installed package: the compiled
+// parse-mail.js sits beside it). It runs the same parseMail as the main
+// thread would, one mail at a time, in the order they came (many parses
+// interleaved only cost memory).
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
 const { parentPort } = require('node:worker_threads');
-require('tsx/cjs/api').register();
-const { parseMail } = require('./parse-mail.ts');
+
+let parseMail;
+if (existsSync(join(__dirname, 'parse-mail.js'))) {
+  ({ parseMail } = require('./parse-mail.js'));
+} else {
+  require('tsx/cjs/api').register();
+  ({ parseMail } = require('./parse-mail.ts'));
+}
 
 const queue = [];
 let busy = false;

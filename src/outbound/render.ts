@@ -8,11 +8,12 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import Handlebars from 'handlebars';
 import { DeskbridgeError } from '../errors';
+import { packageRoot } from '../package-root';
 
 export const TEMPLATE_NAMES = ['notification', 'relay', 'close'] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 const MAX_SUBJECT_TEMPLATES = 1000;
-export const DEFAULT_TEMPLATES_DIR = join(__dirname, '..', '..', 'templates');
+export const DEFAULT_TEMPLATES_DIR = join(packageRoot(), 'templates');
 
 export interface TicketVars {
   id: number;

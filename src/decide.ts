@@ -98,6 +98,7 @@ export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOp
       break;
   }
   const system = verdict.system;
+  if (!system.enabled) return done({ state: 'parked_disabled', reason: `system ${system.slug} is disabled; \`deskbridge system edit ${system.slug} --enable\`, then \`deskbridge parked replay\``, systemId: system.id });
   const profile = snapshot.profileOf(system);
   const fields = extract(profile, facts);
   const r = route(snapshot.correspondencesOf(system.id), {

@@ -22,6 +22,8 @@ import type { Database } from './store/db';
 import * as ledger from './store/inbound';
 import type { InboundOutcome, InboundSource, LedgerState } from './store/inbound';
 import { loadDuplicateIndex } from './store/inbound-dedupe';
+import { keepOutcome } from './store/inbound-history';
+import { isReplayable } from './store/replayable';
 import { applyRemoteMessage, type RemoteEvent } from './store/ticket-event';
 
 export const MAX_ATTEMPTS = 3; // a mail that fails this often is parked, so it never blocks the ones after it
@@ -248,8 +250,13 @@ export function createPipeline(db: Database, options: PipelineOptions) {
       return all;
     },
 
-    /** Runs stored mails through the pipeline again: parked ones after an admin fix, failed ones on the next run. */
-    async reprocess(ids: number[], options2: { resetAttempts: boolean }): Promise<MailResult[]> {
+    /**
+     * Runs stored mails through the pipeline again: parked ones after an admin
+     * fix, failed ones on the next run, any non-ticket mail on `inbox replay`.
+     * With `replayBy`, the row's outcome so far is kept in its history first,
+     * and a row that has meanwhile become a ticket event is left alone.
+     */
+    async reprocess(ids: number[], options2: { resetAttempts: boolean; replayBy?: string }): Promise<MailResult[]> {
       const results: MailResult[] = [];
       const snapshot = await loadSnapshot(db.knex); // once for the whole replay, as a batch does
       for (const id of ids) {
@@ -260,7 +267,12 @@ export function createPipeline(db: Database, options: PipelineOptions) {
         const p = await prepare(raw, options, stored.size);
         results.push(
           await db.knex.transaction(async (trx) => {
+            await trx('inbound').where({ id }).forUpdate().first('id'); // two replays of one mail at once: the second waits, then sees the first's outcome
             const row = await ledger.getInbound(trx, id);
+            if (options2.replayBy && row) {
+              if (!isReplayable(row.state)) return resultOf(row.sourceRef ?? `#${id}`, id, { state: row.state!, reason: row.reason, ticketId: row.ticketId, systemId: row.systemId }, snapshot);
+              await keepOutcome(trx, row, options2.replayBy);
+            }
             const update: WriteLedger = async (o) => {
               await ledger.setOutcome(trx, id, o);
               return id;

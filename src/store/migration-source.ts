@@ -15,6 +15,7 @@ import * as m7 from '../../migrations/20261126000800_create_attachments';
 import * as m8 from '../../migrations/20261126000900_create_outbox';
 import * as m9 from '../../migrations/20261126001000_create_mailbox_cursors';
 import * as m10 from '../../migrations/20261126001100_create_audit_log';
+import * as m1301 from '../../migrations/20261130130100_create_inbound_history';
 
 type Migration = { up(knex: Knex): Promise<void> };
 
@@ -30,6 +31,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261126000900_create_outbox', m8],
   ['20261126001000_create_mailbox_cursors', m9],
   ['20261126001100_create_audit_log', m10],
+  ['20261130130100_create_inbound_history', m1301],
 ];
 
 export const migrationSource: Knex.MigrationSource<readonly [string, Migration]> = {

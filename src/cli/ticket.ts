@@ -8,6 +8,7 @@ import { DeskbridgeError } from '../errors';
 import { loadSnapshot } from '../route/snapshot';
 import { lazy, outboundOf } from './lazy';
 import { appendMessage, getThread, getTicket, listTickets, updateTicket, type Ticket, type TicketStatus } from '../store/tickets';
+import { outboxForTicket } from '../store/mail-effects';
 import type { CliContext } from './context';
 import { printList, printRecord, type Column } from './output';
 
@@ -67,7 +68,9 @@ export function registerTicket(program: Command, ctx: CliContext): void {
       const { knex } = await ctx.database();
       const t = await getTicket(knex, parseId(id, 'ticket id'));
       if (!t) throw new DeskbridgeError('ENOTFOUND', `unknown ticket #${id} (see \`deskbridge ticket list\`)`);
-      const thread = await getThread(knex, t.id);
+      const outbox = await outboxForTicket(knex, t.id);
+      // each message with the mail it caused: a relay shows whether it was delivered (queued, sent, dead, bounced)
+      const thread = (await getThread(knex, t.id)).map((m) => ({ ...m, outbox: outbox.filter((o) => o.sourceMessageId === m.id).map((o) => ({ id: o.id, kind: o.kind, state: o.state, to: o.to, lastError: o.lastError })) }));
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ ...ticketView(t), thread }, null, 2)}\n`);
         return;
@@ -76,6 +79,7 @@ export function registerTicket(program: Command, ctx: CliContext): void {
       for (const m of thread) {
         process.stdout.write(`\n--- #${m.id} ${m.direction}${m.event ? ` (${m.event})` : ''} ${m.from ?? ''} ${m.createdAt}\n${m.text.trimEnd()}\n`);
         for (const a of m.attachments) process.stdout.write(`[attachment] ${a.name} ${a.type} ${a.size} bytes sha256:${a.sha256}\n`);
+        for (const o of m.outbox) process.stdout.write(`[${o.kind} #${o.id} ${o.state.toUpperCase()}] to ${o.to.join(', ')}${o.lastError && o.state !== 'sent' ? `: ${o.lastError}` : ''}\n`);
       }
     });
   ticket

@@ -4,6 +4,8 @@
 // when Prometheus scrapes, so it is true even after a restart.
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Knex } from 'knex';
+import { registerBacklogGauges } from './backlog-metrics';
+import { OUTBOX_STATES } from '../store/outbox';
 
 export interface BridgeMetrics {
   registry: Registry;
@@ -32,9 +34,10 @@ export function createMetrics(knex: Knex): BridgeMetrics {
     async collect() {
       const rows: Array<{ state: string; n: number | string }> = await knex('outbox').select('state').count({ n: '*' }).groupBy('state');
       this.reset();
-      for (const state of ['queued', 'sent', 'dead', 'bounced', 'parked']) this.set({ state }, 0);
+      for (const state of OUTBOX_STATES) this.set({ state }, 0);
       for (const r of rows) this.set({ state: r.state }, Number(r.n));
     },
   });
+  registerBacklogGauges(registry, knex);
   return { registry, mails, ingestLag, connected, reconnects };
 }

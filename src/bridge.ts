@@ -33,7 +33,7 @@ export function requireRunSettings(config: Config): void {
 export async function startBridge(config: Config, db: Database, log: Logger, signal: AbortSignal) {
   requireRunSettings(config);
   const metrics = createMetrics(db.knex);
-  const outbound = outboundFrom(config, loadTemplates); // templates compile now, or `run` stops naming the file and line
+  const outbound = outboundFrom(config, (overrides) => loadTemplates(undefined, overrides)); // templates compile now, or `run` stops naming the file and line
   if (!outbound) log.warn('DESKBRIDGE_ADDRESS is not set: tickets are kept but staff are not notified');
   const pool = createParsePool();
   const pipeline = createPipeline(db, { bridgeAddress: config.address ?? null, maxMessageBytes: config.maxMessageBytes, parse: pool.parse, outbound });

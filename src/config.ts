@@ -29,6 +29,7 @@ export const ENV_NAMES = {
   instance: 'DESKBRIDGE_INSTANCE',
   logLevel: 'DESKBRIDGE_LOG_LEVEL',
   maxMessageBytes: 'DESKBRIDGE_MAX_MESSAGE_BYTES',
+  templates: 'DESKBRIDGE_TEMPLATES',
 } as const;
 
 type Key = keyof typeof ENV_NAMES;
@@ -72,6 +73,7 @@ const schema = z
     instance: z.string().regex(/^[\w.-]+$/, { message: 'expected letters, digits, dot, dash or underscore' }).default(hostname()),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     maxMessageBytes: z.coerce.number().int().positive().default(DEFAULT_MAX_MESSAGE_BYTES),
+    templates: z.string().min(1).optional(), // a folder whose files override the shipped templates one by one
   })
   .strict();
 
@@ -169,7 +171,9 @@ export function loadConfig(options: LoadOptions = {}): Config {
   }
   // A path in the config file means a path next to that file, wherever the command runs; one from the environment, the working directory.
   const databaseBase = sources.database?.startsWith(configFile) ? dirname(configFile) : cwd;
-  const config = { ...parsed.data, database: resolveDatabase(parsed.data.database, databaseBase), configFile: existsSync(configFile) ? configFile : null };
+  const templatesBase = sources.templates?.startsWith(configFile) ? dirname(configFile) : cwd;
+  const templates = parsed.data.templates === undefined ? undefined : resolve(templatesBase, parsed.data.templates);
+  const config = { ...parsed.data, database: resolveDatabase(parsed.data.database, databaseBase), templates, configFile: existsSync(configFile) ? configFile : null };
   return Object.freeze(config);
 }
 

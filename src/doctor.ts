@@ -100,10 +100,10 @@ async function checkSmtp(config: Config): Promise<Check> {
 }
 
 /** The templates compile and render against every documented variable: the same check `run` makes at start. */
-export function checkTemplates(dir = DEFAULT_TEMPLATES_DIR): Check {
+export function checkTemplates(dir = DEFAULT_TEMPLATES_DIR, overrides?: string): Check {
   try {
-    const templates = loadTemplates(dir);
-    return { name: 'templates', ok: true, detail: `${templates.files()} template(s) in ${dir} compile` };
+    const templates = loadTemplates(dir, overrides);
+    return { name: 'templates', ok: true, detail: `${templates.files()} template(s) in ${dir}${overrides ? ` (overridden from ${overrides})` : ''} compile` };
   } catch (err) {
     return { name: 'templates', ok: false, detail: message(err), fix: 'fix the template at the line named (variables: templates/README.md)' };
   }
@@ -128,6 +128,6 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<C
   checks.push(await checkDatabase(config));
   for (const url of config.imap) checks.push(await checkMailbox(url));
   checks.push(await checkSmtp(config));
-  checks.push(checkTemplates());
+  checks.push(checkTemplates(DEFAULT_TEMPLATES_DIR, config.templates));
   return checks;
 }

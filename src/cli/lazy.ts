@@ -23,4 +23,4 @@ export const lazy = {
 };
 
 /** The outbound settings (address, secret, templates) a command that queues mail needs. */
-export const outboundOf = (config: import('../config').Config) => lazy.notify().outboundFrom(config, lazy.render().loadTemplates);
+export const outboundOf = (config: import('../config').Config) => lazy.notify().outboundFrom(config, (overrides) => lazy.render().loadTemplates(undefined, overrides));

@@ -86,8 +86,10 @@ export function registerTicket(program: Command, ctx: CliContext): void {
     .command('close <id>')
     .description('close a ticket and send the close mail to its system (what a staff reply starting with #close does)')
     .option('--message <text>', 'words to put above the close template')
-    .addHelpText('after', '\nNeeds DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET (the close mail is queued in the outbox).\n\nExample:\n  $ deskbridge ticket close 42 --message "Solved by the kernel update."')
-    .action(async (id: string, opts: { message?: string }) => {
+    .option('--as <name>', "the name the close mail is signed with (default: the ticket's department, never the Unix user)")
+    .addHelpText('after', '\nNeeds DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET (the close mail is queued in the outbox).\n\nExample:\n  $ deskbridge ticket close 42 --message "Solved by the kernel update." --as "Anna, Hosting support"')
+    .action(async (id: string, opts: { message?: string; as?: string }) => {
+      if (opts.as !== undefined && opts.as.trim() === '') throw new DeskbridgeError('EINVALID', '--as: give the name to sign with');
       const ticketId = parseId(id, 'ticket id');
       const outbound = outboundOf(ctx.config);
       if (!outbound) throw new DeskbridgeError('ECONFIG', 'ticket close: DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET are needed to send the close mail');
@@ -99,7 +101,9 @@ export function registerTicket(program: Command, ctx: CliContext): void {
         await updateTicket(trx, t.id, { status: 'closed' });
         const messageId = await appendMessage(trx, { ticketId: t.id, inboundId: null, direction: 'event', event: 'closed', fromAddress: null, fromName: null, messageId: null, text: `closed by ${ctx.actor}${opts.message ? `: ${opts.message}` : ''}`, html: null });
         const snapshot = await loadSnapshot(trx);
-        return lazy.relay().queueRelay(trx, { ticket: t, snapshot, outbound, close: true, text: opts.message ?? '', staff: { address: outbound.address, name: ctx.actor }, attachments: [], sourceMessageId: messageId, loop: null });
+        // the customer reads this signature: the department speaks, not the shell account that ran the command
+        const signature = opts.as?.trim() ?? snapshot.department(t.departmentId)?.name ?? t.department;
+        return lazy.relay().queueRelay(trx, { ticket: t, snapshot, outbound, close: true, text: opts.message ?? '', staff: { address: outbound.address, name: signature }, attachments: [], sourceMessageId: messageId, loop: null });
       });
       process.stdout.write(`closed ticket #${ticketId}; the close mail is outbox #${outboxId}\n`);
     });

@@ -10,7 +10,8 @@ import Handlebars from 'handlebars';
 import { DeskbridgeError } from '../errors';
 import { packageRoot } from '../package-root';
 
-export const TEMPLATE_NAMES = ['notification', 'relay', 'close'] as const;
+// notification: a new ticket; notification-reply: the customer wrote again; notification-closed: the remote side closed it
+export const TEMPLATE_NAMES = ['notification', 'notification-reply', 'notification-closed', 'relay', 'close'] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 const MAX_SUBJECT_TEMPLATES = 1000;
 export const DEFAULT_TEMPLATES_DIR = join(packageRoot(), 'templates');
@@ -41,6 +42,8 @@ const SAMPLE_TICKET: TicketVars = { id: 1, remoteTicketId: 'R1', subject: 's', s
 /** Every documented variable, for the start-up render: strict mode throws on any other name. */
 export const SAMPLES: Record<TemplateName, TemplateVars> = {
   notification: { ticket: SAMPLE_TICKET, message: { event: 'new', from: 'f@x', fromName: 'F', text: 't', html: '<p>t</p>' }, replyTo: 'r@x', tag: '[DB#1]' },
+  'notification-reply': { ticket: SAMPLE_TICKET, message: { event: 'reply', from: 'f@x', fromName: 'F', text: 't', html: '<p>t</p>' }, replyTo: 'r@x', tag: '[DB#1]' },
+  'notification-closed': { ticket: SAMPLE_TICKET, message: { event: 'closed', from: 'f@x', fromName: 'F', text: 't', html: '<p>t</p>' }, replyTo: 'r@x', tag: '[DB#1]' },
   relay: { ticket: SAMPLE_TICKET, reply: { text: 't' }, staff: { address: 's@x', name: 'S' } },
   close: { ticket: SAMPLE_TICKET, reply: { text: 't' }, staff: { address: 's@x', name: 'S' } },
 };
@@ -55,15 +58,19 @@ type Compiled = { text: Handlebars.TemplateDelegate; html: Handlebars.TemplateDe
 /** Header values (a subject) never carry CR or LF, whatever the template or the data held. */
 export const headerValue = (value: string) => value.replace(/[\r\n]+\s*/g, ' ').trim();
 
-function environment(dir: string): typeof Handlebars {
+function environment(dirs: string[]): typeof Handlebars {
   const hb = Handlebars.create();
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
-  const partials = join(dir, 'partials');
-  if (existsSync(partials)) {
+  for (const dir of dirs) {
+    const partials = join(dir, 'partials');
+    if (!existsSync(partials)) continue;
     for (const file of readdirSync(partials).filter((f) => f.endsWith('.hbs'))) hb.registerPartial(basename(file, '.hbs'), readFileSync(join(partials, file), 'utf8'));
   }
   return hb;
 }
+
+/** The notification template for a remote event: a new ticket, a customer's reply, a closing. */
+export const notificationTemplate = (event: string): TemplateName => (event === 'reply' ? 'notification-reply' : event === 'closed' ? 'notification-closed' : 'notification');
 
 function compileFile(hb: typeof Handlebars, path: string, name: TemplateName, escape: boolean): Handlebars.TemplateDelegate {
   try {
@@ -77,14 +84,22 @@ function compileFile(hb: typeof Handlebars, path: string, name: TemplateName, es
   }
 }
 
-/** Compiles the templates of `dir` and each system's overrides under dir/systems/<slug>/; throws ECONFIG naming the file and line. */
-export function loadTemplates(dir = DEFAULT_TEMPLATES_DIR) {
-  const hb = environment(dir);
+/**
+ * Compiles the templates of `dir` and each system's overrides under
+ * dir/systems/<slug>/; throws ECONFIG naming the file and line. `overrides`
+ * (DESKBRIDGE_TEMPLATES) is a folder laid out the same way whose files win
+ * one by one, so local edits live outside the package and survive upgrades.
+ */
+export function loadTemplates(dir = DEFAULT_TEMPLATES_DIR, overrides?: string) {
+  if (overrides && !existsSync(overrides)) throw new DeskbridgeError('ECONFIG', `DESKBRIDGE_TEMPLATES: the folder ${overrides} does not exist`);
+  const dirs = overrides ? [dir, overrides] : [dir];
+  const hb = environment(dirs);
+  const at = (rel: string) => (overrides && existsSync(join(overrides, rel)) ? join(overrides, rel) : join(dir, rel));
   const load = (base: string, fallback?: Record<TemplateName, Compiled>) => {
     const out = {} as Record<TemplateName, Compiled>;
     for (const name of TEMPLATE_NAMES) {
-      const textPath = join(base, `${name}.txt.hbs`);
-      const htmlPath = join(base, `${name}.html.hbs`);
+      const textPath = at(join(base, `${name}.txt.hbs`));
+      const htmlPath = at(join(base, `${name}.html.hbs`));
       if (!fallback && (!existsSync(textPath) || !existsSync(htmlPath))) throw new DeskbridgeError('ECONFIG', `template ${existsSync(textPath) ? htmlPath : textPath} is missing`);
       out[name] = {
         text: existsSync(textPath) ? compileFile(hb, textPath, name, false) : fallback![name].text,
@@ -93,11 +108,11 @@ export function loadTemplates(dir = DEFAULT_TEMPLATES_DIR) {
     }
     return out;
   };
-  const defaults = load(dir);
+  const defaults = load('');
   const subjects = new Map<string, Handlebars.TemplateDelegate>();
   const perSystem = new Map<string, Record<TemplateName, Compiled>>();
-  const systemsDir = join(dir, 'systems');
-  if (existsSync(systemsDir)) for (const slug of readdirSync(systemsDir)) perSystem.set(slug, load(join(systemsDir, slug), defaults));
+  const slugs = new Set(dirs.flatMap((d) => (existsSync(join(d, 'systems')) ? readdirSync(join(d, 'systems')) : [])));
+  for (const slug of slugs) perSystem.set(slug, load(join('systems', slug), defaults));
   return {
     render(name: TemplateName, vars: TemplateVars): Rendered {
       const t = (perSystem.get(vars.ticket.system) ?? defaults)[name];

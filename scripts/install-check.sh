@@ -38,7 +38,9 @@ step "deskbridge run (an IMAP URL to a closed port: the bridge starts, retries, 
 DESKBRIDGE_IMAP=imap://u:p@127.0.0.1:9/INBOX DESKBRIDGE_SECRET=install-check-secret-0123456789 DESKBRIDGE_HTTP=127.0.0.1:0 \
   "$bin" run >"$work/run.log" 2>&1 &
 pid=$!
-sleep 5
+i=0   # SIGTERM once it is up (its first log line), not while Node is still loading
+while [ ! -s "$work/run.log" ] && [ "$i" -lt 120 ]; do sleep 1; i=$((i + 1)); done
+sleep 2
 kill -TERM "$pid"
 wait "$pid" && echo "run stopped cleanly (exit 0)" || { echo "run exited $?" >&2; cat "$work/run.log" >&2; exit 1; }
 head -c 400 "$work/run.log"; echo

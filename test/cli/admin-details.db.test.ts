@@ -1,6 +1,7 @@
 // Admin details (issue 13) through the real binary: profile show, profile
 // test listing the extractors it tried, the close mail's signature, and the
 // overlap note when a sender list is added.
+import { userInfo } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliFor, type CliResult } from '../helpers/cli';
@@ -44,7 +45,7 @@ describe(`admin details on ${BACKEND}`, () => {
     ok(await cli(['ticket', 'close', String(a!.ticketId), '--message', 'Fixed.']));
     const mail = await closeMail(a!.ticketId);
     expect(mail).toContain('Hosting'); // the department's name
-    expect(mail).not.toMatch(new RegExp(`\\b${require('node:os').userInfo().username}\\b`));
+    expect(mail).not.toMatch(new RegExp(`\\b${userInfo().username}\\b`));
     ok(await cli(['ticket', 'reopen', String(a!.ticketId)]));
     await db.knex('outbox').where({ kind: 'close', ticket_id: a!.ticketId }).del();
     ok(await cli(['ticket', 'close', String(a!.ticketId), '--as', 'Anna from Hosting']));

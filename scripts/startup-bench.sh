@@ -14,10 +14,13 @@ measure() {
   label=$1; shift
   i=0; : >"$work/times"
   while [ "$i" -lt "$runs" ]; do
-    node -e 'const t=process.hrtime.bigint();const r=require("child_process").spawnSync(process.argv[1],process.argv.slice(2),{stdio:"ignore"});if(r.status)process.exit(r.status);process.stdout.write(String(Number(process.hrtime.bigint()-t)/1e9)+"\n")' "$@" >>"$work/times"
+    /usr/bin/time -f '%e %U %S' -a -o "$work/times" "$@" >/dev/null 2>&1
     i=$((i + 1))
   done
-  sort -n "$work/times" | awk -v label="$label" '{ a[NR] = $1 } END { m = (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2; printf "%-22s median %.3f s  min %.3f s  (%d runs)\n", label, m, a[1], NR }'
+  # wall clock median and min; CPU (user + system) median, which a busy machine disturbs less
+  awk '{ print $1, $2 + $3 }' "$work/times" | sort -n | awk -v label="$label" '{ w[NR] = $1; c[NR] = $2 } END {
+    n = asort(c); m = (NR % 2) ? w[(NR + 1) / 2] : (w[NR / 2] + w[NR / 2 + 1]) / 2; mc = (n % 2) ? c[(n + 1) / 2] : (c[n / 2] + c[n / 2 + 1]) / 2
+    printf "%-22s wall median %.3f s  min %.3f s   cpu median %.3f s  (%d runs)\n", label, m, w[1], mc, NR }'
 }
 measure "node -e ''" node -e ''
 measure "deskbridge --help" node "$root/bin/deskbridge.js" --help

@@ -1,14 +1,15 @@
 #!/usr/bin/env node
-// Entry point of `npx deskbridge`: registers tsx so the TypeScript sources run
-// as they are in the checkout (no build step that could go stale), then hands
-// over to the CLI.
-// `deskbridge inbox list | head` closes the pipe early: that is the reader's
-// choice, not an error worth a stack trace.
-for (const stream of [process.stdout, process.stderr]) {
-  stream.on('error', (err) => {
-    if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    throw err;
-  });
+// Entry point of the `deskbridge` command (package.json "bin"): runs the
+// compiled JavaScript in dist/ (`npm run build`, run by `npm ci` through
+// `prepare`, shipped in the package), so a call costs no TypeScript
+// transpiling and works from any directory once installed. Development and
+// tests run the sources through tsx instead (scripts/deskbridge-dev.cjs).
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
+
+const main = join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
+if (!existsSync(main)) {
+  process.stderr.write(`deskbridge: ${main} is missing; run \`npm run build\` in ${join(__dirname, '..')} (or use scripts/deskbridge-dev.cjs to run the sources)\n`);
+  process.exit(1);
 }
-require('tsx/cjs/api').register();
-require('../src/cli/main.ts').main(process.argv);
+require(main).main(process.argv);

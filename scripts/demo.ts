@@ -11,8 +11,11 @@ import { join } from 'node:path';
 const root = join(__dirname, '..');
 const work = mkdtempSync(join(tmpdir(), 'deskbridge-demo-'));
 const outbox = join(work, 'outbox');
+// The caller's own DESKBRIDGE_* settings (a DESKBRIDGE_SECRET_FILE exported
+// as the README recommends, a production database) must not leak into the demo.
+const callerEnv = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('DESKBRIDGE_')));
 const env = {
-  ...process.env,
+  ...callerEnv,
   DESKBRIDGE_CONFIG: join(work, 'deskbridge.config.json'),
   DESKBRIDGE_DATABASE: join(work, 'demo.sqlite'),
   DESKBRIDGE_SMTP: `file:${outbox}`,
@@ -29,7 +32,7 @@ function step(title: string): void {
 
 function deskbridge(...args: string[]): string {
   process.stdout.write(`$ deskbridge ${args.map((a) => (/[\s"]/.test(a) ? JSON.stringify(a) : a)).join(' ')}\n`);
-  const r = spawnSync(process.execPath, [join(root, 'bin', 'deskbridge.js'), ...args], { env, encoding: 'utf8', cwd: work });
+  const r = spawnSync(process.execPath, [join(root, 'scripts', 'deskbridge-dev.cjs'), ...args], { env, encoding: 'utf8', cwd: work });
   process.stdout.write(r.stdout);
   if (r.status !== 0) {
     process.stderr.write(r.stderr);

@@ -6,11 +6,12 @@
 // never echoes a password: URL values are shown with the password masked.
 import { readFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
 import { z } from 'zod';
 import { checkServer } from './auth/resolver';
 import { DeskbridgeError } from './errors';
+import { encodeUserinfo, redactUrl } from './url-secrets';
 
 export const DEFAULT_CONFIG_FILE = 'deskbridge.config.json';
 export const DEFAULT_DATABASE = './deskbridge.sqlite';
@@ -34,6 +35,7 @@ export const ENV_NAMES = {
   authservId: 'DESKBRIDGE_AUTHSERV_ID',
   dns: 'DESKBRIDGE_DNS',
   leaseSeconds: 'DESKBRIDGE_LEASE_SECONDS',
+  templates: 'DESKBRIDGE_TEMPLATES',
 } as const;
 
 type Key = keyof typeof ENV_NAMES;
@@ -92,6 +94,7 @@ const schema = z
     dns: commaList(z.string().refine((v) => checkServer(v) === null, { message: 'expected host or host:port (IPv6 as [addr]:port)' })),
     // mailbox leases and outbox claims: a dead process's share is taken over within this; heartbeats every sixth of it
     leaseSeconds: z.coerce.number().min(0.6).max(60).default(30),
+    templates: z.string().min(1).optional(), // a folder whose files override the shipped templates one by one
   })
   .strict();
 
@@ -103,15 +106,10 @@ export interface LoadOptions {
 }
 
 /** Shows a value without its password, for error messages and logs. */
-export function redactUrl(value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.password) url.password = '****';
-    return url.toString();
-  } catch {
-    return value;
-  }
-}
+export { redactUrl };
+
+/** The URL settings, read with their userinfo percent-encoded: a password may hold `#`, `/`, `?` or `@` as typed. */
+const URL_KEYS: readonly Key[] = ['database', 'imap', 'smtp'];
 
 function readEnv(env: NodeJS.ProcessEnv, key: Key): { value: string; source: string } | undefined {
   const name = ENV_NAMES[key];
@@ -133,12 +131,14 @@ function readEnv(env: NodeJS.ProcessEnv, key: Key): { value: string; source: str
 
 function readConfigFile(path: string): Record<string, unknown> {
   const errors: ParseError[] = [];
-  const data: unknown = parseJsonc(readFileSync(path, 'utf8'), errors, { allowTrailingComma: true });
+  const text = readFileSync(path, 'utf8');
+  const data: unknown = parseJsonc(text, errors, { allowTrailingComma: true });
   if (errors.length > 0) {
     const first = errors[0]!;
+    const before = text.slice(0, first.offset).split('\n');
     throw new DeskbridgeError(
       'ECONFIG',
-      `${path}: ${printParseErrorCode(first.error)} at offset ${first.offset}; the file must be JSON (comments allowed)`,
+      `${path}:${before.length}:${before.at(-1)!.length + 1}: ${printParseErrorCode(first.error)}; the file must be JSON (comments allowed)`,
     );
   }
   if (typeof data !== 'object' || data === null || Array.isArray(data)) {
@@ -171,6 +171,11 @@ export function loadConfig(options: LoadOptions = {}): Config {
     raw[key] = key === 'imap' ? found.value.split(/\s+/).filter(Boolean) : key === 'authservId' || key === 'dns' ? found.value.split(',').map((v) => v.trim()).filter(Boolean) : found.value;
     sources[key] = found.source;
   }
+  for (const key of URL_KEYS) {
+    const v = raw[key];
+    if (typeof v === 'string') raw[key] = encodeUserinfo(v);
+    else if (Array.isArray(v)) raw[key] = v.map((u) => (typeof u === 'string' ? encodeUserinfo(u) : u));
+  }
 
   const parsed = schema.safeParse(raw);
   if (!parsed.success) {
@@ -186,11 +191,15 @@ export function loadConfig(options: LoadOptions = {}): Config {
     const value = issue.path.length > 1 && Array.isArray(listed) ? listed[Number(issue.path[1])] : listed;
     throw new DeskbridgeError('ECONFIG', `${sources[key] ?? key}: ${describeValue(key, value)} is not valid: ${issue.message}`);
   }
-  const config = { ...parsed.data, database: resolveDatabase(parsed.data.database, cwd), configFile: existsSync(configFile) ? configFile : null };
+  // A path in the config file means a path next to that file, wherever the command runs; one from the environment, the working directory.
+  const databaseBase = sources.database?.startsWith(configFile) ? dirname(configFile) : cwd;
+  const templatesBase = sources.templates?.startsWith(configFile) ? dirname(configFile) : cwd;
+  const templates = parsed.data.templates === undefined ? undefined : resolve(templatesBase, parsed.data.templates);
+  const config = { ...parsed.data, database: resolveDatabase(parsed.data.database, databaseBase), templates, configFile: existsSync(configFile) ? configFile : null };
   return Object.freeze(config);
 }
 
-/** A SQLite path is made absolute against the working directory, so child processes agree on it. */
+/** A SQLite path is made absolute (against the config file's folder or the working directory), so child processes agree on it. */
 function resolveDatabase(database: string, cwd: string): string {
   if (/^postgres(ql)?:\/\//i.test(database) || database === ':memory:') return database;
   return resolve(cwd, database);

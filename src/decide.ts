@@ -136,6 +136,7 @@ export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOp
       break;
   }
   const system = verdict.system;
+  if (!system.enabled) return done({ state: 'parked_disabled', reason: `system ${system.slug} is disabled; \`deskbridge system edit ${system.slug} --enable\`, then \`deskbridge parked replay\``, systemId: system.id });
   if (system.auth === 'dmarc') {
     // the allowlist named a system by its From; only an authenticated From may speak for it
     const v = judgeSender(p.auth, facts.fromAddress);

@@ -9,7 +9,7 @@ import { parseMailboxUrl } from './ingest/mailbox-spec';
 import { DEFAULT_TEMPLATES_DIR, loadTemplates } from './outbound/render';
 import { createSmtpSender } from './outbound/smtp-sender';
 import { withTimeout } from './ingest/mailbox-session';
-import { openDatabase } from './store/db';
+import { openDatabase, requireExistingDatabase } from './store/db';
 import { pendingMigrations } from './store/migrate';
 import { checkAuthSetup, checkPolicies } from './doctor-auth';
 
@@ -30,6 +30,11 @@ const message = (err: unknown) => {
 
 async function checkDatabase(config: Config): Promise<Check> {
   const name = 'database';
+  try {
+    requireExistingDatabase(config);
+  } catch (err) {
+    return { name, ok: false, detail: message(err), fix: 'run `deskbridge init` where the config file is, or set DESKBRIDGE_DATABASE' };
+  }
   const db = openDatabase(config.database);
   try {
     const pending = await withTimeout(pendingMigrations(db), CHECK_TIMEOUT_MS, 'database');
@@ -96,10 +101,10 @@ async function checkSmtp(config: Config): Promise<Check> {
 }
 
 /** The templates compile and render against every documented variable: the same check `run` makes at start. */
-export function checkTemplates(dir = DEFAULT_TEMPLATES_DIR): Check {
+export function checkTemplates(dir = DEFAULT_TEMPLATES_DIR, overrides?: string): Check {
   try {
-    const templates = loadTemplates(dir);
-    return { name: 'templates', ok: true, detail: `${templates.files()} template(s) in ${dir} compile` };
+    const templates = loadTemplates(dir, overrides);
+    return { name: 'templates', ok: true, detail: `${templates.files()} template(s) in ${dir}${overrides ? ` (overridden from ${overrides})` : ''} compile` };
   } catch (err) {
     return { name: 'templates', ok: false, detail: message(err), fix: 'fix the template at the line named (variables: templates/README.md)' };
   }
@@ -134,7 +139,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<C
   if (checks.at(-1)!.ok) checks.push(...(await withDatabase(config, checkPolicies)));
   for (const url of config.imap) checks.push(await checkMailbox(url));
   checks.push(await checkSmtp(config));
-  checks.push(checkTemplates());
+  checks.push(checkTemplates(DEFAULT_TEMPLATES_DIR, config.templates));
   checks.push(await checkAuthSetup(config));
   return checks;
 }

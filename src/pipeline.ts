@@ -24,6 +24,8 @@ import * as ledger from './store/inbound';
 import type { InboundOutcome, InboundSource, LedgerState } from './store/inbound';
 import { claimInState } from './store/inbound-claim';
 import { loadDuplicateIndex, originalAfterConflict } from './store/inbound-dedupe';
+import { keepOutcome } from './store/inbound-history';
+import { isReplayable } from './store/replayable';
 import { echoedRelay } from './store/relay-echo';
 import { recordFailure, underSavepoint } from './store/savepoint';
 import { listSystems } from './store/systems';
@@ -268,11 +270,14 @@ export function createPipeline(db: Database, options: PipelineOptions) {
 
     /**
      * Runs stored mails through the pipeline again: parked ones after an admin
-     * fix, failed ones on the next run. Each is claimed by its state inside
-     * its transaction (`states`, or the state it had when read): a mail another
-     * process handled meanwhile is passed over and missing from the results.
+     * fix, failed ones on the next run, any non-ticket mail on `inbox replay`.
+     * Each is claimed by its state inside its transaction (`states`, or the
+     * state it had when read): a mail another process handled meanwhile is
+     * passed over and missing from the results. With `replayBy`, the row's
+     * outcome so far is kept in its history first, and a row that has
+     * meanwhile become a ticket event is left alone.
      */
-    async reprocess(ids: number[], options2: { resetAttempts: boolean; states?: ReadonlyArray<LedgerState | null> }): Promise<MailResult[]> {
+    async reprocess(ids: number[], options2: { resetAttempts: boolean; states?: ReadonlyArray<LedgerState | null>; replayBy?: string }): Promise<MailResult[]> {
       const results: Array<MailResult | null> = [];
       const snapshot = await loadSnapshot(db.knex); // once for the whole replay, as a batch does
       for (const id of ids) {
@@ -285,6 +290,10 @@ export function createPipeline(db: Database, options: PipelineOptions) {
           await db.knex.transaction(async (trx) => {
             if (!(await claimInState(trx, id, options2.states ?? [stored.state]))) return null;
             const row = await ledger.getInbound(trx, id);
+            if (options2.replayBy && row) {
+              if (!isReplayable(row.state)) return resultOf(row.sourceRef ?? `#${id}`, id, { state: row.state!, reason: row.reason, ticketId: row.ticketId, systemId: row.systemId }, snapshot);
+              await keepOutcome(trx, row, options2.replayBy);
+            }
             const update: WriteLedger = async (o) => {
               await ledger.setOutcome(trx, id, o);
               return id;

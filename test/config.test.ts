@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config';
+import { parseMailboxUrl } from '../src/ingest/mailbox-spec';
 
 const dir = () => mkdtempSync(join(tmpdir(), 'deskbridge-config-'));
 
@@ -79,10 +80,48 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: {}, cwd })).toThrow(/unknown key "databse"/);
   });
 
-  it('names a file that is not JSON', () => {
+  it('names a file that is not JSON, with the line and column of the mistake', () => {
     const cwd = dir();
-    writeFileSync(join(cwd, 'deskbridge.config.json'), '{ "database": ');
-    expect(() => loadConfig({ env: {}, cwd })).toThrow(/deskbridge.config.json: .* the file must be JSON/);
+    writeFileSync(join(cwd, 'deskbridge.config.json'), '// settings\n{\n  "database": "x.sqlite"\n  "processed": "seen"\n}\n');
+    expect(() => loadConfig({ env: {}, cwd })).toThrow(/deskbridge\.config\.json:4:3: CommaExpected; the file must be JSON/);
+  });
+
+  it('takes a database path in the config file as relative to that file, not to the working directory', () => {
+    const etc = dir();
+    writeFileSync(join(etc, 'bridge.json'), '{ "database": "data/db.sqlite" }');
+    const config = loadConfig({ env: { DESKBRIDGE_CONFIG: join(etc, 'bridge.json') }, cwd: dir() });
+    expect(config.database).toBe(join(etc, 'data', 'db.sqlite'));
+    const cwd = dir(); // from the environment: the working directory, as any path given on a command line
+    expect(loadConfig({ env: { DESKBRIDGE_CONFIG: join(etc, 'bridge.json'), DESKBRIDGE_DATABASE: 'here.sqlite' }, cwd }).database).toBe(join(cwd, 'here.sqlite'));
+  });
+
+  it('takes passwords with #, /, ? and @ as typed in IMAP, SMTP and PostgreSQL URLs', () => {
+    const config = loadConfig({
+      env: {
+        DESKBRIDGE_IMAP: 'imaps://bridge%40acme.example:p#ss/w?rd@imap.acme.example:993/Support',
+        DESKBRIDGE_SMTP: 'smtp://relay:se#cr?et/1@smtp.acme.example:587',
+        DESKBRIDGE_DATABASE: 'postgres://desk:pw#1/2?3@db.internal:5432/deskbridge',
+      },
+      cwd: dir(),
+    });
+    const spec = parseMailboxUrl(config.imap[0]!);
+    expect(spec).toMatchObject({ user: 'bridge@acme.example', password: 'p#ss/w?rd', host: 'imap.acme.example', port: 993, mailbox: 'Support' });
+    expect(decodeURIComponent(new URL(config.smtp!).password)).toBe('se#cr?et/1');
+    expect(new URL(config.smtp!).hostname).toBe('smtp.acme.example');
+    expect(decodeURIComponent(new URL(config.database).password)).toBe('pw#1/2?3');
+  });
+
+  it.each([
+    [{ DESKBRIDGE_IMAP: 'pop3://u:hun#ter2@h/INBOX' }, /DESKBRIDGE_IMAP: .*u:\*\*\*\*@h.* is not valid/],
+    [{ DESKBRIDGE_SMTP: 'smpt://u:hun/ter2?x@mail.example' }, /DESKBRIDGE_SMTP: "smpt:\/\/u:\*\*\*\*@mail.example" is not valid/],
+    [{ DESKBRIDGE_DATABASE: 'mysql://root:hun?ter2@localhost/db' }, /DESKBRIDGE_DATABASE: .*root:\*\*\*\*@localhost/],
+  ])('never shows a password holding URL characters in an error (%o)', (env, message) => {
+    expect(() => loadConfig({ env, cwd: dir() })).toThrow(message);
+    try {
+      loadConfig({ env, cwd: dir() });
+    } catch (err) {
+      expect((err as Error).message).not.toMatch(/hun.?ter2/);
+    }
   });
 
   it('returns a frozen object', () => {

@@ -17,4 +17,11 @@ describe('npm run demo', () => {
     expect(r.stdout).not.toMatch(/--- #3 staff[\s\S]*Hosting support/); // the signature was stripped
     expect(r.stdout).toMatch(/parked_unauthenticated .*acme requires --auth dmarc; not authenticated/); // the forged copy
   }, 120_000);
+
+  it('ignores the caller\'s own DESKBRIDGE_* settings (a secret file exported as the README recommends, a database elsewhere)', () => {
+    const env = { ...process.env, DESKBRIDGE_SECRET_FILE: '/nonexistent/secret', DESKBRIDGE_DATABASE: '/nonexistent/dir/x.sqlite', DESKBRIDGE_SMTP: 'smtp://127.0.0.1:1' };
+    const r = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, '..', 'scripts', 'demo.ts')], { encoding: 'utf8', timeout: 120_000, env });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/staff_reply\s+#1/);
+  }, 120_000);
 });

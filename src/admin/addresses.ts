@@ -1,11 +1,15 @@
 // Address checks shared by systems (sender allowlist, relay address) and
 // departments (staff). Pure: strings in, normalised strings out, or an input
 // error that names the bad value.
+import { createRequire } from 'node:module';
 import addressparser from 'nodemailer/lib/addressparser';
-import { z } from 'zod';
+import type { ZodEmail } from 'zod';
 import { DeskbridgeError } from '../errors';
 
-const emailSchema = z.email();
+// zod is loaded at the first address checked, not with this module: every
+// CLI command imports it, and zod alone was half of `deskbridge --help`'s start.
+let emailSchemaCache: ZodEmail | undefined;
+const emailSchema = { safeParse: (v: string) => (emailSchemaCache ??= (createRequire(__filename)('zod') as typeof import('zod')).z.email()).safeParse(v) };
 // A DNS name of at least two labels: what an `@domain` allowlist entry names.
 const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 

@@ -2,34 +2,37 @@
 // the validated config, the database (checked to be migrated), and who is
 // acting (for the audit log).
 import { userInfo } from 'node:os';
-import { loadConfig, type Config } from '../config';
+import type { Config } from '../config';
 import { DeskbridgeError } from '../errors';
-import { openDatabase, type Database } from '../store/db';
+import type { Database } from '../store/db';
 import { pendingMigrations } from '../store/migrate';
+import { redactUrl } from '../url-secrets';
+import { lazy } from './lazy';
 
 export class CliContext {
   private cachedConfig?: Config;
   private cachedDb?: Database;
 
   get config(): Config {
-    this.cachedConfig ??= loadConfig();
+    this.cachedConfig ??= lazy.config().loadConfig();
     return this.cachedConfig;
   }
 
   /** The database without a migration check: for `migrate`, `init`, `doctor`. */
   rawDatabase(): Database {
-    this.cachedDb ??= openDatabase(this.config.database);
+    this.cachedDb ??= lazy.db().openDatabase(this.config.database);
     return this.cachedDb;
   }
 
   /** The database, refusing to work on a schema that is behind the code. */
   async database(): Promise<Database> {
+    lazy.db().requireExistingDatabase(this.config);
     const db = this.rawDatabase();
     let pending: string[];
     try {
       pending = await pendingMigrations(db);
     } catch (err) {
-      throw new DeskbridgeError('EDATABASE', `cannot open the database: ${(err as Error).message}`, { cause: err });
+      throw new DeskbridgeError('EDATABASE', `cannot open the database ${redactUrl(this.config.database)} (DESKBRIDGE_DATABASE): ${(err as Error).message}`, { cause: err });
     }
     if (pending.length > 0) {
       throw new DeskbridgeError('EDATABASE', `the database needs ${pending.length} migration(s); run \`deskbridge migrate\` (or \`deskbridge init\`) first`);

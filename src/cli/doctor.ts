@@ -1,7 +1,7 @@
 // `deskbridge doctor`: one line per check, what to fix after a failed one,
 // exit 1 when any check fails (0 when all pass), so it can gate a deploy.
 import type { Command } from 'commander';
-import { runDoctor } from '../doctor';
+import { lazy } from './lazy';
 
 export function registerDoctor(program: Command): void {
   program
@@ -10,7 +10,7 @@ export function registerDoctor(program: Command): void {
     .option('--json', 'print the checks as an array of objects')
     .addHelpText('after', '\nExit 0 when every check passes, 1 when any fails.\n\nExample:\n  $ npx deskbridge doctor')
     .action(async (opts: { json?: boolean }) => {
-      const checks = await runDoctor();
+      const checks = await lazy.doctor().runDoctor();
       if (opts.json) process.stdout.write(`${JSON.stringify(checks, null, 2)}\n`);
       else {
         const width = Math.max(...checks.map((c) => c.name.length));

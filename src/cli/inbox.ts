@@ -1,14 +1,14 @@
-// `deskbridge inbox list` (the ledger) and `deskbridge parked …` (the mails
+// `deskbridge inbox list | show | replay` (the ledger: any mail that made no
+// ticket event can be decided again) and `deskbridge parked …` (the mails
 // that wait for an admin: unmapped, disabled, unparsed, failed too often).
-import { authenticatorFrom, authView } from '../auth/sender-auth';
 import type { Command } from 'commander';
-import { outboundFrom } from '../outbound/notify';
-import { loadTemplates } from '../outbound/render';
-import { createParsePool } from '../mail/parse-pool';
-import { createPipeline } from '../pipeline';
+import { lazy, outboundOf } from './lazy';
 import { DeskbridgeError } from '../errors';
 import { parseId } from '../admin/correspondences';
-import { getInbound, getRaw, LEDGER_STATES, listInbound, PARKED_STATES, setOutcome, type InboundRow } from '../store/inbound';
+import { getInbound, getRaw, LEDGER_STATES, listInbound, PARKED_STATES, setOutcome, type InboundRow, type LedgerState } from '../store/inbound';
+import { keepOutcome } from '../store/inbound-history';
+import { isReplayable } from '../store/replayable';
+import { formatDetails, inboundDetails, requireInbound } from './inbox-show';
 import type { CliContext } from './context';
 import { printResults } from './ingest';
 import { checkChoice, printList, printRecord, type Column } from './output';
@@ -43,8 +43,20 @@ export const inboundView = (r: InboundRow) => ({
   size: r.size,
   attempts: r.attempts,
   duplicateOf: r.duplicateOf,
-  auth: authView(r.auth),
+  auth: lazy.auth().authView(r.auth),
 });
+
+/** Every id exists and may be replayed, checked before anything changes. */
+async function requireReplayable(knex: Parameters<typeof getInbound>[0], ids: number[]): Promise<InboundRow[]> {
+  const rows = await listInbound(knex, { ids });
+  for (const id of ids) {
+    const row = rows.find((r) => r.id === id);
+    if (!row) throw new DeskbridgeError('ENOTFOUND', `unknown inbound mail #${id} (see \`deskbridge inbox list\`)`);
+    if (row.state === 'duplicate') throw new DeskbridgeError('EINVALID', `inbound mail #${id} is a duplicate of #${row.duplicateOf}; replay #${row.duplicateOf}`);
+    if (!isReplayable(row.state)) throw new DeskbridgeError('EINVALID', `inbound mail #${id} is ${row.state}: its ticket event is done, nothing to replay (see \`deskbridge inbox show ${id}\`)`);
+  }
+  return rows;
+}
 
 async function requireParked(knex: Parameters<typeof getInbound>[0], ids: number[]): Promise<InboundRow[]> {
   const rows = await listInbound(knex, { ids });
@@ -69,7 +81,45 @@ export function registerInbox(program: Command, ctx: CliContext): void {
     .action(async (opts: { state?: string; json?: boolean }) => {
       if (opts.state) checkChoice('--state', opts.state, LEDGER_STATES, 'a ledger state');
       const rows = await listInbound((await ctx.database()).knex, opts.state ? { states: [opts.state] } : {});
-      printList(rows, opts, COLUMNS, inboundView, 'the ledger is empty');
+      printList(rows, opts, COLUMNS, inboundView, opts.state ? `no mail in state ${opts.state}` : 'the ledger is empty');
+    });
+  inbox
+    .command('show <id>')
+    .description('one ledger entry: its outcome and reason, earlier outcomes, authentication, ticket and the outbox items it caused')
+    .option('--json', 'print one object (the ledger fields at the top level)')
+    .option('--raw', 'print the stored mail as it arrived')
+    .addHelpText('after', '\nExample:\n  $ deskbridge inbox show 42 --json')
+    .action(async (id: string, opts: { json?: boolean; raw?: boolean }) => {
+      const knex = (await ctx.database()).knex;
+      const row = await requireInbound(knex, parseId(id, 'inbound id'));
+      if (opts.raw) {
+        const raw = await getRaw(knex, row.id);
+        if (!raw) throw new DeskbridgeError('ENOTFOUND', `inbound mail #${row.id} keeps no bytes of its own${row.duplicateOf ? `: it is a duplicate of #${row.duplicateOf}` : ''}`);
+        process.stdout.write(raw);
+        return;
+      }
+      const details = await inboundDetails(knex, row, inboundView);
+      if (opts.json) process.stdout.write(`${JSON.stringify(details, null, 2)}\n`);
+      else process.stdout.write(formatDetails(details));
+    });
+  inbox
+    .command('replay [id...]')
+    .description('decide mails again with today\'s configuration (systems, staff, maps, secret): any mail that made no ticket event; its earlier outcome is kept in its history')
+    .option('--state <state>', 'every mail in this state')
+    .option('--json', 'print one object per mail')
+    .addHelpText('after', '\nExamples:\n  $ deskbridge system add acme …            # the mail came before its system\n  $ deskbridge inbox replay --state rejected_sender\n  $ deskbridge inbox replay 17 18')
+    .action(async (ids: string[], opts: { state?: string; json?: boolean }) => {
+      if (!opts.state && ids.length === 0) throw new DeskbridgeError('EUSAGE', 'inbox replay: name ids or give --state');
+      if (opts.state && ids.length > 0) throw new DeskbridgeError('EUSAGE', 'inbox replay: give ids or --state, not both');
+      if (opts.state) {
+        checkChoice('--state', opts.state, LEDGER_STATES, 'a ledger state');
+        if (!isReplayable(opts.state as LedgerState)) throw new DeskbridgeError('EINVALID', `--state: ${opts.state} mails are not replayed (${opts.state === 'duplicate' ? 'replay their originals' : 'their ticket event is done'})`);
+      }
+      const db = await ctx.database();
+      const rows = opts.state ? await listInbound(db.knex, { states: [opts.state] }) : await requireReplayable(db.knex, ids.map((i) => parseId(i, 'inbound id')));
+      const outbound = outboundOf(ctx.config);
+      const pipeline = lazy.pipeline().createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, outbound });
+      printResults(await pipeline.reprocess(rows.map((r) => r.id), { resetAttempts: true, replayBy: `${ctx.actor}: inbox replay` }), opts.json);
     });
 
   const parked = program.command('parked').description('mails waiting for an admin: parked_unmapped, parked_disabled, parked_unparsed, parked_failed, parked_unauthenticated');
@@ -108,10 +158,10 @@ export function registerInbox(program: Command, ctx: CliContext): void {
       const db = await ctx.database();
       const rows = opts.all ? await listInbound(db.knex, { states: PARKED_STATES }) : await requireParked(db.knex, ids.map((i) => parseId(i, 'inbound id')));
       // on the parse pool: a replayed mail is held to the same per-mail deadline as on intake
-      const pool = createParsePool({ deadlineMs: ctx.config.mailDeadlineSeconds * 1000 });
-      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool.parse, outbound: outboundFrom(ctx.config, loadTemplates), authenticate: authenticatorFrom(ctx.config) });
+      const pool = lazy.parsePool().createParsePool({ deadlineMs: ctx.config.mailDeadlineSeconds * 1000 });
+      const pipeline = lazy.pipeline().createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool.parse, outbound: outboundOf(ctx.config), authenticate: lazy.auth().authenticatorFrom(ctx.config) });
       try {
-        printResults(await pipeline.reprocess(rows.map((r) => r.id), { resetAttempts: true, states: [...PARKED_STATES, 'failed'] }), opts.json);
+        printResults(await pipeline.reprocess(rows.map((r) => r.id), { resetAttempts: true, states: [...PARKED_STATES, 'failed'], replayBy: `${ctx.actor}: parked replay` }), opts.json);
       } finally {
         await pool.close();
       }
@@ -125,6 +175,7 @@ export function registerInbox(program: Command, ctx: CliContext): void {
       await db.knex.transaction(async (trx) => {
         const rows = await requireParked(trx, parsedIds);
         for (const row of rows) {
+          await keepOutcome(trx, row, `${ctx.actor}: parked discard`);
           await setOutcome(trx, row.id, { state: 'discarded', reason: `discarded by ${ctx.actor} (was ${row.state}: ${row.reason ?? ''})`, systemId: row.systemId });
         }
       });

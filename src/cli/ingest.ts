@@ -1,15 +1,12 @@
 // `deskbridge ingest [FILE…]`: .eml files, or stdin when no file is named (the
 // form an MTA pipe uses), through the same pipeline as the IMAP listener.
-import { authenticatorFrom } from '../auth/sender-auth';
 import type { Command } from 'commander';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { DeskbridgeError } from '../errors';
-import { createParsePool } from '../mail/parse-pool';
-import { outboundFrom } from '../outbound/notify';
-import { loadTemplates } from '../outbound/render';
-import { createPipeline, type IncomingMail, type MailResult } from '../pipeline';
+import type { IncomingMail, MailResult } from '../pipeline';
+import { lazy, outboundOf } from './lazy';
 import type { CliContext } from './context';
-import { formatTable } from './output';
+import { formatTable, warnNoNotifications } from './output';
 
 const BATCH_SIZE = 100; // mails per commit: past SQLite's per-commit ceiling, small enough to keep memory flat
 
@@ -66,8 +63,10 @@ export function registerIngest(program: Command, ctx: CliContext): void {
       checkFiles(files);
       const db = await ctx.database();
       // always a worker thread: it holds each mail to its deadline (and pays off once there is a next batch to parse while one is written)
-      const pool = createParsePool({ deadlineMs: ctx.config.mailDeadlineSeconds * 1000 });
-      const pipeline = createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool.parse, outbound: outboundFrom(ctx.config, loadTemplates), authenticate: authenticatorFrom(ctx.config) });
+      const pool = lazy.parsePool().createParsePool({ deadlineMs: ctx.config.mailDeadlineSeconds * 1000 });
+      const outbound = outboundOf(ctx.config);
+      if (!outbound) warnNoNotifications(ctx.config);
+      const pipeline = lazy.pipeline().createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool.parse, outbound, authenticate: lazy.auth().authenticatorFrom(ctx.config) });
       const results: MailResult[] = [];
       try {
         results.push(...(await pipeline.retryFailed()));

@@ -3,6 +3,8 @@
 // input, with one line on stderr naming the bad value.
 import { Command, CommanderError } from 'commander';
 import { isDeskbridgeError } from '../errors';
+import { packageVersion } from '../package-root';
+import { redactCredentials } from '../url-secrets';
 import { registerAudit } from './audit';
 import { CliContext } from './context';
 import { registerDepartment } from './department';
@@ -21,7 +23,7 @@ import { registerTicket } from './ticket';
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('deskbridge')
     .description('deskbridge: the e-mail bridge between external billing/helpdesk systems and your support team')
-    .version(require('../../package.json').version)
+    .version(packageVersion())
     .exitOverride()
     .configureHelp({ showGlobalOptions: true });
   registerSetup(program, ctx);
@@ -49,7 +51,18 @@ function exitCodeOf(err: unknown): number {
   return 1;
 }
 
+/** `deskbridge inbox list | head` closes the pipe early: that is the reader's choice, not an error worth a stack trace. */
+function exitQuietlyOnClosedPipe(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+}
+
 export async function main(argv: string[]): Promise<void> {
+  exitQuietlyOnClosedPipe();
   const ctx = new CliContext();
   let code = 0;
   try {
@@ -58,9 +71,9 @@ export async function main(argv: string[]): Promise<void> {
     code = exitCodeOf(err);
     // commander has printed its own usage errors already
     if (!(err instanceof CommanderError)) {
-      const message = (err as Error)?.message ?? String(err);
+      const message = redactCredentials((err as Error)?.message ?? String(err));
       process.stderr.write(`deskbridge: ${message.split('\n')[0]}\n`);
-      if (process.env.DESKBRIDGE_DEBUG) process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+      if (['debug', 'trace'].includes(process.env.DESKBRIDGE_LOG_LEVEL ?? '')) process.stderr.write(`${redactCredentials((err as Error)?.stack ?? '')}\n`);
     }
   } finally {
     await ctx.close().catch(() => undefined);

@@ -1,16 +1,18 @@
-// `deskbridge outbox list|retry|flush`: what the bridge will send, has sent,
-// or gave up on; putting dead, bounced or parked rows back in the queue; and
+// `deskbridge outbox list|show|retry|discard|flush`: what the bridge will send,
+// has sent, or gave up on; putting dead, bounced or parked rows back in the
+// queue (to a system's new relay address with --reroute), giving up on them; and
 // sending what is due once, without `run` (cron, demos).
 import { randomUUID } from 'node:crypto';
 import type { Command } from 'commander';
 import { parseId } from '../admin/correspondences';
 import { DeskbridgeError } from '../errors';
-import { createLogger } from '../log';
 import { DEFAULT_DEADLINE_MS } from '../outbound/delivery-error';
-import { createOutboxWorker, openTransport } from '../outbound/outbox-worker';
+import { lazy } from './lazy';
 import { listOutbox, OUTBOX_STATES, requeue, type OutboxItem } from '../store/outbox';
 import type { CliContext } from './context';
-import { checkChoice, printList, type Column } from './output';
+import { checkChoice, printList, printRecord, type Column } from './output';
+import { replaceToHeader } from '../outbound/reroute';
+import type { Knex } from 'knex';
 
 const COLUMNS: Column<OutboxItem>[] = [
   { header: 'ID', value: (r) => r.id },
@@ -38,6 +40,27 @@ const view = (r: OutboxItem) => ({
   sentAt: r.sentAt,
 });
 
+async function requireRows(knex: Knex, ids: number[]): Promise<OutboxItem[]> {
+  const rows = await listOutbox(knex, { ids });
+  const missing = ids.find((id) => !rows.some((r) => r.id === id));
+  if (missing !== undefined) throw new DeskbridgeError('ENOTFOUND', `outbox id ${missing}: no such row (see \`deskbridge outbox list\`)`);
+  return ids.map((id) => rows.find((r) => r.id === id)!);
+}
+
+/** Relays and close mails whose system's relay address changed get the new one (recipients and To: header); says what moved. */
+async function rerouteRelays(trx: Knex, rows: OutboxItem[]): Promise<string[]> {
+  const notes: string[] = [];
+  for (const r of rows) {
+    if (r.kind === 'notification' || r.ticketId === null) continue; // staff notifications keep their recipients
+    const target = (await trx('tickets as t').join('systems as s', 's.id', 't.system_id').where('t.id', r.ticketId).first('s.relay_to', 's.slug')) as { relay_to: string; slug: string } | undefined;
+    if (!target || (r.to.length === 1 && r.to[0] === target.relay_to)) continue;
+    const stored = (await trx('outbox').select('raw').where({ id: r.id }).first()) as { raw: Uint8Array };
+    await trx('outbox').where({ id: r.id }).update({ to_addresses: JSON.stringify([target.relay_to]), raw: replaceToHeader(Buffer.from(stored.raw), target.relay_to) });
+    notes.push(`#${r.id}: ${r.to.join(', ')} → ${target.relay_to} (system ${target.slug})`);
+  }
+  return notes;
+}
+
 export function registerOutbox(program: Command, ctx: CliContext): void {
   const outbox = program.command('outbox').description('mail the bridge sends: staff notifications and relays to the external systems');
   outbox
@@ -52,21 +75,57 @@ export function registerOutbox(program: Command, ctx: CliContext): void {
       printList(await listOutbox(knex, { states: opts.state ? [opts.state] : undefined }), opts, COLUMNS, view, 'the outbox is empty');
     });
   outbox
+    .command('show <id>')
+    .description('one outbox row: recipients, state, attempts, the last error, and its ticket')
+    .option('--json', 'print JSON')
+    .option('--raw', 'print the stored mail as it will be (or was) sent')
+    .addHelpText('after', '\nExample:\n  $ deskbridge outbox show 12')
+    .action(async (id: string, opts: { json?: boolean; raw?: boolean }) => {
+      const { knex } = await ctx.database();
+      const [row] = await requireRows(knex, [parseId(id, 'outbox id')]);
+      if (opts.raw) {
+        const stored = (await knex('outbox').select('raw').where({ id: row!.id }).first()) as { raw: Uint8Array };
+        process.stdout.write(Buffer.from(stored.raw));
+        return;
+      }
+      printRecord(view(row!), opts);
+    });
+  outbox
     .command('retry <id...>')
     .description('put dead, bounced or parked rows back in the queue, due now, with a fresh 24 h deadline')
-    .addHelpText('after', '\nExample:\n  $ deskbridge outbox retry 12 13')
+    .option('--reroute', "send relays to their system's relay address as it is now (after `system edit --relay-to`); also for queued rows")
+    .addHelpText('after', '\nExamples:\n  $ deskbridge outbox retry 12 13\n  $ deskbridge system edit acme --relay-to desk@billing.acme.example && deskbridge outbox retry 12 --reroute')
+    .action(async (ids: string[], opts: { reroute?: boolean }) => {
+      const parsed = ids.map((i) => parseId(i, 'outbox id'));
+      const db = await ctx.database();
+      const notes = await db.knex.transaction(async (trx) => {
+        const rows = await requireRows(trx, parsed);
+        const wrong = rows.find((r) => r.state === 'sent' || (r.state === 'queued' && !opts.reroute));
+        if (wrong) throw new DeskbridgeError('EINVALID', `outbox id ${wrong.id} is ${wrong.state}; only dead, bounced, parked or discarded rows are retried (queued ones with --reroute)`);
+        const rerouted = opts.reroute ? await rerouteRelays(trx, rows) : [];
+        await requeue(trx, parsed, new Date(Date.now() + DEFAULT_DEADLINE_MS));
+        return rerouted;
+      });
+      for (const note of notes) process.stdout.write(`${note}\n`);
+      process.stdout.write(`queued ${parsed.map((i) => `#${i}`).join(', ')} again\n`);
+    });
+  outbox
+    .command('discard <id...>')
+    .description('give up on rows that are not sent: they stay listed as `discarded` and are never sent')
+    .addHelpText('after', '\nExample:\n  $ deskbridge outbox discard 12')
     .action(async (ids: string[]) => {
       const parsed = ids.map((i) => parseId(i, 'outbox id'));
       const db = await ctx.database();
       await db.knex.transaction(async (trx) => {
-        const rows = await listOutbox(trx, { ids: parsed });
-        const missing = parsed.find((id) => !rows.some((r) => r.id === id));
-        if (missing !== undefined) throw new DeskbridgeError('ENOTFOUND', `outbox id ${missing}: no such row (see \`deskbridge outbox list\`)`);
-        const wrong = rows.find((r) => r.state === 'queued' || r.state === 'sent');
-        if (wrong) throw new DeskbridgeError('EINVALID', `outbox id ${wrong.id} is ${wrong.state}; only dead, bounced or parked rows are retried`);
-        await requeue(trx, parsed, new Date(Date.now() + DEFAULT_DEADLINE_MS));
+        const rows = await requireRows(trx, parsed);
+        const wrong = rows.find((r) => r.state === 'sent' || r.state === 'discarded');
+        if (wrong) throw new DeskbridgeError('EINVALID', `outbox id ${wrong.id} is ${wrong.state}; nothing to discard`);
+        for (const r of rows) {
+          // only while still in the state read: a worker that sent it meanwhile wins
+          await trx('outbox').where({ id: r.id, state: r.state }).update({ state: 'discarded', last_error: `discarded by ${ctx.actor} (was ${r.state}${r.lastError ? `: ${r.lastError}` : ''})`.slice(0, 2000), claimed_by: null, claimed_until: null });
+        }
       });
-      process.stdout.write(`queued ${parsed.map((i) => `#${i}`).join(', ')} again\n`);
+      process.stdout.write(`discarded ${parsed.map((i) => `#${i}`).join(', ')}\n`);
     });
   outbox
     .command('flush')
@@ -77,9 +136,10 @@ export function registerOutbox(program: Command, ctx: CliContext): void {
       if (!config.smtp) throw new DeskbridgeError('ECONFIG', 'DESKBRIDGE_SMTP is not set: give smtp://host:port or file:DIR');
       if (!config.address) throw new DeskbridgeError('ECONFIG', 'DESKBRIDGE_ADDRESS is not set: the bridge needs its own address to send from');
       const db = await ctx.database();
+      const { createOutboxWorker, openTransport } = lazy.outboxWorker();
       const transport = openTransport(config.smtp);
       try {
-        const worker = createOutboxWorker({ db, transport, from: config.address, owner: `${config.instance}:${process.pid}:${randomUUID().slice(0, 8)}`, log: createLogger({ level: 'warn' }) });
+        const worker = createOutboxWorker({ db, transport, from: config.address, owner: `${config.instance}:${process.pid}:${randomUUID().slice(0, 8)}`, log: lazy.log().createLogger({ level: 'warn' }) });
         const counts = await worker.flushOnce();
         process.stdout.write(`sent ${counts.sent}, to retry ${counts.retry}, dead ${counts.dead}\n`);
       } finally {

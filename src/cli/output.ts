@@ -67,3 +67,9 @@ export function printRecord(record: Record<string, unknown>, options: { json?: b
     process.stdout.write(`${`${key}:`.padEnd(width + 2)}${text}\n`);
   }
 }
+
+/** One line on stderr when tickets would be stored with no staff told: without an address and a secret nothing can be sent. */
+export function warnNoNotifications(config: { address?: string; secret?: string }): void {
+  const missing = [!config.address && 'DESKBRIDGE_ADDRESS', !config.secret && 'DESKBRIDGE_SECRET'].filter(Boolean).join(' and ');
+  process.stderr.write(`deskbridge: warning: ${missing} not set: tickets are stored, but no staff notification or relay is queued\n`);
+}

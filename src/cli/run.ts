@@ -3,8 +3,7 @@
 // leases are released) and it exits 0; a second signal exits at once, with
 // nothing lost: what was not committed is read again on the next start.
 import type { Command } from 'commander';
-import { requireRunSettings, startBridge } from '../bridge';
-import { createLogger } from '../log';
+import { lazy } from './lazy';
 import type { CliContext } from './context';
 
 export function registerRun(program: Command, ctx: CliContext): void {
@@ -22,9 +21,10 @@ Example:
     DESKBRIDGE_SECRET="$(cat /etc/deskbridge/secret)" DESKBRIDGE_HTTP=127.0.0.1:9464 npx deskbridge run`,
     )
     .action(async () => {
+      const { requireRunSettings, startBridge } = lazy.bridge();
       requireRunSettings(ctx.config); // before the database: a missing setting is the first thing to say
       const db = await ctx.database();
-      const log = createLogger({ level: ctx.config.logLevel });
+      const log = lazy.log().createLogger({ level: ctx.config.logLevel });
       const stop = new AbortController();
       let signals = 0;
       const onSignal = (signal: NodeJS.Signals) => {

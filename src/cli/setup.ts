@@ -2,7 +2,9 @@
 import type { Command } from 'commander';
 import { existsSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { DEFAULT_CONFIG_FILE, redactUrl } from '../config';
+import { redactUrl } from '../url-secrets';
+
+const DEFAULT_CONFIG_FILE = 'deskbridge.config.json'; // config.ts's, without loading its schema (zod) for `--help`
 import { migrateLatest } from '../store/migrate';
 import type { CliContext } from './context';
 

@@ -3,6 +3,8 @@ import type { Command } from 'commander';
 import { addSystem, editSystem, removeSystem, requireSystem, systemView, type SystemInput } from '../admin/systems';
 import { DeskbridgeError } from '../errors';
 import { listSystems, type System } from '../store/systems';
+import { allowlistOverlaps } from '../mail/sender-match';
+import type { Knex } from 'knex';
 import type { CliContext } from './context';
 import { printList, printRecord, type Column } from './output';
 
@@ -17,6 +19,12 @@ const COLUMNS: Column<System>[] = [
 ];
 
 type Opts = SystemInput & { json?: boolean; enable?: boolean; disable?: boolean };
+
+/** One line on stderr per allowlist entry another system also covers: the most specific entry wins, and the admin should know which. */
+async function reportOverlaps(knex: Knex, system: System): Promise<void> {
+  const others = (await listSystems(knex)).filter((s) => s.id !== system.id);
+  for (const note of allowlistOverlaps(system.from, others)) process.stderr.write(`deskbridge: note: ${note}\n`);
+}
 
 export function registerSystem(program: Command, ctx: CliContext): void {
   const system = program
@@ -36,9 +44,11 @@ export function registerSystem(program: Command, ctx: CliContext): void {
     .option('--json', 'print the new system as JSON')
     .addHelpText('after', '\nExample:\n  $ deskbridge system add billmgr --name "BILLmanager" --from noreply@bill.example --relay-to tickets@bill.example --profile headers')
     .action(async (slug: string, opts: Opts) => {
-      const created = await addSystem(await ctx.database(), ctx.actor, slug, opts);
+      const db = await ctx.database();
+      const created = await addSystem(db, ctx.actor, slug, opts);
       if (opts.json) printRecord(systemView(created), opts);
       else process.stdout.write(`added system ${created.slug}\n`);
+      await reportOverlaps(db.knex, created);
     });
 
   system
@@ -68,7 +78,7 @@ export function registerSystem(program: Command, ctx: CliContext): void {
     .option('--profile-file <file.json>', 'a custom parse profile (JSON)')
     .option('--auth <policy>', 'dmarc or none (see `system add --help`)')
     .option('--enable', 'accept its mail')
-    .option('--disable', 'stop accepting its mail (it is then rejected_sender)')
+    .option('--disable', 'stop taking its mail in: it is parked as parked_disabled (`parked replay` after --enable)')
     .option('--json', 'print the result as JSON')
     .addHelpText('after', '\nExample:\n  $ deskbridge system edit whmcs --from @billing.acme.example,noreply@acme.example')
     .action(async (slug: string, opts: Opts) => {
@@ -76,8 +86,10 @@ export function registerSystem(program: Command, ctx: CliContext): void {
         throw new DeskbridgeError('EUSAGE', 'system edit: --enable and --disable exclude each other');
       }
       const enabled = opts.enable ? true : opts.disable ? false : undefined;
-      const updated = await editSystem(await ctx.database(), ctx.actor, slug, { ...opts, enabled });
+      const db = await ctx.database();
+      const updated = await editSystem(db, ctx.actor, slug, { ...opts, enabled });
       printRecord(systemView(updated), opts);
+      if (opts.from !== undefined) await reportOverlaps(db.knex, updated);
     });
 
   system

@@ -5,11 +5,10 @@ import { parseId } from '../admin/correspondences';
 import { requireDepartment } from '../admin/departments';
 import { requireSystem } from '../admin/systems';
 import { DeskbridgeError } from '../errors';
-import { outboundFrom } from '../outbound/notify';
-import { queueRelay } from '../outbound/relay';
-import { loadTemplates } from '../outbound/render';
 import { loadSnapshot } from '../route/snapshot';
+import { lazy, outboundOf } from './lazy';
 import { appendMessage, getThread, getTicket, listTickets, updateTicket, type Ticket, type TicketStatus } from '../store/tickets';
+import { outboxForTicket } from '../store/mail-effects';
 import type { CliContext } from './context';
 import { printList, printRecord, terminalText, type Column } from './output';
 
@@ -69,7 +68,9 @@ export function registerTicket(program: Command, ctx: CliContext): void {
       const { knex } = await ctx.database();
       const t = await getTicket(knex, parseId(id, 'ticket id'));
       if (!t) throw new DeskbridgeError('ENOTFOUND', `unknown ticket #${id} (see \`deskbridge ticket list\`)`);
-      const thread = await getThread(knex, t.id);
+      const outbox = await outboxForTicket(knex, t.id);
+      // each message with the mail it caused: a relay shows whether it was delivered (queued, sent, dead, bounced)
+      const thread = (await getThread(knex, t.id)).map((m) => ({ ...m, outbox: outbox.filter((o) => o.sourceMessageId === m.id).map((o) => ({ id: o.id, kind: o.kind, state: o.state, to: o.to, lastError: o.lastError })) }));
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ ...ticketView(t), thread }, null, 2)}\n`);
         return;
@@ -78,16 +79,19 @@ export function registerTicket(program: Command, ctx: CliContext): void {
       for (const m of thread) {
         process.stdout.write(`\n--- #${m.id} ${m.direction}${m.event ? ` (${m.event})` : ''} ${terminalText(m.from ?? '')} ${m.createdAt}\n${terminalText(m.text.trimEnd(), true)}\n`);
         for (const a of m.attachments) process.stdout.write(`[attachment] ${terminalText(a.name)} ${terminalText(a.type)} ${a.size} bytes sha256:${a.sha256}\n`);
+        for (const o of m.outbox) process.stdout.write(`[${o.kind} #${o.id} ${o.state.toUpperCase()}] to ${terminalText(o.to.join(', '))}${o.lastError && o.state !== 'sent' ? `: ${terminalText(o.lastError)}` : ''}\n`);
       }
     });
   ticket
     .command('close <id>')
     .description('close a ticket and send the close mail to its system (what a staff reply starting with #close does)')
     .option('--message <text>', 'words to put above the close template')
-    .addHelpText('after', '\nNeeds DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET (the close mail is queued in the outbox).\n\nExample:\n  $ deskbridge ticket close 42 --message "Solved by the kernel update."')
-    .action(async (id: string, opts: { message?: string }) => {
+    .option('--as <name>', "the name the close mail is signed with (default: the ticket's department, never the Unix user)")
+    .addHelpText('after', '\nNeeds DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET (the close mail is queued in the outbox).\n\nExample:\n  $ deskbridge ticket close 42 --message "Solved by the kernel update." --as "Anna, Hosting support"')
+    .action(async (id: string, opts: { message?: string; as?: string }) => {
+      if (opts.as !== undefined && opts.as.trim() === '') throw new DeskbridgeError('EINVALID', '--as: give the name to sign with');
       const ticketId = parseId(id, 'ticket id');
-      const outbound = outboundFrom(ctx.config, loadTemplates);
+      const outbound = outboundOf(ctx.config);
       if (!outbound) throw new DeskbridgeError('ECONFIG', 'ticket close: DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET are needed to send the close mail');
       const db = await ctx.database();
       const relay = await db.knex.transaction(async (trx) => {
@@ -97,7 +101,9 @@ export function registerTicket(program: Command, ctx: CliContext): void {
         await updateTicket(trx, t.id, { status: 'closed' });
         const messageId = await appendMessage(trx, { ticketId: t.id, inboundId: null, direction: 'event', event: 'closed', fromAddress: null, fromName: null, messageId: null, text: `closed by ${ctx.actor}${opts.message ? `: ${opts.message}` : ''}`, html: null });
         const snapshot = await loadSnapshot(trx);
-        return queueRelay(trx, { ticket: t, snapshot, outbound, close: true, text: opts.message ?? '', staff: { address: outbound.address, name: ctx.actor }, attachments: [], sourceMessageId: messageId, loop: null });
+        // the customer reads this signature: the department speaks, not the shell account that ran the command
+        const signature = opts.as?.trim() ?? snapshot.department(t.departmentId)?.name ?? t.department;
+        return lazy.relay().queueRelay(trx, { ticket: t, snapshot, outbound, close: true, text: opts.message ?? '', staff: { address: outbound.address, name: signature }, attachments: [], sourceMessageId: messageId, loop: null });
       });
       process.stdout.write(
         relay.closedLocallyOnly

@@ -5,6 +5,8 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Knex } from 'knex';
 import type { MailboxProgress } from '../ingest/health';
+import { registerBacklogGauges } from './backlog-metrics';
+import { OUTBOX_STATES } from '../store/outbox';
 
 export interface BridgeMetrics {
   registry: Registry;
@@ -35,7 +37,7 @@ export function createMetrics(knex: Knex): BridgeMetrics {
     async collect() {
       const rows: Array<{ state: string; n: number | string }> = await knex('outbox').select('state').count({ n: '*' }).groupBy('state');
       this.reset();
-      for (const state of ['queued', 'sent', 'dead', 'bounced', 'parked']) this.set({ state }, 0);
+      for (const state of OUTBOX_STATES) this.set({ state }, 0);
       for (const r of rows) this.set({ state: r.state }, Number(r.n));
     },
   });
@@ -50,5 +52,6 @@ export function createMetrics(knex: Knex): BridgeMetrics {
       for (const [mailbox, p] of progress) this.set({ mailbox }, p.waiting > 0 && p.oldestWaitingAt !== null ? Math.max(0, (now - p.oldestWaitingAt) / 1000) : 0);
     },
   });
+  registerBacklogGauges(registry, knex);
   return { registry, mails, ingestLag, connected, reconnects, progress };
 }

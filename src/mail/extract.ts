@@ -93,3 +93,29 @@ export function cleanSubject(subject: string, profile: Profile): string {
   }
   return s.replace(/\s+/g, ' ').trim();
 }
+
+export interface ExtractorAttempt {
+  /** e.g. `subject /\[Ticket ID: …/` */
+  extractor: string;
+  /** what it yielded, or null when its source was absent, its pattern did not match, or its map had no entry */
+  matched: string | null;
+}
+
+/**
+ * For `profile test`: each field's extractors in the order `extract` tries
+ * them, up to and including the one that wins, with what each matched — so an
+ * admin sees the pattern that failed, not only that the field is empty.
+ */
+export function traceExtraction(profile: Profile, facts: MailFacts): Record<ProfileField, ExtractorAttempt[]> {
+  const out = {} as Record<ProfileField, ExtractorAttempt[]>;
+  for (const field of PROFILE_FIELDS) {
+    out[field] = [];
+    for (const ex of profile.fields[field] ?? []) {
+      let value = runExtractor(facts, ex) ?? null;
+      if (value !== null && field === 'event' && !TICKET_EVENTS.has(value.toLowerCase())) value = null;
+      out[field].push({ extractor: describe(ex), matched: value });
+      if (value !== null) break;
+    }
+  }
+  return out;
+}

@@ -1,12 +1,24 @@
 // The parse pool's worker thread (parse-pool.ts). Plain JavaScript so Node
-// can start it directly; it registers tsx like bin/deskbridge.js does and
-// runs the same parseMail as the main thread would, then the mail's bounded
-// work (mail-work.ts), one mail at a time, in the order they came (many
-// parses interleaved only cost memory, and the pool's deadline is per mail).
+// can start it directly, from src/ (tests, development: tsx is registered to
+// load the TypeScript) or from dist/src/ (the installed package: the compiled
+// modules sit beside it). It runs the same parseMail as the main thread
+// would, then the mail's bounded work (mail-work.ts), one mail at a time, in
+// the order they came (many parses interleaved only cost memory, and the
+// pool's deadline is per mail).
+const { existsSync } = require('node:fs');
+const { join } = require('node:path');
 const { parentPort } = require('node:worker_threads');
-require('tsx/cjs/api').register();
-const { parseMail } = require('./parse-mail.ts');
-const { doMailWork } = require('./mail-work.ts');
+
+let parseMail;
+let doMailWork;
+if (existsSync(join(__dirname, 'parse-mail.js'))) {
+  ({ parseMail } = require('./parse-mail.js'));
+  ({ doMailWork } = require('./mail-work.js'));
+} else {
+  require('tsx/cjs/api').register();
+  ({ parseMail } = require('./parse-mail.ts'));
+  ({ doMailWork } = require('./mail-work.ts'));
+}
 
 const queue = [];
 let busy = false;

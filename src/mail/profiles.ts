@@ -3,9 +3,10 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DeskbridgeError } from '../errors';
+import { packageRoot } from '../package-root';
 import { parseProfile, type Profile } from './profile-schema';
 
-export const PRESETS_DIR = join(__dirname, '..', '..', 'profiles');
+export const PRESETS_DIR = join(packageRoot(), 'profiles');
 
 let presets: ReadonlyMap<string, Profile> | undefined;
 

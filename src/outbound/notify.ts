@@ -8,7 +8,7 @@ import type { MailAttachment } from '../mail/parse-mail';
 import { enqueue } from '../store/outbox';
 import { DEFAULT_DEADLINE_MS } from './delivery-error';
 import { composeMail, newMessageId } from './compose';
-import type { Templates, TicketVars } from './render';
+import { notificationTemplate, type Templates, type TicketVars } from './render';
 import { makeToken, replyAddress } from './reply-token';
 
 /** What the bridge needs to send anything: set from DESKBRIDGE_ADDRESS, DESKBRIDGE_SECRET, DESKBRIDGE_INSTANCE and templates/. */
@@ -47,7 +47,7 @@ export async function queueNotification(trx: Knex, out: Outbound, n: Notificatio
 async function queueOne(trx: Knex, out: Outbound, n: NotificationInput, staff: string): Promise<number> {
   const replyTo = replyAddress(out.address, makeToken(n.ticket.id, staff, out.secret));
   const tag = ticketTag(n.ticket.id);
-  const body = out.templates.render('notification', {
+  const body = out.templates.render(notificationTemplate(n.event), {
     ticket: n.ticket,
     message: { event: n.event, from: n.from ?? '', fromName: n.fromName ?? '', text: n.text, html: n.html ?? '' },
     replyTo,
@@ -71,7 +71,7 @@ async function queueOne(trx: Knex, out: Outbound, n: NotificationInput, staff: s
 }
 
 /** The outbound settings from the configuration, with the templates compiled (throws ECONFIG naming a bad template); null without an address or secret. */
-export function outboundFrom(config: { address?: string; secret?: string; instance: string }, templates: () => Templates): Outbound | null {
+export function outboundFrom(config: { address?: string; secret?: string; instance: string; templates?: string }, templates: (overrides?: string) => Templates): Outbound | null {
   if (!config.address || !config.secret) return null;
-  return { address: config.address, secret: config.secret, instance: config.instance, templates: templates() };
+  return { address: config.address, secret: config.secret, instance: config.instance, templates: templates(config.templates) };
 }

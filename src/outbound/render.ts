@@ -8,11 +8,13 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import Handlebars from 'handlebars';
 import { DeskbridgeError } from '../errors';
+import { packageRoot } from '../package-root';
 
-export const TEMPLATE_NAMES = ['notification', 'relay', 'close', 'staff-notice'] as const;
+// notification: a new ticket; notification-reply: the customer wrote again; notification-closed: the remote side closed it
+export const TEMPLATE_NAMES = ['notification', 'notification-reply', 'notification-closed', 'relay', 'close', 'staff-notice'] as const;
 export type TemplateName = (typeof TEMPLATE_NAMES)[number];
 const MAX_SUBJECT_TEMPLATES = 1000;
-export const DEFAULT_TEMPLATES_DIR = join(__dirname, '..', '..', 'templates');
+export const DEFAULT_TEMPLATES_DIR = join(packageRoot(), 'templates');
 
 export interface TicketVars {
   id: number;
@@ -43,6 +45,8 @@ const SAMPLE_TICKET: TicketVars = { id: 1, remoteTicketId: 'R1', subject: 's', s
 /** Every documented variable, for the start-up render: strict mode throws on any other name. */
 export const SAMPLES: Record<TemplateName, TemplateVars> = {
   notification: { ticket: SAMPLE_TICKET, message: { event: 'new', from: 'f@x', fromName: 'F', text: 't', html: '<p>t</p>' }, replyTo: 'r@x', tag: '[DB#1]' },
+  'notification-reply': { ticket: SAMPLE_TICKET, message: { event: 'reply', from: 'f@x', fromName: 'F', text: 't', html: '<p>t</p>' }, replyTo: 'r@x', tag: '[DB#1]' },
+  'notification-closed': { ticket: SAMPLE_TICKET, message: { event: 'closed', from: 'f@x', fromName: 'F', text: 't', html: '<p>t</p>' }, replyTo: 'r@x', tag: '[DB#1]' },
   relay: { ticket: SAMPLE_TICKET, reply: { text: 't' }, staff: { address: 's@x', name: 'S' } },
   close: { ticket: SAMPLE_TICKET, reply: { text: 't' }, staff: { address: 's@x', name: 'S' } },
   'staff-notice': { staff: { address: 's@x', name: 'S' }, notice: { reason: 'r', subject: 's' } },
@@ -67,30 +71,36 @@ export const headerValue = (value: string) => value.replace(/[\r\n]+\s*/g, ' ').
  * and each compiles its partials itself, with its own escaping, at load time.
  * `partials/NAME.hbs` serves both; `NAME.txt.hbs` / `NAME.html.hbs` serve one
  * (and win over NAME.hbs there), for what must be written differently in
- * HTML, such as an address in angle brackets.
+ * HTML, such as an address in angle brackets. Folders later in `dirs` (the
+ * DESKBRIDGE_TEMPLATES overrides) win over earlier ones, partial by partial.
  */
 type Kind = 'text' | 'html';
 const compileOptions = (kind: Kind) => ({ strict: true, noEscape: kind === 'text', knownHelpers: { eq: true }, knownHelpersOnly: false });
 
-function environment(dir: string, kind: Kind): typeof Handlebars {
+function environment(dirs: string[], kind: Kind): typeof Handlebars {
   const hb = Handlebars.create();
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
-  const partials = join(dir, 'partials');
-  if (!existsSync(partials)) return hb;
-  const files = readdirSync(partials).filter((f) => f.endsWith('.hbs'));
   const own = `.${kind === 'text' ? 'txt' : 'html'}.hbs`;
   const other = kind === 'text' ? '.html.hbs' : '.txt.hbs';
-  const shared = files.filter((f) => !f.endsWith(own) && !f.endsWith(other));
-  for (const file of [...shared, ...files.filter((f) => f.endsWith(own))]) {
-    const name = file.endsWith(own) ? basename(file, own) : basename(file, '.hbs');
-    try {
-      hb.registerPartial(name, hb.compile(readFileSync(join(partials, file), 'utf8'), compileOptions(kind)));
-    } catch (err) {
-      throw new DeskbridgeError('ECONFIG', `template ${join(partials, file)}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+  for (const dir of dirs) {
+    const partials = join(dir, 'partials');
+    if (!existsSync(partials)) continue;
+    const files = readdirSync(partials).filter((f) => f.endsWith('.hbs'));
+    const shared = files.filter((f) => !f.endsWith(own) && !f.endsWith(other));
+    for (const file of [...shared, ...files.filter((f) => f.endsWith(own))]) {
+      const name = file.endsWith(own) ? basename(file, own) : basename(file, '.hbs');
+      try {
+        hb.registerPartial(name, hb.compile(readFileSync(join(partials, file), 'utf8'), compileOptions(kind)));
+      } catch (err) {
+        throw new DeskbridgeError('ECONFIG', `template ${join(partials, file)}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
+      }
     }
   }
   return hb;
 }
+
+/** The notification template for a remote event: a new ticket, a customer's reply, a closing. */
+export const notificationTemplate = (event: string): TemplateName => (event === 'reply' ? 'notification-reply' : event === 'closed' ? 'notification-closed' : 'notification');
 
 function compileFile(hb: typeof Handlebars, path: string, name: TemplateName, kind: Kind): Handlebars.TemplateDelegate {
   try {
@@ -104,14 +114,22 @@ function compileFile(hb: typeof Handlebars, path: string, name: TemplateName, ki
   }
 }
 
-/** Compiles the templates of `dir` and each system's overrides under dir/systems/<slug>/; throws ECONFIG naming the file and line. */
-export function loadTemplates(dir = DEFAULT_TEMPLATES_DIR) {
-  const hb = { text: environment(dir, 'text'), html: environment(dir, 'html') };
+/**
+ * Compiles the templates of `dir` and each system's overrides under
+ * dir/systems/<slug>/; throws ECONFIG naming the file and line. `overrides`
+ * (DESKBRIDGE_TEMPLATES) is a folder laid out the same way whose files win
+ * one by one, so local edits live outside the package and survive upgrades.
+ */
+export function loadTemplates(dir = DEFAULT_TEMPLATES_DIR, overrides?: string) {
+  if (overrides && !existsSync(overrides)) throw new DeskbridgeError('ECONFIG', `DESKBRIDGE_TEMPLATES: the folder ${overrides} does not exist`);
+  const dirs = overrides ? [dir, overrides] : [dir];
+  const hb = { text: environment(dirs, 'text'), html: environment(dirs, 'html') };
+  const at = (rel: string) => (overrides && existsSync(join(overrides, rel)) ? join(overrides, rel) : join(dir, rel));
   const load = (base: string, fallback?: Record<TemplateName, Compiled>) => {
     const out = {} as Record<TemplateName, Compiled>;
     for (const name of TEMPLATE_NAMES) {
-      const textPath = join(base, `${name}.txt.hbs`);
-      const htmlPath = join(base, `${name}.html.hbs`);
+      const textPath = at(join(base, `${name}.txt.hbs`));
+      const htmlPath = at(join(base, `${name}.html.hbs`));
       if (!fallback && (!existsSync(textPath) || !existsSync(htmlPath))) throw new DeskbridgeError('ECONFIG', `template ${existsSync(textPath) ? htmlPath : textPath} is missing`);
       out[name] = {
         text: existsSync(textPath) ? compileFile(hb.text, textPath, name, 'text') : fallback![name].text,
@@ -120,11 +138,11 @@ export function loadTemplates(dir = DEFAULT_TEMPLATES_DIR) {
     }
     return out;
   };
-  const defaults = load(dir);
+  const defaults = load('');
   const subjects = new Map<string, Handlebars.TemplateDelegate>();
   const perSystem = new Map<string, Record<TemplateName, Compiled>>();
-  const systemsDir = join(dir, 'systems');
-  if (existsSync(systemsDir)) for (const slug of readdirSync(systemsDir)) perSystem.set(slug, load(join(systemsDir, slug), defaults));
+  const slugs = new Set(dirs.flatMap((d) => (existsSync(join(d, 'systems')) ? readdirSync(join(d, 'systems')) : [])));
+  for (const slug of slugs) perSystem.set(slug, load(join('systems', slug), defaults));
   return {
     render(name: TemplateName, vars: TemplateVars): Rendered {
       const t = (perSystem.get(vars.ticket?.system ?? '') ?? defaults)[name];

@@ -3,9 +3,10 @@
 // PostgreSQL. The one place that knows how to build a knex config, so the CLI,
 // `run` and knexfile.ts connect the same way.
 import knexFactory, { type Knex } from 'knex';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { isPostgres } from '../config';
+import { isPostgres, type Config } from '../config';
+import { DeskbridgeError } from '../errors';
 import { DIALECTS, type Dialect } from './dialect';
 import { migrationSource } from './migration-source';
 
@@ -52,16 +53,27 @@ export interface Database {
   close(): Promise<void>;
 }
 
+/**
+ * knex prints pool trouble ("Acquire connection error" and its stack) on the
+ * console by itself, before the error reaches us; the caller reports the
+ * error in one line, so knex speaks only at DESKBRIDGE_LOG_LEVEL=debug.
+ */
+const quiet = (...args: unknown[]) => {
+  if (['debug', 'trace'].includes(process.env.DESKBRIDGE_LOG_LEVEL ?? '')) console.warn(...args);
+};
+const KNEX_LOG = { warn: quiet, error: quiet, deprecate: quiet, debug: quiet };
+
 export function knexConfig(database: string): Knex.Config {
   const migrations = { migrationSource, tableName: 'knex_migrations' };
   if (isPostgres(database)) {
-    return { client: 'pg', connection: database, pool: { min: 0, max: 10 }, migrations };
+    return { client: 'pg', connection: database, pool: { min: 0, max: 10 }, migrations, log: KNEX_LOG };
   }
   if (database !== ':memory:') mkdirSync(dirname(database), { recursive: true });
   return {
     client: 'better-sqlite3',
     connection: { filename: database, options: { timeout: SQLITE_BUSY_TIMEOUT_MS } } as Knex.Sqlite3ConnectionConfig,
     useNullAsDefault: true,
+    log: KNEX_LOG,
     pool: {
       min: 1,
       max: 1,
@@ -85,4 +97,15 @@ export function openDatabase(database: string): Database {
   const knex = knexFactory(knexConfig(database));
   const dialect = DIALECTS[isPostgres(database) ? 'postgres' : 'sqlite'];
   return { knex, dialect, close: () => knex.destroy() };
+}
+
+/**
+ * Every command but `init` and `migrate` works on a database that exists:
+ * opening a SQLite file that is not there would create an empty one (in the
+ * wrong folder, most often), and the next advice would build a second one.
+ */
+export function requireExistingDatabase(config: Config): void {
+  if (isPostgres(config.database) || config.database === ':memory:' || existsSync(config.database)) return;
+  const from = process.env.DESKBRIDGE_DATABASE || process.env.DESKBRIDGE_DATABASE_FILE ? 'DESKBRIDGE_DATABASE' : config.configFile ? `"database" in ${config.configFile}` : 'the default, next to the working directory';
+  throw new DeskbridgeError('EDATABASE', `no database at ${config.database} (from ${from}); run \`deskbridge init\` to create it, or point DESKBRIDGE_DATABASE at the existing one`);
 }

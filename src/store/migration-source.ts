@@ -20,6 +20,7 @@ import * as m1102 from '../../migrations/20261130110200_create_staff_notices';
 import * as m1201 from '../../migrations/20261130120100_unique_inbound_originals';
 import * as m1202 from '../../migrations/20261130120200_create_processes';
 import * as m14a from '../../migrations/20261130140100_add_department_staff_name';
+import * as m1301 from '../../migrations/20261130130100_create_inbound_history';
 
 type Migration = { up(knex: Knex): Promise<void> };
 
@@ -40,6 +41,7 @@ export const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261130120100_unique_inbound_originals', m1201],
   ['20261130120200_create_processes', m1202],
   ['20261130140100_add_department_staff_name', m14a],
+  ['20261130130100_create_inbound_history', m1301],
 ];
 
 export const migrationSource: Knex.MigrationSource<readonly [string, Migration]> = {

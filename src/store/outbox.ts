@@ -10,7 +10,7 @@ import type { Dialect } from './dialect';
 import { dbIn, dbNow } from './db-clock';
 import { nowIso, parseJsonArray, toIso, toNumberOrNull } from './values';
 
-export const OUTBOX_STATES = ['queued', 'sent', 'dead', 'bounced', 'parked'] as const;
+export const OUTBOX_STATES = ['queued', 'sent', 'dead', 'bounced', 'parked', 'discarded'] as const; // discarded: an admin gave up on it (`outbox discard`)
 export type OutboxState = (typeof OUTBOX_STATES)[number];
 export type OutboxKind = 'notification' | 'relay' | 'close' | 'notice'; // notice: to staff whose reply was not relayed (outbound/staff-notice.ts)
 

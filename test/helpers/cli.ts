@@ -6,7 +6,8 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-export const BIN = join(__dirname, '..', '..', 'bin', 'deskbridge.js');
+/** The command run from the sources (tsx): tests never depend on a build in dist/ being current. */
+export const BIN = join(__dirname, '..', '..', 'scripts', 'deskbridge-dev.cjs');
 const EMPTY_DIR = mkdtempSync(join(tmpdir(), 'deskbridge-cwd-'));
 
 export interface CliResult {

@@ -18,7 +18,7 @@ const cases: Case[] = [
   ['address in an @domain entry', { From: 'Support <support@billing.acme.example>' }, 'notification:acme'],
   ['a subdomain is not the domain', { From: 'x@eu.billing.acme.example' }, 'rejected_sender'],
   ['display name that looks allowed', { From: '"noreply@bill.example" <evil@attacker.example>' }, 'rejected_sender'],
-  ['a disabled system matches nothing', { From: 'a@old.example' }, 'rejected_sender'],
+  ['a disabled system still names its sender (decide parks the mail as parked_disabled)', { From: 'a@old.example' }, 'notification:old'],
   ['no From at all', { Subject: 'hi' }, 'rejected_sender', 'no From address'],
   // a known system's notification is automatic by nature
   ['system mail with Auto-Submitted: auto-generated', { From: 'noreply@bill.example', 'Auto-Submitted': 'auto-generated' }, 'notification:billmgr'],

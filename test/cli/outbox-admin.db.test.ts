@@ -1,0 +1,74 @@
+// Every failure visible (issue 13): a dead relay shows in `ticket show`, in
+// `outbox show` and in /metrics; `outbox retry --reroute` sends it to the
+// system's relay address as it is now; `outbox discard` gives up on it.
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { editSystem } from '../../src/admin/systems';
+import { createMetrics } from '../../src/http/metrics';
+import { cliFor, type CliResult } from '../helpers/cli';
+import { BACKEND, openTestDatabase } from '../helpers/database';
+import { FIXTURES } from '../helpers/mail';
+import { seedRouting } from '../helpers/seed';
+
+let db: Awaited<ReturnType<typeof openTestDatabase>>;
+let cli: ReturnType<typeof cliFor>;
+
+beforeAll(async () => {
+  db = await openTestDatabase('cli_outbox');
+  await seedRouting(db);
+  cli = cliFor(db.url, { DESKBRIDGE_ADDRESS: 'bridge@support.example', DESKBRIDGE_SECRET: 'outbox-test-secret-0123456789' });
+});
+afterAll(async () => db?.drop());
+
+const ok = (r: CliResult) => {
+  expect(r.code, r.stderr).toBe(0);
+  return r;
+};
+const row = async (id: number) => (await db.knex('outbox').where({ id }).first()) as { state: string; to_addresses: string; raw: Uint8Array; last_error: string | null };
+
+describe(`outbox show, retry --reroute, discard, ticket show and metrics on ${BACKEND}`, () => {
+  let closeId: number;
+  let ticketId: number;
+
+  it('a relay refused for good shows as DEAD with its error in ticket show, and in outbox show', async () => {
+    const [mail] = JSON.parse(ok(await cli(['ingest', '--json', join(FIXTURES, 'whmcs-new.eml')])).stdout) as Array<{ ticketId: number }>;
+    ticketId = mail!.ticketId;
+    ok(await cli(['ticket', 'close', String(ticketId), '--message', 'Fixed.']));
+    closeId = Number(((await db.knex('outbox').where({ kind: 'close' }).first()) as { id: number }).id);
+    await db.knex('outbox').where({ id: closeId }).update({ state: 'dead', last_error: '550 5.1.1 <support@billing.acme.example>: no such user' });
+    const shown = ok(await cli(['ticket', 'show', String(ticketId)])).stdout;
+    expect(shown).toContain(`[close #${closeId} DEAD] to support@billing.acme.example: 550 5.1.1`);
+    expect(shown).toMatch(/\[notification #\d+ QUEUED\] to anna@support\.example/);
+    const json = JSON.parse(ok(await cli(['outbox', 'show', String(closeId), '--json'])).stdout);
+    expect(json).toMatchObject({ id: closeId, state: 'dead', kind: 'close', to: ['support@billing.acme.example'], lastError: expect.stringContaining('no such user') });
+  });
+
+  it('/metrics counts the dead row and how old the oldest is', async () => {
+    await db.knex('outbox').where({ id: closeId }).update({ created_at: new Date(Date.now() - 7200_000).toISOString() });
+    const text = await createMetrics(db.knex).registry.metrics();
+    expect(text).toMatch(/deskbridge_outbox_items\{state="dead"\} 1/);
+    const oldest = Number(/deskbridge_outbox_oldest_seconds\{state="dead"\} ([\d.]+)/.exec(text)?.[1]);
+    expect(oldest).toBeGreaterThan(7000);
+    expect(text).toMatch(/deskbridge_parked_mails\{state="parked_unmapped"\} 0/);
+    expect(text).toMatch(/deskbridge_parked_oldest_seconds 0/);
+  });
+
+  it('retry --reroute sends it to the relay address the system has now: recipients and To: header', async () => {
+    await editSystem(db, 'test', 'acme', { relayTo: 'desk@billing.acme.example' });
+    const r = ok(await cli(['outbox', 'retry', String(closeId), '--reroute']));
+    expect(r.stdout).toContain(`#${closeId}: support@billing.acme.example → desk@billing.acme.example (system acme)`);
+    const after = await row(closeId);
+    expect(after.state).toBe('queued');
+    expect(JSON.parse(after.to_addresses)).toEqual(['desk@billing.acme.example']);
+    expect(Buffer.from(after.raw).toString('latin1')).toMatch(/^To: desk@billing\.acme\.example\r?$/m);
+    expect(Buffer.from(after.raw).toString('latin1')).not.toContain('To: support@billing.acme.example');
+  });
+
+  it('outbox discard gives up on it (never sent, still listed); a sent or unknown row is refused', async () => {
+    ok(await cli(['outbox', 'discard', String(closeId)]));
+    expect(await row(closeId)).toMatchObject({ state: 'discarded', last_error: expect.stringContaining('(was queued') });
+    expect(ok(await cli(['outbox', 'list', '--state', 'discarded'])).stdout).toContain(`${closeId}`);
+    expect((await cli(['outbox', 'discard', String(closeId)])).code).toBe(2);
+    expect((await cli(['outbox', 'show', '99999'])).code).toBe(2);
+  });
+});

@@ -86,13 +86,15 @@ describe(`relay identity and close forms on ${BACKEND}`, () => {
     expect((await parsed(notice.id)).text).toContain('Desk has no way to close a ticket by mail: close ticket 31 in Desk itself.');
   });
 
-  it('relayClose false with words: the words go as ordinary correspondence, and the staff member is told', async () => {
-    const ticketId = await setUp({ relayClose: false });
+  it('relayClose false with words: the words go in the close template as ordinary correspondence, and the staff member is told', async () => {
+    const ticketId = await setUp({ relayClose: false, relayHeaders: { 'X-Desk': '{{remoteTicketId}}' } });
     await pipeline().ingest([staffMail(ticketId, '#close\nAll done, closing.\n')]);
     const [relay] = await relayed();
-    expect(relay!.kind).toBe('relay');
-    expect((await parsed(relay!.id)).text).toContain('All done, closing.');
-    expect((await parsed((await listOutbox(db.knex)).at(-1)!.id)).text).toContain('Your words were sent to Desk as an ordinary reply.');
+    const mail = await parsed(relay!.id);
+    expect(mail.text).toContain('All done, closing.');
+    expect(mail.text).toContain('closed on our side');
+    expect(mail.headers.get('x-desk')).toBe('31');
+    expect((await parsed((await listOutbox(db.knex)).at(-1)!.id)).text).toContain('Your words were sent to Desk as an ordinary reply, which does not close it.');
   });
 
   it('a staff reply to a closed ticket reopens it, in the relayReopen form', async () => {

@@ -4,6 +4,7 @@
 // table RT turns into `>>>  Queue:  support` lines), a correspond
 // notification that names no queue, and the On Resolve notice.
 import { describe, expect, it } from 'vitest';
+import { carriesRelayedText, relayReferences } from '../../src/mail/echo-detect';
 import { extract } from '../../src/mail/extract';
 import { parseMail } from '../../src/mail/parse-mail';
 import { presetProfile } from '../../src/mail/profiles';
@@ -27,5 +28,26 @@ describe('rt preset on real RT mail', () => {
     const facts = await parseMail(fixture('rt-create.eml'));
     const withoutHeader = { ...facts, headers: new Map([...facts.headers].filter(([k]) => k !== 'x-rt-ticket')) };
     expect(extract(presetProfile('rt'), withoutHeader as typeof facts).ticket).toEqual({ value: 'rt.test #1', source: expect.stringMatching(/^subject/) });
+  });
+
+  it('correspond: the same ticket, the queue address, no queue name (it must follow the ticket)', async () => {
+    const e = values(extract(presetProfile('rt'), await parseMail(fixture('rt-correspond.eml'))));
+    expect(e).toMatchObject({ ticket: 'rt.test #1', departmentId: 'support@rt.test' });
+    expect(e.departmentName).toBeUndefined();
+    expect(e.event).toBeUndefined();
+  });
+
+  it('the On Resolve notice is event closed', async () => {
+    expect(extract(presetProfile('rt'), await parseMail(fixture('rt-resolved.eml'))).event?.value).toBe('closed');
+  });
+
+  it("RT's copy of our relay (NotifyActor) is an echo; a customer's reply through RT quoting it is not", async () => {
+    const relayed = 'We restarted the mail service; please try again now.';
+    const echo = await parseMail(fixture('rt-echo.eml'));
+    expect(relayReferences(echo)).toEqual([expect.stringMatching(/^<deskbridge\.r\.1\./)]);
+    expect(carriesRelayedText(echo.text, relayed)).toBe(true);
+    const reply = await parseMail(fixture('rt-customer-reply.eml'));
+    expect(reply.text).toContain('> We restarted the mail service');
+    expect(carriesRelayedText(reply.text, relayed)).toBe(false);
   });
 });

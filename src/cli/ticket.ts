@@ -113,18 +113,26 @@ export function registerTicket(program: Command, ctx: CliContext): void {
     });
   ticket
     .command('reopen <id>')
-    .description('reopen a closed ticket (the remote side reopens its own by writing again)')
+    .description("reopen a closed ticket; where the system's profile says how (relayReopen), the reopen mail is queued to it, else the remote side reopens its own by writing again")
+    .option('--message <text>', 'words for the reopen mail')
     .addHelpText('after', '\nExample:\n  $ deskbridge ticket reopen 42')
-    .action(async (id: string) => {
+    .action(async (id: string, opts: { message?: string }) => {
       const ticketId = parseId(id, 'ticket id');
       const db = await ctx.database();
-      await db.knex.transaction(async (trx) => {
+      const outbound = outboundFrom(ctx.config, loadTemplates);
+      const note = await db.knex.transaction(async (trx) => {
         const t = await getTicket(trx, ticketId);
         if (!t) throw new DeskbridgeError('ENOTFOUND', `unknown ticket #${id} (see \`deskbridge ticket list\`)`);
         if (t.status === 'open') throw new DeskbridgeError('EINVALID', `ticket #${t.id} is already open`);
         await updateTicket(trx, t.id, { status: 'open' });
-        await appendMessage(trx, { ticketId: t.id, inboundId: null, direction: 'event', event: 'reopened', fromAddress: null, fromName: null, messageId: null, text: `reopened by ${ctx.actor}`, html: null });
+        const messageId = await appendMessage(trx, { ticketId: t.id, inboundId: null, direction: 'event', event: 'reopened', fromAddress: null, fromName: null, messageId: null, text: `reopened by ${ctx.actor}${opts.message ? `: ${opts.message}` : ''}`, html: null });
+        const snapshot = await loadSnapshot(trx);
+        const system = snapshot.systems.find((s) => s.id === t.systemId);
+        if (!system || !snapshot.profileOf(system).relayReopen) return '';
+        if (!outbound) return ` (no reopen mail to ${system.slug}: DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET are not set)`;
+        const relay = await queueRelay(trx, { ticket: t, snapshot, outbound, close: false, reopen: true, text: opts.message ?? '', staff: { address: outbound.address, name: ctx.actor }, attachments: [], sourceMessageId: messageId, loop: null });
+        return `; the reopen mail is outbox #${relay.outboxId}`;
       });
-      process.stdout.write(`reopened ticket #${ticketId}\n`);
+      process.stdout.write(`reopened ticket #${ticketId}${note}\n`);
     });
 }

@@ -67,7 +67,7 @@ export const profileSchema = z
     relayHeaders: z.record(headerName, z.string()).optional(),
     /** The display name of relays (handlebars; the address is the bridge's). */
     relayFrom: z.string().min(1).optional(),
-    /** A close in the system's terms; `false`: the system cannot be closed by mail (a close is local, and staff are told). Absent: the close goes as correspondence. */
+    /** A close in the system's terms; `false`: the system cannot be closed by mail (the close is local and staff are told; words written with it still go, as correspondence). Absent: the close goes as correspondence. */
     relayClose: z.union([z.literal(false), relayFormSchema]).optional(),
     /** A reopen in the system's terms (a staff reply to a closed ticket, `ticket reopen`). Absent: the reply goes as correspondence, and `ticket reopen` sends nothing. */
     relayReopen: relayFormSchema.optional(),

@@ -17,7 +17,7 @@ export async function localCloseNotice(trx: Knex, out: Outbound, n: { ticket: Ti
   const text = [
     `Ticket #${t.id} (${t.systemName} ticket ${t.remoteTicketId}) is closed in deskbridge only.`,
     `${t.systemName} has no way to close a ticket by mail: close ticket ${t.remoteTicketId} in ${t.systemName} itself.`,
-    ...(n.relayed ? [`Your words were sent to ${t.systemName} as an ordinary reply.`] : []),
+    ...(n.relayed ? [`Your words were sent to ${t.systemName} as an ordinary reply, which does not close it.`] : []),
     '',
   ].join('\n');
   const messageId = newMessageId('n', t.id, out.address);

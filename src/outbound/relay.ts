@@ -166,8 +166,8 @@ export async function queueRelay(trx: Knex, r: RelayInput): Promise<RelayResult>
   const profile = snapshot.profileOf(system);
   const intent = r.close ? 'close' : r.reopen ? 'reopen' : 'reply';
   const shape = relayShape(profile, intent);
-  // a system with no close by mail: the close is local; words written with it still go, as correspondence
-  const form = shape ?? relayShape(profile, 'reply')!;
+  // a system with no close by mail: the close is local; words written with it still go, in the close template, as correspondence
+  const form = shape ?? { ...relayShape(profile, 'reply')!, kind: 'close' as const, template: 'close' as const };
   if (!shape && !r.text.trim()) return { outboxId: null, closedLocallyOnly: true };
   const tv = ticketVars(ticket, snapshot);
   const vars = { ticket: { ...tv, status: r.close ? 'closed' : ticket.status }, reply: { text: r.text }, staff: r.staff };

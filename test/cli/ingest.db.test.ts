@@ -72,7 +72,7 @@ describe(`ingest and friends on ${BACKEND}`, () => {
     expect(out.fields.subject!.value).toBe('Upgrade to a bigger plan');
     expect(out.route).toMatchObject({ result: 'parked_unmapped' });
     const text = await cli(['profile', 'test', '--system', 'acme', f('whmcs-new.eml')]);
-    expect(text.stdout).toMatch(/^route:\s+correspondence #\d+ → hosting \(by id\)$/m);
+    expect(text.stdout).toMatch(/^route:\s+correspondence #\d+ → hosting \(by id, ticket #\d+\)$/m); // the ticket exists since the test above
     expect({ inbound: await count('inbound'), tickets: await count('tickets') }).toEqual(before);
   });
 

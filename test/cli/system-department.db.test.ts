@@ -61,7 +61,7 @@ describe(`system and department commands on ${BACKEND}`, () => {
   it.each([
     [['system', 'add', 'x', '--name', 'X', '--from', 'not-an-address', '--relay-to', 'a@x.example', '--profile', 'whmcs'], /--from: "not-an-address" is not a valid address or domain/],
     [['system', 'add', 'x', '--name', 'X', '--from', 'a@x.example', '--relay-to', 'nobody', '--profile', 'whmcs'], /--relay-to: "nobody" is not a valid e-mail address/],
-    [['system', 'add', 'x', '--name', 'X', '--from', 'a@x.example', '--relay-to', 'a@x.example', '--profile', 'zendesk'], /--profile: unknown profile "zendesk" \(known: blesta, headers, otrs, whmcs\)/],
+    [['system', 'add', 'x', '--name', 'X', '--from', 'a@x.example', '--relay-to', 'a@x.example', '--profile', 'zendesk'], /--profile: unknown profile "zendesk" \(known: blesta, headers, otrs, rt, whmcs\)/],
     [['system', 'add', 'x', '--name', 'X', '--from', 'a@x.example', '--relay-to', 'a@x.example', '--profile-file', badProfile], /bad.json: fields.ticket\[0\].pattern: "#\(\\d\+\)" has no named group/],
     [['system', 'add', 'x', '--name', 'X', '--from', 'a@x.example', '--relay-to', 'a@x.example', '--profile-file', notJson], /not.json is not valid JSON/],
     [['system', 'add', 'x', '--name', 'X', '--from', 'a@x.example', '--relay-to', 'a@x.example'], /--profile or --profile-file is required/],

@@ -5,8 +5,8 @@ import { presetProfiles } from '../../src/mail/profiles';
 const valid = { name: 'custom', fields: { ticket: [{ from: 'subject', pattern: '#(?<value>\\d+)' }] } };
 
 describe('profile schema', () => {
-  it('ships the four presets DESIGN.md names, each valid', () => {
-    expect([...presetProfiles().keys()].sort()).toEqual(['blesta', 'headers', 'otrs', 'whmcs']);
+  it('ships the presets DESIGN.md names, each valid', () => {
+    expect([...presetProfiles().keys()].sort()).toEqual(['blesta', 'headers', 'otrs', 'rt', 'whmcs']);
   });
 
   it('accepts a minimal custom profile', () => {

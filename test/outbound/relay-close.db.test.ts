@@ -18,6 +18,7 @@ import { createPipeline } from '../../src/pipeline';
 import { listOutbox } from '../../src/store/outbox';
 import { getThread, getTicket } from '../../src/store/tickets';
 import { BACKEND, openTestDatabase } from '../helpers/database';
+import { cliFor } from '../helpers/cli';
 import { rawMail } from '../helpers/mail';
 
 const SECRET = 'relay-close-secret-0123';
@@ -86,13 +87,15 @@ describe(`relay identity and close forms on ${BACKEND}`, () => {
     expect((await parsed(notice.id)).text).toContain('Desk has no way to close a ticket by mail: close ticket 31 in Desk itself.');
   });
 
-  it('relayClose false with words: the words go as ordinary correspondence, and the staff member is told', async () => {
-    const ticketId = await setUp({ relayClose: false });
+  it('relayClose false with words: the words go in the close template as ordinary correspondence, and the staff member is told', async () => {
+    const ticketId = await setUp({ relayClose: false, relayHeaders: { 'X-Desk': '{{remoteTicketId}}' } });
     await pipeline().ingest([staffMail(ticketId, '#close\nAll done, closing.\n')]);
     const [relay] = await relayed();
-    expect(relay!.kind).toBe('relay');
-    expect((await parsed(relay!.id)).text).toContain('All done, closing.');
-    expect((await parsed((await listOutbox(db.knex)).at(-1)!.id)).text).toContain('Your words were sent to Desk as an ordinary reply.');
+    const mail = await parsed(relay!.id);
+    expect(mail.text).toContain('All done, closing.');
+    expect(mail.text).toContain('closed on our side');
+    expect(mail.headers.get('x-desk')).toBe('31');
+    expect((await parsed((await listOutbox(db.knex)).at(-1)!.id)).text).toContain('Your words were sent to Desk as an ordinary reply, which does not close it.');
   });
 
   it('a staff reply to a closed ticket reopens it, in the relayReopen form', async () => {
@@ -103,5 +106,20 @@ describe(`relay identity and close forms on ${BACKEND}`, () => {
     expect((await getTicket(db.knex, ticketId))!.status).toBe('open');
     expect((await getThread(db.knex, ticketId)).map((m) => `${m.direction}:${m.event}`)).toEqual(['remote:new', 'staff:closed', 'event:reopened', 'staff:reply']);
     expect((await parsed((await relayed()).at(-1)!.id)).text!.split('\n').slice(0, 3)).toEqual(['Status: open', '', 'One more thing.']);
+  });
+
+  it('ticket reopen (CLI) sends the relayReopen form; without one it sends nothing', async () => {
+    const ticketId = await setUp({ relayReopen: { firstLines: ['Status: open'] } });
+    await pipeline().ingest([staffMail(ticketId, '#close\n')]);
+    const cli = cliFor(db.url, { DESKBRIDGE_ADDRESS: 'bridge@support.example', DESKBRIDGE_SECRET: SECRET });
+    const r = await cli(['ticket', 'reopen', String(ticketId), '--message', 'Reopened: the fix did not hold.']);
+    expect(r.stdout).toMatch(new RegExp(`^reopened ticket #${ticketId}; the reopen mail is outbox #\\d+\\n$`));
+    const text = (await parsed((await relayed()).at(-1)!.id)).text!;
+    expect(text.split('\n').slice(0, 3)).toEqual(['Status: open', '', 'Reopened: the fix did not hold.']);
+    await db.knex('systems').update({ profile_json: null, profile: 'headers' });
+    await pipeline().ingest([staffMail(ticketId, '#close\n')]);
+    const before = (await listOutbox(db.knex)).length;
+    expect((await cli(['ticket', 'reopen', String(ticketId)])).stdout).toBe(`reopened ticket #${ticketId}\n`);
+    expect((await listOutbox(db.knex)).length).toBe(before);
   });
 });

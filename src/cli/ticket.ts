@@ -119,7 +119,7 @@ export function registerTicket(program: Command, ctx: CliContext): void {
     .action(async (id: string, opts: { message?: string }) => {
       const ticketId = parseId(id, 'ticket id');
       const db = await ctx.database();
-      const outbound = outboundFrom(ctx.config, loadTemplates);
+      const outbound = outboundOf(ctx.config);
       const note = await db.knex.transaction(async (trx) => {
         const t = await getTicket(trx, ticketId);
         if (!t) throw new DeskbridgeError('ENOTFOUND', `unknown ticket #${id} (see \`deskbridge ticket list\`)`);
@@ -130,7 +130,9 @@ export function registerTicket(program: Command, ctx: CliContext): void {
         const system = snapshot.systems.find((s) => s.id === t.systemId);
         if (!system || !snapshot.profileOf(system).relayReopen) return '';
         if (!outbound) return ` (no reopen mail to ${system.slug}: DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET are not set)`;
-        const relay = await queueRelay(trx, { ticket: t, snapshot, outbound, close: false, reopen: true, text: opts.message ?? '', staff: { address: outbound.address, name: ctx.actor }, attachments: [], sourceMessageId: messageId, loop: null });
+        // the remote side reads this signature: the department speaks, not the shell account that ran the command
+        const signature = snapshot.department(t.departmentId)?.name ?? t.department;
+        const relay = await lazy.relay().queueRelay(trx, { ticket: t, snapshot, outbound, close: false, reopen: true, text: opts.message ?? '', staff: { address: outbound.address, name: signature }, attachments: [], sourceMessageId: messageId, loop: null });
         return `; the reopen mail is outbox #${relay.outboxId}`;
       });
       process.stdout.write(`reopened ticket #${ticketId}${note}\n`);

@@ -40,8 +40,8 @@ export const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261130110200_create_staff_notices', m1102],
   ['20261130120100_unique_inbound_originals', m1201],
   ['20261130120200_create_processes', m1202],
-  ['20261130140100_add_department_staff_name', m14a],
   ['20261130130100_create_inbound_history', m1301],
+  ['20261130140100_add_department_staff_name', m14a],
 ];
 
 export const migrationSource: Knex.MigrationSource<readonly [string, Migration]> = {

@@ -32,15 +32,15 @@ const stdin = (raw: Buffer) => ({ raw, label: 'mail', source: 'stdin' as const }
 async function setUp(extra: Record<string, unknown>): Promise<number> {
   const file = join(dir, `p-${Math.random().toString(36).slice(2)}.json`);
   writeFileSync(file, JSON.stringify({ name: 'desk', fields: { ticket: [{ from: 'header', name: 'X-Ticket-ID' }], departmentId: [{ from: 'header', name: 'X-Department-ID' }] }, relaySubject: 'Re: [Desk #{{remoteTicketId}}] {{subject}}', ...extra }));
-  await addSystem(db, 'test', 'desk', { name: 'Desk', from: 'desk@remote.example', relayTo: 'desk@remote.example', profileFile: file });
-  await addDepartment(db, 'test', 'hosting', { name: 'Hosting', staff: '"Staff, Anna" <anna@support.example>, bob@support.example' });
+  await addSystem(db, 'test', 'desk', { name: 'Desk', from: 'desk@remote.example', relayTo: 'desk@remote.example', profileFile: file, auth: 'none' }); // unsigned test mail: this file is about the relay's form
+  await addDepartment(db, 'test', 'hosting', { name: 'Hosting', staff: '"Staff, Anna" <anna@support.example>, bob@support.example', staffAuth: 'token' });
   await addMap(db, 'test', { system: 'desk', remoteId: '1', name: 'Support', department: 'hosting', enabled: true });
   const [r] = await pipeline().ingest([stdin(rawMail({ From: 'desk@remote.example', Subject: 'Mail is down', 'Message-ID': '<n1@remote.example>', 'X-Ticket-ID': '31', 'X-Department-ID': '1' }, 'Mail is down.\n'))]);
   return r!.ticketId!;
 }
 
 const staffMail = (ticketId: number, body: string, from = 'Anna From Header <anna@support.example>') =>
-  stdin(rawMail({ From: from, To: `bridge+${makeToken(ticketId, 'anna@support.example', SECRET)}@support.example`, Subject: `Re: [DB#${ticketId}] Mail is down`, 'Message-ID': `<s${Math.random()}@support.example>` }, body));
+  stdin(rawMail({ From: from, To: `bridge+${makeToken(ticketId, /<([^>]+)>/.exec(from)![1]!, SECRET)}@support.example`, Subject: `Re: [DB#${ticketId}] Mail is down`, 'Message-ID': `<s${Math.random()}@support.example>` }, body));
 const relayed = async () => (await listOutbox(db.knex)).filter((o) => o.kind !== 'notification');
 const parsed = async (id: number) => simpleParser(Buffer.from((await db.knex('outbox').where({ id }).first('raw')).raw as Uint8Array));
 

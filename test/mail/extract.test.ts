@@ -17,7 +17,7 @@ describe('preset profiles', () => {
       customerEmail: 'john@customer.example',
       customerName: 'John Doe',
     });
-    expect(e.ticket!.source).toBe('subject /\\[Ticket ID: (?<value>[A-Za-z0-9]{6})\\]/');
+    expect(e.ticket!.source).toBe('subject /\\[Ticket ID: (?<value>[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)\\]/');
   });
 
   it('whmcs: a closed ticket mail gives event closed', async () => {

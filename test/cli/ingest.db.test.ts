@@ -67,7 +67,7 @@ describe(`ingest and friends on ${BACKEND}`, () => {
       await cli(['profile', 'test', '--system', 'acme', f('whmcs-sales.eml'), '--json']),
     );
     expect(out.classification).toBe('notification');
-    expect(out.fields.ticket).toEqual({ value: '730012', source: 'subject /\\[Ticket ID: (?<value>[A-Za-z0-9]{6})\\]/' });
+    expect(out.fields.ticket).toEqual({ value: '730012', source: 'subject /\\[Ticket ID: (?<value>[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}[A-Za-z0-9])?)\\]/' });
     expect(out.fields.departmentId).toEqual({ value: 'sales@billing.acme.example', source: 'fromAddress' });
     expect(out.fields.subject!.value).toBe('Upgrade to a bigger plan');
     expect(out.route).toMatchObject({ result: 'parked_unmapped' });

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../../src/store/db';
@@ -69,6 +70,7 @@ describe(`migrations on ${BACKEND}`, () => {
 
   it('commands other than init/migrate refuse a database that is behind, and say what to run', async () => {
     target = await createTestDatabase('behind');
+    if (BACKEND === 'sqlite') writeFileSync(target.url, ''); // an existing, empty SQLite file (a missing one is refused before: test/cli/setup-traps.test.ts)
     const result = await runCli(['map', 'list'], { env: { DESKBRIDGE_DATABASE: target.url } });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/needs \d+ migration\(s\); run `deskbridge migrate`/);

@@ -1,6 +1,6 @@
 // `deskbridge inbox show ID`: one ledger row with everything an admin needs to
 // decide what to do with it — its outcome and reason, the outcomes it had
-// before (replays, discards), its authentication results when recorded, the
+// before (replays, discards), its authentication results (`auth`), the
 // ticket it belongs to and the outbox items it caused.
 import type { Knex } from 'knex';
 import { listHistory } from '../store/inbound-history';
@@ -18,35 +18,23 @@ export async function requireInbound(knex: Knex, id: number): Promise<InboundRow
 
 /** The ledger row's own fields at the top level, then what hangs off it. */
 export async function inboundDetails<V extends { state: string | null; reason: string | null; processedAt: string | null }>(knex: Knex, row: InboundRow, view: (r: InboundRow) => V) {
-  // authentication results are a column of their own when the sender-auth step records them
-  const stored = (await knex('inbound').where({ id: row.id }).first()) as Record<string, unknown>;
-  const auth = stored.auth ?? stored.authentication ?? null;
   const ticket = row.ticketId ? await getTicket(knex, row.ticketId, false) : undefined;
   return {
     ...view(row),
     replayable: isReplayable(row.state),
-    authentication: typeof auth === 'string' ? safeJson(auth) : auth,
     history: await listHistory(knex, row.id),
     ticket: ticket ? { id: ticket.id, system: ticket.system, remoteTicketId: ticket.remoteTicketId, department: ticket.department, status: ticket.status, subject: ticket.subject } : null,
     outbox: await outboxForInbound(knex, row.id),
   };
 }
 
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return text;
-  }
-}
-
 type Details = Awaited<ReturnType<typeof inboundDetails<{ state: string | null; reason: string | null; processedAt: string | null }>>>;
 
 /** The plain-text form: the row's fields, then one line per earlier outcome and per outbox item. */
 export function formatDetails(d: Details): string {
-  const { history, outbox, ticket, authentication, ...fields } = d;
-  const lines = Object.entries(fields).map(([k, v]) => [k, v === null || v === undefined ? '-' : String(v)] as const);
-  if (authentication) lines.push(['authentication', typeof authentication === 'string' ? authentication : JSON.stringify(authentication)]);
+  const { history, outbox, ticket, ...fields } = d;
+  // objects (the authentication results) as compact JSON, never "[object Object]"
+  const lines = Object.entries(fields).map(([k, v]) => [k, v === null || v === undefined ? '-' : typeof v === 'object' ? JSON.stringify(v) : String(v)] as const);
   if (ticket) lines.push(['ticket', `#${ticket.id} ${ticket.system} ${ticket.remoteTicketId} → ${ticket.department}, ${ticket.status}: ${ticket.subject}`]);
   const width = Math.max(...lines.map(([k]) => k.length)) + 2;
   const out = lines.map(([k, v]) => `${`${k}:`.padEnd(width)}${v.replace(/\s+/g, ' ')}`);

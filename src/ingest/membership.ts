@@ -12,7 +12,7 @@
 import { hostname } from 'node:os';
 import type { Knex } from 'knex';
 import type { Logger } from '../log';
-import { acquireLease, leaseHolders, releaseLease, renewLeases } from '../store/cursors';
+import { acquireLeases, leaseHolders, releaseLease, renewLeases } from '../store/cursors';
 import { countLive, deregister, heartbeat, pruneDead } from '../store/processes';
 import { planBalance } from './balance';
 import { sleep } from './mailbox-reader';
@@ -57,13 +57,10 @@ export function createMembership(o: MembershipOptions) {
       if (!leaving.has(m)) o.log.info({ mailbox: m, quota: plan.quota, live }, 'giving the mailbox up to balance the processes (after the batch in hand)');
       leaving.add(m);
     }
-    for (const m of plan.take) {
-      const lease = await acquireLease(o.knex, m, o.owner, ttlMs);
-      if (lease.acquired) {
-        held.add(m);
-        holders.set(m, o.owner);
-        o.log.info({ mailbox: m, quota: plan.quota, live }, 'mailbox lease taken');
-      }
+    for (const m of await acquireLeases(o.knex, plan.take, o.owner, ttlMs)) {
+      held.add(m);
+      holders.set(m, o.owner);
+      o.log.info({ mailbox: m, quota: plan.quota, live }, 'mailbox lease taken');
     }
     changed();
   }

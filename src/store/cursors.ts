@@ -46,20 +46,22 @@ export async function advanceCursor(trx: Knex, mailbox: string, owner: string, p
 export const leaseOwner = (instance: string, pid: number, nonce: string) => `${instance}:${pid}:${nonce}`;
 
 /**
- * Takes or renews the lease for `ttlMs` (database clock): free, lapsed
- * (its holder stopped renewing: dead, or paused past its lease), or already
- * ours. Held by another: not taken, and the holder is returned. Whether the
- * holder is alive is read from the lease alone, never from a PID.
+ * Takes the leases of these mailboxes that are free or lapsed (their holder
+ * stopped renewing: dead, or paused past its lease) for `ttlMs` (database
+ * clock), in two statements whatever their number (a process taking over a
+ * dead one's fifty mailboxes must not pay a round trip each); returns the
+ * ones taken. Whether a holder is alive is read from its lease alone, never
+ * from a PID.
  */
-export async function acquireLease(knex: Knex, mailbox: string, owner: string, ttlMs: number): Promise<{ acquired: true } | { acquired: false; holder: string; until: string | null }> {
-  await knex('mailbox_cursors').insert({ mailbox, last_uid: 0, updated_at: nowIso() }).onConflict('mailbox').ignore();
-  const taken = await knex('mailbox_cursors')
-    .where({ mailbox })
-    .where((w) => w.whereNull('lease_owner').orWhere('lease_owner', owner).orWhereNull('lease_until').orWhere('lease_until', '<', dbNow(knex)))
-    .update({ lease_owner: owner, lease_until: dbIn(knex, ttlMs) });
-  if (taken > 0) return { acquired: true };
-  const current = await readCursor(knex, mailbox);
-  return { acquired: false, holder: current?.leaseOwner ?? '(unknown)', until: current?.leaseUntil ?? null };
+export async function acquireLeases(knex: Knex, mailboxes: readonly string[], owner: string, ttlMs: number): Promise<string[]> {
+  if (mailboxes.length === 0) return [];
+  await knex('mailbox_cursors').insert(mailboxes.map((mailbox) => ({ mailbox, last_uid: 0, updated_at: nowIso() }))).onConflict('mailbox').ignore();
+  const taken: Array<{ mailbox: string }> = await knex('mailbox_cursors')
+    .whereIn('mailbox', [...mailboxes])
+    .where((w) => w.whereNull('lease_owner').orWhereNull('lease_until').orWhere('lease_until', '<', dbNow(knex)))
+    .update({ lease_owner: owner, lease_until: dbIn(knex, ttlMs) })
+    .returning('mailbox');
+  return taken.map((r) => String(r.mailbox));
 }
 
 /** Renews every lease `owner` holds; returns the mailboxes it still holds (a lease taken over meanwhile is missing). */

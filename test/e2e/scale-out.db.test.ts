@@ -61,8 +61,9 @@ describe.skipIf(BACKEND !== 'postgres')('several run processes on one PostgreSQL
     // /healthz of one process: the mailboxes it reads connected, the others on standby naming their holder
     const health = await eventually(async () => {
       const h = (await (await fetch(`http://127.0.0.1:${port}/healthz`)).json()) as { process: { owner: string; liveProcesses: number }; mailboxes: Record<string, { status: string; holder?: string }> };
-      return h.process.liveProcesses === 3 && Object.values(h.mailboxes).filter((m) => m.status === 'connected').length === first[0] ? h : null;
-    }, 30_000, '/healthz: three live processes, its share connected');
+      const known = Object.values(h.mailboxes).every((m) => m.status !== 'standby' || !Number.isNaN(pidOf(m.holder ?? '')));
+      return h.process.liveProcesses === 3 && known && Object.values(h.mailboxes).filter((m) => m.status === 'connected').length === first[0] ? h : null;
+    }, 30_000, '/healthz: three live processes, its share connected, every other mailbox’s holder named (as of its last beat)');
     expect(pidOf(health.process.owner)).toBe(three[0]!.child.pid);
     const standby = Object.values(health.mailboxes).filter((m) => m.status === 'standby');
     expect(standby).toHaveLength(12 - first[0]!);
@@ -106,7 +107,7 @@ describe.skipIf(BACKEND !== 'postgres')('several run processes on one PostgreSQL
     expect(await count('inbound', { state: 'duplicate' })).toBe(1);
     expect(await count('tickets')).toBe(12 * 4 + 1);
     expect(await count('messages')).toBe(241);
-  });
+  }, 180_000); // four processes starting on a shared 2-core machine
 
   it('an outbox worker killed mid-send against a slow SMTP server: every notification received once, but for the sends at the server in the instant of the kill', async () => {
     const sink = await startSmtpSink(() => 'accept', { acceptAfterMs: () => 150 });
@@ -144,7 +145,7 @@ describe.skipIf(BACKEND !== 'postgres')('several run processes on one PostgreSQL
     } finally {
       await sink.close();
     }
-  });
+  }, 120_000);
 
   it('SIGTERM under a backlog: leases and claims released, the process row gone, exit 0 within 10 s', async () => {
     const sink = await startSmtpSink(() => 'accept', { acceptAfterMs: () => 500 });
@@ -166,5 +167,5 @@ describe.skipIf(BACKEND !== 'postgres')('several run processes on one PostgreSQL
     } finally {
       await sink.close();
     }
-  });
+  }, 120_000);
 });

@@ -188,7 +188,14 @@ export function createPipeline(db: Database, options: PipelineOptions) {
     prepareBatch(mails: IncomingMail[]): PreparedBatch {
       // a parse pool also applies the sender's profile, off this thread and under its deadline: it needs the systems
       // (the systems the last batch's transaction saw: loading them here would wait, on SQLite, for that transaction's one connection)
-      const candidates = !options.parse ? Promise.resolve([]) : (latestCandidates ??= listSystems(db.knex).then(profileCandidates));
+      const candidates = !options.parse
+        ? Promise.resolve([])
+        : (latestCandidates ??= listSystems(db.knex)
+            .then(profileCandidates)
+            .catch((err: unknown) => {
+              latestCandidates = null; // not cached: the next batch asks again
+              throw err;
+            }));
       const prepared = candidates.then((c) => Promise.all(mails.map((mail) => prepare(mail.raw, options, mail.size, c))));
       prepared.catch(() => {}); // prepare() never rejects; this only keeps a stray rejection from being unhandled
       return { mails, prepared };

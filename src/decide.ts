@@ -32,7 +32,9 @@ export interface DecideOptions {
 export function profileCandidates(systems: readonly System[]): ProfileCandidate[] {
   return systems.flatMap((s) => {
     try {
-      return s.enabled ? [{ id: s.id, slug: s.slug, from: s.from, enabled: s.enabled, profile: systemProfile(s) }] : [];
+      if (!s.enabled) return [];
+      const profile = systemProfile(s);
+      return [{ id: s.id, slug: s.slug, from: s.from, enabled: s.enabled, profile, profileKey: JSON.stringify(profile) }];
     } catch {
       return [];
     }
@@ -145,7 +147,7 @@ export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOp
   }
   const profile = snapshot.profileOf(system);
   const worked = facts.work?.extraction;
-  const fields = worked && worked.systemId === system.id && worked.profileName === profile.name ? worked.fields : extract(profile, facts);
+  const fields = worked && worked.systemId === system.id && worked.profileKey === JSON.stringify(profile) ? worked.fields : extract(profile, facts);
   const r = route(snapshot.correspondencesOf(system.id), {
     ticket: fields.ticket?.value,
     departmentId: fields.departmentId?.value,

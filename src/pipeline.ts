@@ -15,6 +15,7 @@ import type { Knex } from 'knex';
 import type { Authenticate } from './auth/sender-auth';
 import { DeskbridgeError, isDeskbridgeError } from './errors';
 import { decide, headerBlock, prepare, profileCandidates, type Decision, type Prepared } from './decide';
+import type { ProfileCandidate } from './mail/mail-work';
 import type { MailFacts } from './mail/parse-mail';
 import { queueNotification, type Outbound } from './outbound/notify';
 import { handleStaffReply } from './outbound/relay';
@@ -157,6 +158,7 @@ async function notifyStaff(
 }
 
 export function createPipeline(db: Database, options: PipelineOptions) {
+  let latestCandidates: Promise<ProfileCandidate[]> | null = null; // for the parse pool's worker (mail-work.ts)
   /**
    * Decides one mail and writes its ledger row (through `write`) with its
    * effects. A throw while deciding or writing becomes `failed` (or
@@ -208,7 +210,15 @@ export function createPipeline(db: Database, options: PipelineOptions) {
     /** Starts parsing a batch (all its mails at once: a parse pool works through them while the caller does other things). */
     prepareBatch(mails: IncomingMail[]): PreparedBatch {
       // a parse pool also applies the sender's profile, off this thread and under its deadline: it needs the systems
-      const candidates = options.parse ? listSystems(db.knex).then(profileCandidates) : Promise.resolve([]);
+      // (the systems the last batch's transaction saw: loading them here would wait, on SQLite, for that transaction's one connection)
+      const candidates = !options.parse
+        ? Promise.resolve([])
+        : (latestCandidates ??= listSystems(db.knex)
+            .then(profileCandidates)
+            .catch((err: unknown) => {
+              latestCandidates = null; // not cached: the next batch asks again
+              throw err;
+            }));
       const prepared = candidates.then((c) => Promise.all(mails.map((mail) => prepare(mail.raw, options, mail.size, c))));
       prepared.catch(() => {}); // prepare() never rejects; this only keeps a stray rejection from being unhandled
       return { mails, prepared };
@@ -220,6 +230,7 @@ export function createPipeline(db: Database, options: PipelineOptions) {
       const rows = mails.map((mail, i) => ledgerRow(mail, prepared[i]!));
       return db.knex.transaction(async (trx) => {
         const snapshot = await loadSnapshot(trx);
+        if (options.parse) latestCandidates = Promise.resolve(profileCandidates(snapshot.systems));
         const originals = await loadDuplicateIndex(trx, rows);
         const results: MailResult[] = [];
         for (let i = 0; i < mails.length; i++) {

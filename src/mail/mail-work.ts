@@ -20,19 +20,21 @@ export interface ProfileCandidate {
   from: string[];
   enabled: boolean;
   profile: Profile;
+  /** The profile as JSON: decide.ts uses the extraction only when the profile it routes by is this one. */
+  profileKey: string;
 }
 
 export interface MailWork {
   /** The sanitised HTML copy (null when the mail has no HTML). */
   safeHtml: string | null;
   /** The sender's system's extraction, when the sender is one. */
-  extraction: { systemId: number; profileName: string; fields: Extraction } | null;
+  extraction: { systemId: number; profileKey: string; fields: Extraction } | null;
 }
 
 export function doMailWork(facts: MailFacts, candidates: readonly ProfileCandidate[]): MailWork {
   const system = matchSystem(facts.fromAddress, candidates);
   return {
     safeHtml: facts.html === null ? null : sanitizeMailHtml(facts.html),
-    extraction: system ? { systemId: system.id, profileName: system.profile.name, fields: extract(system.profile, facts) } : null,
+    extraction: system ? { systemId: system.id, profileKey: system.profileKey, fields: extract(system.profile, facts) } : null,
   };
 }

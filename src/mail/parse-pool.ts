@@ -92,6 +92,10 @@ export function createParsePool(options: { deadlineMs?: number } = {}) {
     return w;
   }
 
+  // Started now, not at the first mail: loading the worker's modules takes a moment, which the caller's
+  // own start-up (database, IMAP login) hides, instead of the first mail waiting for it.
+  worker = start();
+
   return {
     deadlineMs,
     /** Parses one mail and does its bounded work (mail-work.ts) for the sender's system among `candidates`. */

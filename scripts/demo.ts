@@ -66,8 +66,12 @@ try {
   deskbridge('map', 'add', '--system', 'acme', '--remote-id', 'support@billing.acme.example', '--name', 'Technical Support', '--department', 'hosting');
   deskbridge('map', 'list');
 
-  step('2. WHMCS mails a new ticket and a client reply (what `deskbridge run` reads from IMAP, here from files)');
-  deskbridge('ingest', example('1-whmcs-new-ticket.eml'), example('2-whmcs-client-reply.eml'));
+  step('2. WHMCS mails a new ticket and a client reply (what `deskbridge run` reads from IMAP, here from files), and someone forges a third');
+  // the forgery: the first notification again, without the receiving server's Authentication-Results
+  const forged = readFileSync(example('1-whmcs-new-ticket.eml'), 'utf8').replace(/^Authentication-Results:.*(\r?\n[ \t].*)*\r?\n/, '').replace('<whmcs-730411-1@', '<forged-730411-1@');
+  const forgedFile = join(work, 'forged.eml');
+  writeFileSync(forgedFile, forged);
+  deskbridge('ingest', example('1-whmcs-new-ticket.eml'), example('2-whmcs-client-reply.eml'), forgedFile);
   deskbridge('ticket', 'list');
 
   step('3. The staff notifications go out (DESKBRIDGE_SMTP=file:… writes them as .eml files)');
@@ -93,13 +97,7 @@ try {
   const body = raw.split(/\r?\n\r?\n/).find((part, i) => i > 0 && /restored the kernel/.test(part));
   if (body) process.stdout.write(`   body: ${body.split(/\r?\n/)[0]!.trim()} …\n`);
 
-  step('6. A forged notification (the first one again, without the receiving server\'s Authentication-Results) is parked, not ticketed');
-  const forged = readFileSync(example('1-whmcs-new-ticket.eml'), 'utf8').replace(/^Authentication-Results:.*(\r?\n[ \t].*)*\r?\n/, '').replace('<whmcs-730411-1@', '<forged-730411-1@');
-  const forgedFile = join(work, 'forged.eml');
-  writeFileSync(forgedFile, forged);
-  deskbridge('ingest', forgedFile);
-
-  step('7. The ticket with its whole thread, and the ledger of every mail received');
+  step('6. The ticket with its whole thread, and the ledger of every mail received');
   deskbridge('ticket', 'show', '1');
   deskbridge('inbox', 'list');
   process.stdout.write(`\nDone. The database and the .eml files are in ${work}\n`);

@@ -17,5 +17,5 @@ declare module 'mailauth/lib/dmarc' {
   }): Promise<false | { status: { result: string }; domain: string; error?: string }>;
 }
 declare module 'mailauth/lib/dkim/sign' {
-  export function dkimSign(input: Buffer | string, options: { signatureData: Array<{ signingDomain: string; selector: string; privateKey: string | Buffer; canonicalization?: string; maxBodyLength?: number }>; headerList?: string[] }): Promise<{ signatures: string; errors: unknown[] }>;
+  export function dkimSign(input: Buffer | string, options: { signTime?: Date; signatureData: Array<{ signingDomain: string; selector: string; privateKey: string | Buffer; canonicalization?: string; maxBodyLength?: number }>; headerList?: string[] }): Promise<{ signatures: string; errors: unknown[] }>;
 }

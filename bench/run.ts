@@ -9,6 +9,10 @@
 //   imap: bench/imap-bench.ts against a private Dovecot: N-mail backlog vs raw
 //   imapflow fetch + mailparser, and APPEND → ticket latency in IDLE vs a bare
 //   imapflow client (p50/p99).
+//   cli: bench/cli-bench.ts: the path users run, through bin/deskbridge.js with
+//   notifications on — `deskbridge ingest` over N files (every mail a new
+//   ticket; 1 new : 4 replies) vs mailparser alone, BENCH_PIPE_CALLS (200)
+//   single-mail calls on stdin as an MTA pipe runs them, peak RSS at N and 4N.
 //   relay: bench/relay-bench.ts: staff replies in → relays accepted by a local
 //   SMTP sink, vs nodemailer alone sending the same mails (BENCH_RELAY_N, 2,000).
 import { spawnSync } from 'node:child_process';
@@ -18,6 +22,7 @@ import { join } from 'node:path';
 import { notification } from '../test/helpers/notifications';
 import { dovecotInstalled } from '../scripts/dovecot';
 import { imapBench } from './imap-bench';
+import { cliBench } from './cli-bench';
 import { relayBench } from './relay-bench';
 
 const N = Number(process.env.BENCH_N ?? 5000);
@@ -62,6 +67,7 @@ try {
 }
 
 async function rest() {
+  await cliBench(N, ROUNDS, Number(process.env.BENCH_PIPE_CALLS ?? 200));
   if (dovecotInstalled()) await imapBench(N);
   else console.log('imap benchmark: skipped, Dovecot is not installed (apt-get install dovecot-imapd)');
   await relayBench(Number(process.env.BENCH_RELAY_N ?? 2000));

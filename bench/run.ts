@@ -9,10 +9,14 @@
 //   imap: bench/imap-bench.ts against a private Dovecot: N-mail backlog vs raw
 //   imapflow fetch + mailparser, and APPEND → ticket latency in IDLE vs a bare
 //   imapflow client (p50/p99).
+//   cli: bench/cli-bench.ts: the path users run, through bin/deskbridge.js with
+//   notifications on — `deskbridge ingest` over N files (every mail a new
+//   ticket; 1 new : 4 replies) vs mailparser alone, BENCH_PIPE_CALLS (200)
+//   single-mail calls on stdin as an MTA pipe runs them, peak RSS at N and 4N.
 //   relay: bench/relay-bench.ts: staff replies in → relays accepted by a local
 //   SMTP sink, vs nodemailer alone sending the same mails (BENCH_RELAY_N, 2,000).
 //   ingest with sender authentication on: the same N mails stamped by a trusted
-//   receiver, and DKIM-signed (mailauth verifies); BENCH_ONLY=ingest stops there.
+//   receiver, and DKIM-signed (mailauth verifies); BENCH_ONLY=ingest stops there, BENCH_ONLY=cli after the CLI figures.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,6 +24,7 @@ import { join } from 'node:path';
 import { notification } from '../test/helpers/notifications';
 import { dovecotInstalled } from '../scripts/dovecot';
 import { imapBench } from './imap-bench';
+import { cliBench } from './cli-bench';
 import { relayBench } from './relay-bench';
 import { makeKey, signMail } from '../test/helpers/dkim';
 
@@ -85,6 +90,8 @@ try {
 async function rest() {
   await ingest();
   if (process.env.BENCH_ONLY === 'ingest') return;
+  await cliBench(N, ROUNDS, Number(process.env.BENCH_PIPE_CALLS ?? 200));
+  if (process.env.BENCH_ONLY === 'cli') return;
   if (dovecotInstalled()) await imapBench(N);
   else console.log('imap benchmark: skipped, Dovecot is not installed (apt-get install dovecot-imapd)');
   await relayBench(Number(process.env.BENCH_RELAY_N ?? 2000));

@@ -1,0 +1,200 @@
+// The path users run (issue 15), through `bin/deskbridge.js` as an admin or an
+// MTA runs it, with staff notifications on (DESKBRIDGE_ADDRESS, DESKBRIDGE_SECRET
+// and DESKBRIDGE_SMTP=file:DIR: every ticket event queues a notification):
+//
+//   (a) `deskbridge ingest FILE…` over N files (as xargs would call it), two
+//       mixes — every mail a new ticket, and 1 new : 4 replies — each beside
+//       mailparser alone over the same files, in adjacent pairs, the median
+//       pair reported (one run of either can be off by 30% on a shared machine);
+//   (c) PIPE_CALLS sequential single-mail `deskbridge ingest` calls with the
+//       mail on stdin (`|deskbridge ingest` in an MTA's aliases): mails/s and
+//       p50/p99 per call, beside `node -e ''` (what no Node.js program beats);
+//   (e) the CLI process's peak RSS at N and 4N (bench/rss-probe.cjs, preloaded,
+//       reports the process's own maxRSS when it exits).
+//
+// The figures are printed; nothing here asserts a speed.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { notification } from '../test/helpers/notifications';
+import { seededBenchDatabase } from './seed';
+
+const ROOT = join(__dirname, '..');
+const BIN = join(ROOT, 'bin', 'deskbridge.js');
+const PROBE = join(__dirname, 'rss-probe.cjs');
+const ARGS_PER_CALL = 2_500; // files per `deskbridge ingest` call: N = 5,000 in two calls, as xargs split it when the issue was measured
+
+interface CliRun {
+  seconds: number;
+  peakRssMb: number;
+  states: Record<string, number>;
+  outbox: number;
+}
+
+function generate(n: number, perTicket: number, tag: string): string {
+  const dir = mkdtempSync(join(tmpdir(), `deskbridge-clibench-${tag}-`));
+  for (let i = 0; i < n; i++) writeFileSync(join(dir, `${String(i).padStart(7, '0')}.eml`), notification(i, perTicket, tag));
+  return dir;
+}
+
+/** The environment of a desk with notifications on, and nothing of the caller's DESKBRIDGE_* settings. */
+function deskEnv(database: string, outDir: string): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('DESKBRIDGE_')) env[k] = v;
+  return {
+    ...env,
+    DESKBRIDGE_DATABASE: database,
+    DESKBRIDGE_ADDRESS: 'bridge@support.example',
+    DESKBRIDGE_SECRET: 'bench-secret-0123456789',
+    DESKBRIDGE_SMTP: `file:${outDir}`,
+    DESKBRIDGE_LOG_LEVEL: 'warn',
+  };
+}
+
+/** Runs bin/deskbridge.js with the RSS probe; returns its wall time and peak RSS. */
+function deskbridge(args: string[], env: NodeJS.ProcessEnv, input?: Buffer) {
+  const rssFile = join(tmpdir(), `deskbridge-rss-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const start = process.hrtime.bigint();
+  const run = spawnSync(process.execPath, ['--require', PROBE, BIN, ...args], { env: { ...env, DESKBRIDGE_RSS_FILE: rssFile }, input, encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  if (run.status !== 0) throw new Error(`deskbridge ${args[0]} exited ${run.status}: ${run.stderr.slice(0, 2000)}`);
+  let peakRssMb = 0;
+  try {
+    peakRssMb = Number(readFileSync(rssFile, 'utf8')) / 1024;
+  } finally {
+    rmSync(rssFile, { force: true });
+  }
+  return { seconds, peakRssMb, stdout: run.stdout };
+}
+
+async function freshDesk(): Promise<{ work: string; env: NodeJS.ProcessEnv; database: string }> {
+  const work = mkdtempSync(join(tmpdir(), 'deskbridge-clibench-db-'));
+  const database = join(work, 'bench.sqlite');
+  const db = await seededBenchDatabase(database);
+  await db.close();
+  return { work, database, env: deskEnv(database, join(work, 'outbox')) };
+}
+
+async function countStates(database: string): Promise<{ states: Record<string, number>; outbox: number }> {
+  const { openDatabase } = await import('../src/store/db');
+  const db = openDatabase(database);
+  try {
+    const rows = (await db.knex('inbound').select('state').count({ n: '*' }).groupBy('state')) as Array<{ state: string; n: number | string }>;
+    const outbox = Number((await db.knex('outbox').where({ kind: 'notification' }).count({ n: '*' }).first())!.n);
+    return { states: Object.fromEntries(rows.map((r) => [r.state, Number(r.n)])), outbox };
+  } finally {
+    await db.close();
+  }
+}
+
+/** (a) and (e): every file through `deskbridge ingest`, ARGS_PER_CALL files a call. */
+async function ingestFiles(dir: string, perCall = ARGS_PER_CALL): Promise<CliRun> {
+  const files = readdirSync(dir).filter((f) => f.endsWith('.eml')).sort().map((f) => join(dir, f));
+  const desk = await freshDesk();
+  try {
+    let seconds = 0;
+    let peakRssMb = 0;
+    for (let i = 0; i < files.length; i += perCall) {
+      const run = deskbridge(['ingest', ...files.slice(i, i + perCall)], desk.env);
+      seconds += run.seconds;
+      peakRssMb = Math.max(peakRssMb, run.peakRssMb);
+    }
+    return { seconds, peakRssMb, ...(await countStates(desk.database)) };
+  } finally {
+    rmSync(desk.work, { recursive: true, force: true });
+  }
+}
+
+/** mailparser alone over the same files, in a process of its own (bench/ingest-bench.ts `parse`). */
+function parseAlone(dir: string): { mailsPerSecond: number } {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', join(__dirname, 'ingest-bench.ts'), 'parse', dir, '-'], { encoding: 'utf8' });
+  if (run.status !== 0) throw new Error(`parse failed: ${run.stderr}`);
+  return JSON.parse(run.stdout.trim().split('\n').at(-1)!);
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+const f0 = (x: number) => x.toFixed(0);
+
+async function mixFigure(n: number, rounds: number, perTicket: number, label: string, print: (l: string) => void) {
+  const dir = generate(n, perTicket, `mix${perTicket}`);
+  try {
+    const pairs: Array<{ parse: number; cli: number; run: CliRun; ratio: number }> = [];
+    for (let r = 0; r < rounds; r++) {
+      const parse = parseAlone(dir).mailsPerSecond;
+      const run = await ingestFiles(dir);
+      const cli = n / run.seconds;
+      pairs.push({ parse, cli, run, ratio: cli / parse });
+    }
+    pairs.sort((a, b) => a.ratio - b.ratio);
+    const mid = pairs[Math.floor(pairs.length / 2)]!;
+    print(`cli ingest (${label}): ${n} files through bin/deskbridge.js ingest (${ARGS_PER_CALL} a call), notifications on, SQLite; median of ${rounds} pairs (ratios ${pairs.map((p) => p.ratio.toFixed(2)).join(', ')})`);
+    print(`  mailparser alone:          ${f0(mid.parse)} mails/s`);
+    print(`  deskbridge ingest:         ${f0(mid.cli)} mails/s   states ${JSON.stringify(mid.run.states)}, ${mid.run.outbox} notifications queued`);
+    print(`  ratio ingest/parser:       ${mid.ratio.toFixed(2)}   (bar >= 0.50: ${mid.ratio >= 0.5 ? 'met' : 'NOT met'}; goal 0.80)`);
+    print(`  peak RSS of the CLI:       ${f0(mid.run.peakRssMb)} MB`);
+    return mid.run;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** (c): one process per mail, the mail on stdin, one after another. */
+async function pipeFigure(calls: number, print: (l: string) => void) {
+  const desk = await freshDesk();
+  try {
+    const ms: number[] = [];
+    const nodeMs: number[] = [];
+    for (let i = 0; i < Math.min(calls, 20); i++) {
+      const t0 = process.hrtime.bigint();
+      spawnSync(process.execPath, ['-e', '']);
+      nodeMs.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    let total = 0;
+    for (let i = 0; i < calls; i++) {
+      const run = deskbridge(['ingest'], desk.env, Buffer.from(notification(i, 5, 'pipe')));
+      ms.push(run.seconds * 1000);
+      total += run.seconds;
+    }
+    const { states, outbox } = await countStates(desk.database);
+    ms.sort((a, b) => a - b);
+    nodeMs.sort((a, b) => a - b);
+    const rate = calls / total;
+    print(`mta pipe: ${calls} sequential \`deskbridge ingest\` calls, one mail each on stdin, notifications on, SQLite`);
+    print(`  node -e '' alone:          p50 ${f0(percentile(nodeMs, 50))} ms`);
+    print(`  per call:                  p50 ${f0(percentile(ms, 50))} ms   p99 ${f0(percentile(ms, 99))} ms   states ${JSON.stringify(states)}, ${outbox} notifications queued`);
+    print(`  mails/s:                   ${rate.toFixed(1)}   (bar >= 5: ${rate >= 5 ? 'met' : 'NOT met'})`);
+  } finally {
+    rmSync(desk.work, { recursive: true, force: true });
+  }
+}
+
+/** (e): one CLI call over N, then over 4N new-ticket mails (all files in one call): does memory stay flat? */
+async function rssFigure(n: number, print: (l: string) => void) {
+  const small = generate(n, 1, 'rss1');
+  const large = generate(4 * n, 1, 'rss4');
+  try {
+    const a = await ingestFiles(small, Infinity);
+    const b = await ingestFiles(large, Infinity);
+    const growth = b.peakRssMb / a.peakRssMb - 1;
+    print(`cli peak RSS: one \`deskbridge ingest\` call over all files, notifications on, every mail a new ticket`);
+    print(`  N=${n}:  ${f0(a.peakRssMb)} MB   4N=${4 * n}: ${f0(b.peakRssMb)} MB   growth ${(growth * 100).toFixed(0)}%   (bar within 25%: ${growth <= 0.25 ? 'met' : 'NOT met'})`);
+  } finally {
+    rmSync(small, { recursive: true, force: true });
+    rmSync(large, { recursive: true, force: true });
+  }
+}
+
+export async function cliBench(n: number, rounds: number, pipeCalls: number, print: (l: string) => void = console.log): Promise<void> {
+  await mixFigure(n, rounds, 1, 'every mail a new ticket', print);
+  await mixFigure(n, rounds, 5, '1 new : 4 replies', print);
+  await pipeFigure(pipeCalls, print);
+  await rssFigure(n, print);
+}
+
+if (require.main === module) {
+  cliBench(Number(process.env.BENCH_N ?? 5000), Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3)), Number(process.env.BENCH_PIPE_CALLS ?? 200)).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}

@@ -9,7 +9,7 @@ import * as repo from '../store/departments';
 import type { Department } from '../store/departments';
 import { parseStaffList } from './addresses';
 import { checkName, checkSlug } from './slug';
-import { STAFF_AUTH_POLICIES, type StaffAuthPolicy } from '../auth/policy';
+import { STAFF_AUTH_POLICIES, type StaffAuthPolicy } from '../auth/policy-names';
 
 export interface DepartmentInput {
   name?: string;

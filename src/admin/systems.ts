@@ -11,7 +11,7 @@ import * as repo from '../store/systems';
 import type { System, SystemFields } from '../store/systems';
 import { normaliseAddress, normaliseAllowEntry, splitList } from './addresses';
 import { checkName, checkSlug } from './slug';
-import { SYSTEM_AUTH_POLICIES, type SystemAuthPolicy } from '../auth/policy';
+import { SYSTEM_AUTH_POLICIES, type SystemAuthPolicy } from '../auth/policy-names';
 
 export interface SystemInput {
   name?: string;

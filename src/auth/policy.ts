@@ -8,10 +8,7 @@ import { aligned, domainOf, sameDomain } from './org-domain';
 import { describeAuth, type SenderAuth } from './sender-auth';
 
 /** A system's or department's demand: `dmarc` (authenticated as above) or none (From alone, the pre-issue-11 behaviour). */
-export const SYSTEM_AUTH_POLICIES = ['none', 'dmarc'] as const;
-export type SystemAuthPolicy = (typeof SYSTEM_AUTH_POLICIES)[number];
-export const STAFF_AUTH_POLICIES = ['dmarc', 'token'] as const;
-export type StaffAuthPolicy = (typeof STAFF_AUTH_POLICIES)[number];
+export { SYSTEM_AUTH_POLICIES, STAFF_AUTH_POLICIES, type SystemAuthPolicy, type StaffAuthPolicy } from './policy-names';
 
 export type AuthVerdict =
   | { kind: 'pass'; reason: string }

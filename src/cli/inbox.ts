@@ -46,6 +46,23 @@ export const inboundView = (r: InboundRow) => ({
   auth: lazy.auth().authView(r.auth),
 });
 
+type ReplayOptions = Parameters<import('../pipeline').Pipeline['reprocess']>[1];
+
+/**
+ * Decides stored mails again as intake does: on the parse pool (each mail held
+ * to the per-mail deadline, so a hostile mail cannot freeze a replay) and with
+ * the configured sender authentication (trusted authserv-ids, resolvers).
+ */
+async function replay(ctx: CliContext, db: Awaited<ReturnType<CliContext['database']>>, ids: number[], options: ReplayOptions) {
+  const pool = lazy.parsePool().createParsePool({ deadlineMs: ctx.config.mailDeadlineSeconds * 1000 });
+  const pipeline = lazy.pipeline().createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool.parse, outbound: outboundOf(ctx.config), authenticate: lazy.auth().authenticatorFrom(ctx.config) });
+  try {
+    return await pipeline.reprocess(ids, options);
+  } finally {
+    await pool.close();
+  }
+}
+
 /** Every id exists and may be replayed, checked before anything changes. */
 async function requireReplayable(knex: Parameters<typeof getInbound>[0], ids: number[]): Promise<InboundRow[]> {
   const rows = await listInbound(knex, { ids });
@@ -117,9 +134,7 @@ export function registerInbox(program: Command, ctx: CliContext): void {
       }
       const db = await ctx.database();
       const rows = opts.state ? await listInbound(db.knex, { states: [opts.state] }) : await requireReplayable(db.knex, ids.map((i) => parseId(i, 'inbound id')));
-      const outbound = outboundOf(ctx.config);
-      const pipeline = lazy.pipeline().createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, outbound });
-      printResults(await pipeline.reprocess(rows.map((r) => r.id), { resetAttempts: true, replayBy: `${ctx.actor}: inbox replay` }), opts.json);
+      printResults(await replay(ctx, db, rows.map((r) => r.id), { resetAttempts: true, replayBy: `${ctx.actor}: inbox replay` }), opts.json);
     });
 
   const parked = program.command('parked').description('mails waiting for an admin: parked_unmapped, parked_disabled, parked_unparsed, parked_failed, parked_unauthenticated');
@@ -157,14 +172,7 @@ export function registerInbox(program: Command, ctx: CliContext): void {
       if (opts.all && ids.length > 0) throw new DeskbridgeError('EUSAGE', 'parked replay: give ids or --all, not both');
       const db = await ctx.database();
       const rows = opts.all ? await listInbound(db.knex, { states: PARKED_STATES }) : await requireParked(db.knex, ids.map((i) => parseId(i, 'inbound id')));
-      // on the parse pool: a replayed mail is held to the same per-mail deadline as on intake
-      const pool = lazy.parsePool().createParsePool({ deadlineMs: ctx.config.mailDeadlineSeconds * 1000 });
-      const pipeline = lazy.pipeline().createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool.parse, outbound: outboundOf(ctx.config), authenticate: lazy.auth().authenticatorFrom(ctx.config) });
-      try {
-        printResults(await pipeline.reprocess(rows.map((r) => r.id), { resetAttempts: true, states: [...PARKED_STATES, 'failed'], replayBy: `${ctx.actor}: parked replay` }), opts.json);
-      } finally {
-        await pool.close();
-      }
+      printResults(await replay(ctx, db, rows.map((r) => r.id), { resetAttempts: true, states: [...PARKED_STATES, 'failed'], replayBy: `${ctx.actor}: parked replay` }), opts.json);
     });
   parked
     .command('discard <id...>')

@@ -41,7 +41,12 @@ export async function startSmtpSink(decide: (rcpt: string) => Verdict = () => 'a
       });
     },
   });
+  // A client that dies mid-session (a worker killed with SIGKILL) resets its
+  // connection; smtp-server reports that as an 'error' event, which with no
+  // listener would throw out of the test run. Kept for tests that look.
+  const connectionErrors: Error[] = [];
+  server.on('error', (err) => connectionErrors.push(err));
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
   const port = (server.server.address() as { port: number }).port;
-  return { port, url: `smtp://127.0.0.1:${port}`, received, close: () => new Promise<void>((r) => server.close(() => r())) };
+  return { port, url: `smtp://127.0.0.1:${port}`, received, connectionErrors, close: () => new Promise<void>((r) => server.close(() => r())) };
 }

@@ -47,7 +47,7 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
   const membership = createMembership({ knex: db.knex, owner: leaseOwner(config.instance, process.pid, randomUUID().slice(0, 8)), instance: config.instance, mailboxes: config.imap.map((u) => parseMailboxUrl(u).key), leaseMs, log: log.child({ component: 'membership' }) });
   const sender =
     config.smtp && config.address
-      ? createOutboxWorker({ db, transport: openTransport(config.smtp), from: config.address, owner: membership.owner, leaseMs, log: log.child({ component: 'outbox' }) })
+      ? createOutboxWorker({ db, transport: openTransport(config.smtp), from: config.address, owner: membership.owner, leaseMs, outbound, log: log.child({ component: 'outbox' }) })
       : null;
   if (!config.smtp) log.warn('DESKBRIDGE_SMTP is not set: notifications and relays wait in the outbox');
   const retried = await pipeline.retryFailed();

@@ -19,6 +19,7 @@ import type { ProfileCandidate } from './mail/mail-work';
 import type { MailFacts } from './mail/parse-mail';
 import { queueNotification, type Outbound } from './outbound/notify';
 import { handleStaffReply } from './outbound/relay';
+import { noticeUndelivered } from './outbound/staff-notice';
 import { loadSnapshot, type RoutingSnapshot } from './route/snapshot';
 import type { Database } from './store/db';
 import * as ledger from './store/inbound';
@@ -86,11 +87,13 @@ async function applyEffects(
   if (d.kind === 'staff') return handleStaffReply(trx, d, writeLedger, snapshot, outbound);
   if (d.kind === 'bounce') {
     const id = await writeLedger(d.outcome);
-    const marked = await trx('outbox')
+    const marked: Array<{ id: number }> = await trx('outbox')
       .where({ message_id: d.originalMessageId })
       .whereIn('state', ['queued', 'sent'])
-      .update({ state: 'bounced', last_error: `bounced${bouncedFor(d.failedRecipients)}: see inbound #${id}` });
-    if (marked === 0) return { id, outcome: d.outcome };
+      .update({ state: 'bounced', last_error: `bounced${bouncedFor(d.failedRecipients)}: see inbound #${id}` })
+      .returning('id');
+    if (marked.length === 0) return { id, outcome: d.outcome };
+    if (outbound) await noticeUndelivered(trx, outbound, marked.map((r) => Number(r.id))); // a bounced relay's author is told
     const outcome = { ...d.outcome, reason: `${d.outcome.reason}; outbox item bounced${bouncedFor(d.failedRecipients)}` };
     await ledger.setOutcome(trx, id, outcome); // the row exists now: update its reason, do not write it again
     return { id, outcome };

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { parseId } from '../admin/correspondences';
 import { DeskbridgeError } from '../errors';
 import { DEFAULT_DEADLINE_MS } from '../outbound/delivery-error';
-import { lazy } from './lazy';
+import { lazy, outboundOf } from './lazy';
 import { listOutbox, OUTBOX_STATES, requeue, type OutboxItem } from '../store/outbox';
 import type { CliContext } from './context';
 import { checkChoice, printList, printRecord, type Column } from './output';
@@ -139,7 +139,7 @@ export function registerOutbox(program: Command, ctx: CliContext): void {
       const { createOutboxWorker, openTransport } = lazy.outboxWorker();
       const transport = openTransport(config.smtp);
       try {
-        const worker = createOutboxWorker({ db, transport, from: config.address, owner: `${config.instance}:${process.pid}:${randomUUID().slice(0, 8)}`, log: lazy.log().createLogger({ level: 'warn' }) });
+        const worker = createOutboxWorker({ db, transport, from: config.address, owner: `${config.instance}:${process.pid}:${randomUUID().slice(0, 8)}`, outbound: outboundOf(config), log: lazy.log().createLogger({ level: 'warn' }) });
         const counts = await worker.flushOnce();
         process.stdout.write(`sent ${counts.sent}, to retry ${counts.retry}, dead ${counts.dead}\n`);
       } finally {

@@ -16,11 +16,14 @@
 // row is sent again with the same Message-ID.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Knex } from 'knex';
 import type { Logger } from '../log';
 import type { Database } from '../store/db';
 import { claimDue, extendClaims, recordAttempts, releaseClaims, type Attempt, type Claimed } from '../store/outbox';
 import { DEFAULT_RETRY_SCHEDULE_MS } from './delivery-error';
+import type { Outbound } from './notify';
 import { sendOutcome } from './send-outcome';
+import { noticeUndelivered } from './staff-notice';
 import { createSmtpSender, refusalsOf, type SendResult } from './smtp-sender';
 
 export const SEND_CONCURRENCY = 4; // mails in flight at once, over as many kept-open SMTP connections (smtp-sender.ts)
@@ -64,6 +67,8 @@ export interface WorkerOptions {
   schedule?: readonly number[];
   /** The lease period (DESKBRIDGE_LEASE_SECONDS): claims live half of it and are renewed every sixth. */
   leaseMs?: number;
+  /** Templates and address for the notice to a staff member whose relay is dead (none: no notice). */
+  outbound?: Outbound | null;
 }
 
 type Counts = { sent: number; retry: number; dead: number };
@@ -106,7 +111,9 @@ export function createOutboxWorker(o: WorkerOptions) {
   let nudged = false; // a nudge while a flush runs: its last claim may have looked before the row was committed
   const recorder = createRecorder(async (batch) => {
     try {
-      const written = new Set(await recordAttempts(o.db.knex, o.owner, batch));
+      const outbound = o.outbound;
+      const tell = outbound ? (trx: Knex, deadIds: number[]) => noticeUndelivered(trx, outbound, deadIds) : undefined;
+      const written = new Set(await recordAttempts(o.db.knex, o.owner, batch, tell));
       const lost = batch.filter(([id]) => !written.has(id)).map(([id]) => id);
       if (lost.length) o.log.warn({ outboxIds: lost }, 'results not recorded: these rows are no longer claimed by this worker (settled by a bounce, or taken over after a pause)');
     } catch (err) {

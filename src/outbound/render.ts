@@ -38,7 +38,7 @@ export interface TemplateVars {
   replyTo?: string;
   tag?: string;
   /** Why a staff member's reply was not relayed, and which reply (staff-notice). */
-  notice?: { reason: string; subject: string };
+  notice?: { reason: string; subject: string; undelivered?: boolean };
 }
 
 const SAMPLE_TICKET: TicketVars = { id: 1, remoteTicketId: 'R1', subject: 's', status: 'open', department: 'd', departmentName: 'D', system: 'x', systemName: 'X', customerEmail: 'c@x', customerName: 'C' };

@@ -147,7 +147,13 @@ export async function releaseClaims(knex: Knex, owner: string): Promise<number> 
  * worker whose claim lapsed must not overwrite what the new holder did, and
  * a bounce may have won the race). Returns the ids written.
  */
-export async function recordAttempts(knex: Knex, owner: string, results: ReadonlyArray<readonly [number, Attempt]>): Promise<number[]> {
+export async function recordAttempts(
+  knex: Knex,
+  owner: string,
+  results: ReadonlyArray<readonly [number, Attempt]>,
+  /** Runs in the same transaction with the ids this call made dead (the staff notice of a dead relay). */
+  onDead?: (trx: Knex, deadIds: number[]) => Promise<void>,
+): Promise<number[]> {
   return knex.transaction(async (trx) => {
     const base = { attempts: trx.raw('attempts + 1'), claimed_by: null, claimed_until: null };
     const mine = (q: Knex.QueryBuilder) => q.where({ claimed_by: owner, state: 'queued' });
@@ -168,6 +174,11 @@ export async function recordAttempts(knex: Knex, owner: string, results: Readonl
             ? { next_attempt_at: a.nextAttemptAt.toISOString(), last_error: a.error, ...(a.to && { to_addresses: JSON.stringify(a.to) }) }
             : { state: 'dead', last_error: a.error };
       if ((await mine(trx('outbox').where({ id })).update({ ...base, ...fields })) > 0) written.push(id);
+    }
+    if (onDead) {
+      const dead = new Set(results.filter(([, a]) => a.state === 'dead').map(([id]) => id));
+      const madeDead = written.filter((id) => dead.has(id));
+      if (madeDead.length) await onDead(trx, madeDead);
     }
     return written;
   });

@@ -21,6 +21,7 @@ export async function startSmtpSink(decide: (rcpt: string) => Verdict = () => 'a
     authOptional: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
+    closeTimeout: 200, // close() cuts connections a client keeps open (a pooled sender) after this, not after smtp-server's 30 s
     onRcptTo(address, _session, callback) {
       const verdict = decide(address.address);
       if (verdict === 'accept') return callback();

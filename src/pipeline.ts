@@ -245,7 +245,12 @@ export function createPipeline(db: Database, options: PipelineOptions) {
             try {
               done = await processMail(trx, prepared[i]!, snapshot, 0, (o) => ledger.insertInbound(trx, row, o), bare);
             } catch (err) {
-              original = await originalAfterConflict(trx, row, err); // another process recorded it since the lookup
+              try {
+                original = await originalAfterConflict(trx, row, err); // another process recorded it since the lookup
+              } catch (unexplained) {
+                // a refusal with no original to point at (or the lookup failed): this mail is failed, the batch goes on
+                done = await recordFailure(trx, unexplained, 0, (o) => ledger.insertInbound(trx, row, o), bare, MAX_ATTEMPTS);
+              }
             }
           }
           if (original) {

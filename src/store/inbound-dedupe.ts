@@ -11,7 +11,8 @@
 // recorded as `duplicate` of it.
 import type { Knex } from 'knex';
 import { DeskbridgeError, isDeskbridgeError } from '../errors';
-import { dbText, toNumberOrNull as num } from './values';
+import { COLUMN_LIMITS as MAX, fitText } from './column-limits';
+import { toNumberOrNull as num } from './values';
 
 export interface DedupeKeys {
   contentHash: string;
@@ -31,7 +32,10 @@ interface Candidate extends DedupeKeys {
   id: number;
 }
 
-const idKey = (k: DedupeKeys) => (k.messageId && k.from ? `${dbText(k.messageId)}\u0001${dbText(k.from)}` : null);
+// keys as the columns store them: an over-long Message-ID or address is kept cut (column-limits.ts), so it is compared cut
+const storedId = (messageId: string) => fitText(messageId, MAX.messageId);
+const storedFrom = (from: string) => fitText(from, MAX.address);
+const idKey = (k: DedupeKeys) => (k.messageId && k.from ? `${storedId(k.messageId)}\u0001${storedFrom(k.from)}` : null);
 const uidKey = (k: DedupeKeys) => (k.mailbox && k.uid != null ? `${k.mailbox}\u0001${k.uidvalidity ?? ''}\u0001${k.uid}` : null);
 
 /** In-memory index over the candidate originals; pure, so it is tested without a database. */
@@ -70,7 +74,7 @@ export async function loadDuplicateIndex(knex: Knex, mails: readonly DedupeKeys[
   const index = new DuplicateIndex();
   if (mails.length === 0) return index;
   const hashes = [...new Set(mails.map((m) => m.contentHash))];
-  const messageIds = [...new Set(mails.filter((m) => m.messageId && m.from).map((m) => dbText(m.messageId)!))];
+  const messageIds = [...new Set(mails.filter((m) => m.messageId && m.from).map((m) => storedId(m.messageId!)))];
   const uidsByMailbox = new Map<string, number[]>();
   for (const m of mails) if (m.mailbox && m.uid != null) uidsByMailbox.set(m.mailbox, [...(uidsByMailbox.get(m.mailbox) ?? []), m.uid]);
   const rows: Array<Record<string, unknown>> = await knex('inbound')

@@ -43,6 +43,14 @@ describe(`values longer than their column on ${BACKEND}`, () => {
     expect((await getThread(db.knex, t!.id))[0]!.messageId).toBe(id.slice(0, 998));
   });
 
+  it('the same over-long Message-ID arriving again in other bytes (a second mailbox, another Received line) is a duplicate, each time', async () => {
+    const id = `<${long(1200, 'm')}@bill.example>`;
+    const results = await createPipeline(db, options).ingest([mail('first', billmgr({ 'Message-ID': id })), mail('again', billmgr({ 'Message-ID': id, Received: 'from mx2' }))]);
+    const [later] = await createPipeline(db, options).ingest([mail('third', billmgr({ 'Message-ID': id, Received: 'from mx3' }))]);
+    expect([...results, later].map((r) => r!.state)).toEqual(['ticket_created', 'duplicate', 'duplicate']);
+    expect(later!.reason).toContain('same Message-ID');
+  });
+
   it('a 250-character display name on a known system is a ticket; names cut to 200 on the message and the ticket', async () => {
     const name = `${'Ж'.repeat(249)}X`;
     const [r] = await createPipeline(db, options).ingest([mail('long-name', billmgr({ From: `"${name}" <noreply@bill.example>`, 'X-Customer-Name': name, 'X-Customer-Email': `${long(330, 'c')}@client.example` }))]);

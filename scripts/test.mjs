@@ -3,8 +3,8 @@
 // when it answers, PostgreSQL. Without PostgreSQL it says so loudly and runs
 // the SQLite half; under CI (CI=true) an unreachable PostgreSQL is a failure.
 // It ends with one plain line "tests: N passed, N failed, N skipped".
-import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
 
@@ -30,12 +30,28 @@ const banner = (lines) => {
   console.error(`\n${bar}\n${lines.map((l) => `!! ${l}`).join('\n')}\n${bar}\n`);
 };
 
-const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
-if (tsc.status !== 0) {
-  console.error('type check failed');
+// The type check (sources and tests) and a build of the sources for the
+// tests' CLI calls, side by side: the tests that run `deskbridge` as a child
+// process run this fresh build (a start without tsx's transpiling, as an
+// installed deskbridge runs), never a dist/ that may be stale. Vitest run on
+// its own, without this script, runs the sources through tsx instead.
+const out = join(root, '.tmp');
+const testBuild = join(out, 'test-dist');
+mkdirSync(out, { recursive: true });
+rmSync(testBuild, { recursive: true, force: true });
+const tscRun = (args) =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), ...args], { stdio: 'inherit', cwd: root });
+    child.on('close', (code) => resolve(code));
+  });
+const [checked, built] = await Promise.all([tscRun(['-p', join(root, 'tsconfig.json')]), tscRun(['-p', join(root, 'tsconfig.build.json'), '--outDir', testBuild])]);
+if (checked !== 0 || built !== 0) {
+  console.error(checked !== 0 ? 'type check failed' : 'build for the CLI tests failed');
   console.log('tests: 0 passed, 1 failed');
   process.exit(1);
 }
+const testBin = join(testBuild, 'deskbridge.cjs');
+writeFileSync(testBin, "require('./src/cli/main.js').main(process.argv);\n");
 
 const pgError = await postgresAnswers();
 const args = process.argv.slice(2);
@@ -46,17 +62,15 @@ if (pgError) {
     process.exit(1);
   }
   banner([`PostgreSQL at ${pgUrl} does not answer: ${pgError}`, 'ONLY THE SQLITE HALF RUNS. Set DESKBRIDGE_TEST_PG or start PostgreSQL to run both.']);
-  args.unshift('--project', 'unit', '--project', 'sqlite');
+  args.unshift('--project', 'unit', '--project', 'sqlite', '--project', 'sqlite-e2e');
 }
 
-const out = join(root, '.tmp');
-mkdirSync(out, { recursive: true });
 const report = join(out, 'vitest-report.json');
 rmSync(report, { force: true });
 const run = spawnSync(
   process.execPath,
   [join(root, 'node_modules/vitest/vitest.mjs'), 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${report}`, ...args],
-  { stdio: 'inherit', cwd: root, env: { ...process.env, DESKBRIDGE_TEST_PG: pgUrl } },
+  { stdio: 'inherit', cwd: root, env: { ...process.env, DESKBRIDGE_TEST_PG: pgUrl, DESKBRIDGE_TEST_BIN: testBin } },
 );
 try {
   const r = JSON.parse(readFileSync(report, 'utf8'));

@@ -125,9 +125,14 @@ describe(`map commands on ${BACKEND}`, () => {
       const command = `${process.execPath} ${BIN} map delete ${id}`;
       const child = spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, DESKBRIDGE_DATABASE: db.url } });
       let out = '';
+      let answered = false;
+      child.stdin.on('error', () => {}); // the command may have exited before the answer is flushed
       child.stdout.on('data', (d) => {
         out += d;
-        if (out.includes('[y/N]')) child.stdin.write(`${answer}\n`);
+        if (!answered && out.includes('[y/N]')) {
+          answered = true; // once: later output must not write to a terminal that has gone
+          child.stdin.write(`${answer}\n`);
+        }
       });
       child.on('close', () => resolve(out));
     });

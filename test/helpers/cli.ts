@@ -6,8 +6,12 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** The command run from the sources (tsx): tests never depend on a build in dist/ being current. */
-export const BIN = join(__dirname, '..', '..', 'scripts', 'deskbridge-dev.cjs');
+/**
+ * The command: under `npm test`, a build of the sources made fresh for this
+ * run (scripts/test.mjs sets DESKBRIDGE_TEST_BIN); under vitest alone, the
+ * sources through tsx. Tests never depend on a build in dist/ being current.
+ */
+export const BIN = process.env.DESKBRIDGE_TEST_BIN || join(__dirname, '..', '..', 'scripts', 'deskbridge-dev.cjs');
 const EMPTY_DIR = mkdtempSync(join(tmpdir(), 'deskbridge-cwd-'));
 
 export interface CliResult {

@@ -1,4 +1,4 @@
-// Configuration: one zod schema, read once at start into a frozen object that
+// Configuration: one table of settings (SETTINGS), read once at start into a frozen object that
 // the CLI, knexfile.ts and `run` share. Sources, strongest first: an
 // environment variable, its NAME_FILE variant (for secrets mounted as files),
 // then deskbridge.config.json (JSON with comments, so `init` can explain each
@@ -8,7 +8,6 @@ import { readFileSync, existsSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parse as parseJsonc, printParseErrorCode, type ParseError } from 'jsonc-parser';
-import { z } from 'zod';
 import { checkServer } from './auth/resolver';
 import { DeskbridgeError } from './errors';
 import { encodeUserinfo, redactUrl } from './url-secrets';
@@ -40,65 +39,100 @@ export const ENV_NAMES = {
 
 type Key = keyof typeof ENV_NAMES;
 
+/** What a setting's reader makes of a value: the typed value, or why it is not valid (`index`: the list item at fault). */
+type Read<T> = { ok: true; value: T } | { ok: false; message: string; index?: number };
+type Reader<T> = (value: unknown) => Read<T>;
+
+const ok = <T>(value: T): Read<T> => ({ ok: true, value });
+const invalid = (message: string, index?: number): Read<never> => ({ ok: false, message, index });
+
+/** A string that passes `test`. */
+const text =
+  (test: (v: string) => boolean = (v) => v.length > 0, message = 'expected a non-empty string'): Reader<string> =>
+  (v) => (typeof v !== 'string' ? invalid('expected a string') : test(v) ? ok(v) : invalid(message));
+
+/** A number, also when given as a string (the environment gives nothing else). */
+const number =
+  (bounds: { int?: boolean; above?: number; min?: number; max?: number }): Reader<number> =>
+  (v) => {
+    const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
+    if (!Number.isFinite(n)) return invalid('expected a number');
+    if (bounds.int && !Number.isInteger(n)) return invalid('expected a whole number');
+    if (bounds.above !== undefined && !(n > bounds.above)) return invalid(`expected a number above ${bounds.above}`);
+    if (bounds.min !== undefined && n < bounds.min) return invalid(`expected at least ${bounds.min}`);
+    if (bounds.max !== undefined && n > bounds.max) return invalid(`expected at most ${bounds.max}`);
+    return ok(n);
+  };
+
+/** A list; `commas`: a string is read as "a, b" (the environment's form; the file gives ["a", "b"]). */
+const list =
+  (item: Reader<string>, commas: boolean): Reader<string[]> =>
+  (v) => {
+    const items = commas && typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v;
+    if (!Array.isArray(items)) return invalid('expected a list');
+    const out: string[] = [];
+    for (const [i, x] of items.entries()) {
+      const r = item(x);
+      if (!r.ok) return invalid(r.message, i);
+      out.push(r.value);
+    }
+    return ok(out);
+  };
+
 const urlWithScheme = (schemes: string[]) =>
-  z.string().refine(
-    (v) => {
-      try {
-        return schemes.includes(new URL(v).protocol);
-      } catch {
-        return false;
-      }
-    },
-    { message: `expected a URL starting with ${schemes.map((s) => `${s}//`).join(' or ')}` },
-  );
+  text((v) => {
+    try {
+      return schemes.includes(new URL(v).protocol);
+    } catch {
+      return false;
+    }
+  }, `expected a URL starting with ${schemes.map((s) => `${s}//`).join(' or ')}`);
 
-/** A list given as "a, b" (environment) or ["a", "b"] (config file). */
-const commaList = (item: z.ZodString | z.ZodType<string>) =>
-  z.preprocess((v) => (typeof v === 'string' ? v.split(',').map((s) => s.trim()).filter(Boolean) : v), z.array(item)).default([]);
+const LOCAL_PART_RE = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$/; // dot-atom (RFC 5322), no quoted forms
+const DOMAIN_RE = /^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$/;
+const isAddress = (v: string) => {
+  const at = v.lastIndexOf('@');
+  return at > 0 && LOCAL_PART_RE.test(v.slice(0, at)) && DOMAIN_RE.test(v.slice(at + 1));
+};
 
-const schema = z
-  .object({
-    database: z
-      .string()
-      .min(1)
-      .refine((v) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(v) || /^postgres(ql)?:\/\//i.test(v), {
-        message: 'expected a SQLite file path or a postgres:// URL',
-      })
-      .default(DEFAULT_DATABASE),
-    imap: z.array(urlWithScheme(['imap:', 'imaps:'])).default([]),
-    smtp: z
-      .string()
-      .refine((v) => /^file:.+/.test(v) || /^smtps?:\/\/[^/]+/.test(v), {
-        message: 'expected smtp://host:port, smtps://host:port or file:DIR',
-      })
-      .optional(),
-    address: z.email({ message: 'expected an e-mail address such as support@example.com' }).optional(),
-    // several keys, space-separated (the first signs reply tokens, all verify: reply-token.ts)
-    secret: z
-      .string()
-      .refine((v) => v.trim() !== '' && v.trim().split(/\s+/).every((k) => k.length >= 16), { message: 'expected one or more keys of at least 16 characters each, space-separated' })
-      .optional(),
-    http: z
-      .string()
-      .regex(/^(\[[0-9a-f:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/, { message: 'expected host:port, e.g. 127.0.0.1:9464' })
-      .optional(),
-    processed: z.string().min(1).default('seen'),
-    pollSeconds: z.coerce.number().int().min(1).max(3600).default(60), // the fallback poll behind IDLE
-    instance: z.string().regex(/^[\w.-]+$/, { message: 'expected letters, digits, dot, dash or underscore' }).default(hostname()),
-    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    maxMessageBytes: z.coerce.number().int().positive().default(DEFAULT_MAX_MESSAGE_BYTES),
-    mailDeadlineSeconds: z.coerce.number().positive().max(600).default(10), // one mail's parse, sanitising and extraction; past it the mail is parked
-    stallMinutes: z.coerce.number().positive().max(24 * 60).default(15), // mail waiting and the cursor still: /healthz fails
-    // sender authentication (src/auth/): whose Authentication-Results to trust, which resolvers to ask
-    authservId: commaList(z.string().regex(/^[^\s;()"]+$/, { message: 'expected an authserv-id such as mx.google.com' })),
-    dns: commaList(z.string().refine((v) => checkServer(v) === null, { message: 'expected host or host:port (IPv6 as [addr]:port)' })),
-    // mailbox leases and outbox claims: a dead process's share is taken over within this; heartbeats every sixth of it
-    leaseSeconds: z.coerce.number().min(0.6).max(60).default(30),
-    templates: z.string().min(1).optional(), // a folder whose files override the shipped templates one by one
-  })
-  .strict();
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
-export type Config = Readonly<z.infer<typeof schema>> & { readonly configFile: string | null };
+/**
+ * Each setting: how its value is read, and its default (none: the setting is
+ * optional). Hand-written rather than a zod schema: every CLI call reads the
+ * configuration, and loading zod was a sixth of a `map list` (the checks are
+ * flat — a string, a number in a range, a list — and each error names the
+ * setting and the value, as before).
+ */
+const SETTINGS = {
+  database: {
+    read: text((v) => v.length > 0 && (!/^[a-z][a-z0-9+.-]*:\/\//i.test(v) || /^postgres(ql)?:\/\//i.test(v)), 'expected a SQLite file path or a postgres:// URL'),
+    default: () => DEFAULT_DATABASE,
+  },
+  imap: { read: list(urlWithScheme(['imap:', 'imaps:']), false), default: () => [] as string[] },
+  smtp: { read: text((v) => /^file:.+/.test(v) || /^smtps?:\/\/[^/]+/.test(v), 'expected smtp://host:port, smtps://host:port or file:DIR') },
+  address: { read: text(isAddress, 'expected an e-mail address such as support@example.com') },
+  // several keys, space-separated (the first signs reply tokens, all verify: reply-token.ts)
+  secret: { read: text((v) => v.trim() !== '' && v.trim().split(/\s+/).every((k) => k.length >= 16), 'expected one or more keys of at least 16 characters each, space-separated') },
+  http: { read: text((v) => /^(\[[0-9a-f:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/.test(v), 'expected host:port, e.g. 127.0.0.1:9464') },
+  processed: { read: text(), default: () => 'seen' },
+  pollSeconds: { read: number({ int: true, min: 1, max: 3600 }), default: () => 60 }, // the fallback poll behind IDLE
+  instance: { read: text((v) => /^[\w.-]+$/.test(v), 'expected letters, digits, dot, dash or underscore'), default: () => hostname() },
+  logLevel: { read: text((v) => (LOG_LEVELS as readonly string[]).includes(v), `expected one of ${LOG_LEVELS.join(', ')}`) as Reader<(typeof LOG_LEVELS)[number]>, default: () => 'info' as const },
+  maxMessageBytes: { read: number({ int: true, above: 0 }), default: () => DEFAULT_MAX_MESSAGE_BYTES },
+  mailDeadlineSeconds: { read: number({ above: 0, max: 600 }), default: () => 10 }, // one mail's parse, sanitising and extraction; past it the mail is parked
+  stallMinutes: { read: number({ above: 0, max: 24 * 60 }), default: () => 15 }, // mail waiting and the cursor still: /healthz fails
+  // sender authentication (src/auth/): whose Authentication-Results to trust, which resolvers to ask
+  authservId: { read: list(text((v) => /^[^\s;()"]+$/.test(v), 'expected an authserv-id such as mx.google.com'), true), default: () => [] as string[] },
+  dns: { read: list(text((v) => checkServer(v) === null, 'expected host or host:port (IPv6 as [addr]:port)'), true), default: () => [] as string[] },
+  // mailbox leases and outbox claims: a dead process's share is taken over within this; heartbeats every sixth of it
+  leaseSeconds: { read: number({ min: 0.6, max: 60 }), default: () => 30 },
+  templates: { read: text() }, // a folder whose files override the shipped templates one by one
+} satisfies Record<Key, { read: Reader<unknown>; default?: () => unknown }>;
+
+type Settings = typeof SETTINGS;
+type ValueOf<K extends Key> = Settings[K]['read'] extends Reader<infer T> ? T : never;
+export type Config = Readonly<{ [K in Key]: Settings[K] extends { default: () => unknown } ? ValueOf<K> : ValueOf<K> | undefined }> & { readonly configFile: string | null };
 
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
@@ -154,6 +188,30 @@ function describeValue(key: string, value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** Each setting read by its reader, or its default; throws ECONFIG naming the first bad one, where it came from and its value (password masked). */
+function validate(raw: Record<string, unknown>, sources: Record<string, string>, configFile: string): Omit<Config, 'configFile'> {
+  const unknown = Object.keys(raw).filter((k) => !(k in SETTINGS));
+  if (unknown.length > 0) {
+    throw new DeskbridgeError('ECONFIG', `${configFile}: unknown key "${unknown.join('", "')}"; known keys: ${Object.keys(ENV_NAMES).join(', ')}`);
+  }
+  const values: Record<string, unknown> = {};
+  for (const key of Object.keys(SETTINGS) as Key[]) {
+    const setting: { read: Reader<unknown>; default?: () => unknown } = SETTINGS[key];
+    if (raw[key] === undefined) {
+      if (setting.default) values[key] = setting.default();
+      continue;
+    }
+    const r = setting.read(raw[key]);
+    if (!r.ok) {
+      const listed = raw[key];
+      const value = r.index !== undefined && Array.isArray(listed) ? listed[r.index] : listed;
+      throw new DeskbridgeError('ECONFIG', `${sources[key] ?? key}: ${describeValue(key, value)} is not valid: ${r.message}`);
+    }
+    values[key] = r.value;
+  }
+  return values as Omit<Config, 'configFile'>;
+}
+
 export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
@@ -177,25 +235,12 @@ export function loadConfig(options: LoadOptions = {}): Config {
     else if (Array.isArray(v)) raw[key] = v.map((u) => (typeof u === 'string' ? encodeUserinfo(u) : u));
   }
 
-  const parsed = schema.safeParse(raw);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const key = String(issue.path[0] ?? '');
-    if (issue.code === 'unrecognized_keys') {
-      throw new DeskbridgeError(
-        'ECONFIG',
-        `${configFile}: unknown key "${issue.keys.join('", "')}"; known keys: ${Object.keys(ENV_NAMES).join(', ')}`,
-      );
-    }
-    const listed = raw[key];
-    const value = issue.path.length > 1 && Array.isArray(listed) ? listed[Number(issue.path[1])] : listed;
-    throw new DeskbridgeError('ECONFIG', `${sources[key] ?? key}: ${describeValue(key, value)} is not valid: ${issue.message}`);
-  }
+  const data = validate(raw, sources, configFile);
   // A path in the config file means a path next to that file, wherever the command runs; one from the environment, the working directory.
   const databaseBase = sources.database?.startsWith(configFile) ? dirname(configFile) : cwd;
   const templatesBase = sources.templates?.startsWith(configFile) ? dirname(configFile) : cwd;
-  const templates = parsed.data.templates === undefined ? undefined : resolve(templatesBase, parsed.data.templates);
-  const config = { ...parsed.data, database: resolveDatabase(parsed.data.database, databaseBase), templates, configFile: existsSync(configFile) ? configFile : null };
+  const templates = data.templates === undefined ? undefined : resolve(templatesBase, data.templates);
+  const config = { ...data, database: resolveDatabase(data.database, databaseBase), templates, configFile: existsSync(configFile) ? configFile : null };
   return Object.freeze(config);
 }
 

@@ -328,6 +328,7 @@ export function createPipeline(db: Database, options: PipelineOptions) {
     /** Retries every `failed` mail once (called at the start of each run). */
     async retryFailed(): Promise<MailResult[]> {
       const failed = await ledger.listInbound(db.knex, { states: ['failed'] });
+      if (failed.length === 0) return []; // the usual case: no routing snapshot to load for nothing
       return this.reprocess(failed.map((r) => r.id), { resetAttempts: false, states: ['failed'] });
     },
   };

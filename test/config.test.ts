@@ -62,6 +62,13 @@ describe('loadConfig', () => {
     [{ DESKBRIDGE_SECRET: 'a-long-enough-new-key short' }, /DESKBRIDGE_SECRET: \(hidden\) is not valid: expected one or more keys of at least 16 characters each/],
     [{ DESKBRIDGE_DNS: '127.0.0.1:53,not a host' }, /DESKBRIDGE_DNS: .*"not a host".* is not valid: expected host or host:port/],
     [{ DESKBRIDGE_DATABASE: 'mysql://root@localhost/db' }, /DESKBRIDGE_DATABASE: .* expected a SQLite file path or a postgres:\/\/ URL/],
+    [{ DESKBRIDGE_ADDRESS: 'support@localhost' }, /DESKBRIDGE_ADDRESS: "support@localhost" is not valid: expected an e-mail address/],
+    [{ DESKBRIDGE_POLL_SECONDS: '0' }, /DESKBRIDGE_POLL_SECONDS: "0" is not valid: expected at least 1/],
+    [{ DESKBRIDGE_POLL_SECONDS: '1.5' }, /DESKBRIDGE_POLL_SECONDS: "1.5" is not valid: expected a whole number/],
+    [{ DESKBRIDGE_MAX_MESSAGE_BYTES: 'lots' }, /DESKBRIDGE_MAX_MESSAGE_BYTES: "lots" is not valid: expected a number/],
+    [{ DESKBRIDGE_MAIL_DEADLINE_SECONDS: '0' }, /DESKBRIDGE_MAIL_DEADLINE_SECONDS: "0" is not valid: expected a number above 0/],
+    [{ DESKBRIDGE_LEASE_SECONDS: '61' }, /DESKBRIDGE_LEASE_SECONDS: "61" is not valid: expected at most 60/],
+    [{ DESKBRIDGE_LOG_LEVEL: 'loud' }, /DESKBRIDGE_LOG_LEVEL: "loud" is not valid: expected one of fatal, error, warn, info, debug, trace, silent/],
   ])('names the bad value of %o and never shows the password', (env, message) => {
     let error: Error | undefined;
     try {
@@ -72,6 +79,13 @@ describe('loadConfig', () => {
     expect(error?.message).toMatch(message);
     expect(error?.message).not.toContain('hunter2');
     expect((error as { code?: string }).code).toBe('ECONFIG');
+  });
+
+  it('reads numbers from the environment and the file, and takes ordinary addresses', () => {
+    const cwd = dir();
+    writeFileSync(join(cwd, 'deskbridge.config.json'), '{ "leaseSeconds": 0.6, "stallMinutes": 30, "authservId": ["mx.support.example"] }');
+    const config = loadConfig({ env: { DESKBRIDGE_POLL_SECONDS: '120', DESKBRIDGE_ADDRESS: 'first.last+desk@mail.support.example.co.uk', DESKBRIDGE_LOG_LEVEL: 'debug' }, cwd });
+    expect([config.pollSeconds, config.leaseSeconds, config.stallMinutes, config.authservId, config.address, config.logLevel]).toEqual([120, 0.6, 30, ['mx.support.example'], 'first.last+desk@mail.support.example.co.uk', 'debug']);
   });
 
   it('names an unknown key in the file', () => {

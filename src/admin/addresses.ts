@@ -1,21 +1,20 @@
 // Address checks shared by systems (sender allowlist, relay address) and
 // departments (staff). Pure: strings in, normalised strings out, or an input
 // error that names the bad value.
-import { createRequire } from 'node:module';
 import addressparser from 'nodemailer/lib/addressparser';
-import type { ZodEmail } from 'zod';
 import { DeskbridgeError } from '../errors';
+import { loadOnce } from '../load-once';
 
 // zod is loaded at the first address checked, not with this module: every
 // CLI command imports it, and zod alone was half of `deskbridge --help`'s start.
-let emailSchemaCache: ZodEmail | undefined;
-const emailSchema = { safeParse: (v: string) => (emailSchemaCache ??= (createRequire(__filename)('zod') as typeof import('zod')).z.email()).safeParse(v) };
+/* eslint-disable @typescript-eslint/no-require-imports */
+const emailSchema = loadOnce(() => (require('zod') as typeof import('zod')).z.email());
 // A DNS name of at least two labels: what an `@domain` allowlist entry names.
 const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/i;
 
 export function normaliseAddress(value: string, option: string): string {
   const address = value.trim().toLowerCase();
-  if (!emailSchema.safeParse(address).success) {
+  if (!emailSchema().safeParse(address).success) {
     throw new DeskbridgeError('EINVALID', `${option}: "${value}" is not a valid e-mail address (expected name@example.com)`);
   }
   return address;
@@ -30,7 +29,7 @@ export function normaliseAllowEntry(value: string, option: string): string {
     }
     return entry;
   }
-  if (!emailSchema.safeParse(entry).success) {
+  if (!emailSchema().safeParse(entry).success) {
     throw new DeskbridgeError(
       'EINVALID',
       `${option}: "${value}" is not a valid address or domain (expected name@example.com or @example.com)`,

@@ -2,7 +2,11 @@
 // organisational domains — the registrable domain under the Public Suffix
 // List — are the same. tldts carries the list (the one mailauth uses, with
 // private suffixes, so one tenant of github.io never aligns with another).
-import { getDomain } from 'tldts';
+// tldts and its list load at the first alignment asked, not with this module.
+import { loadOnce } from '../load-once';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const getDomain = loadOnce(() => (require('tldts') as typeof import('tldts')).getDomain);
 
 const OPTIONS = { allowIcannDomains: true, allowPrivateDomains: true };
 
@@ -10,7 +14,7 @@ const clean = (domain: string) => domain.trim().toLowerCase().replace(/\.$/, '')
 
 export function orgDomain(domain: string): string {
   const d = clean(domain);
-  return getDomain(d, OPTIONS) ?? d;
+  return getDomain()(d, OPTIONS) ?? d;
 }
 
 /** Relaxed alignment: the same organisational domain. */

@@ -6,15 +6,21 @@
 //    given). No SPF here: the connecting IP is known only to the receiver,
 //    and a Received header naming it can be written by the sender.
 // A mail with no DKIM signature and no trusted A-R header cannot pass
-// whatever DNS says, so it costs no lookup. The result is data (stored with
+// whatever DNS says, so it costs no lookup — nor the loading of mailauth,
+// which happens at the first signed mail. The result is data (stored with
 // the ledger row); policy.ts decides what it is worth.
 import addressparser from 'nodemailer/lib/addressparser';
-import { dkimVerify } from 'mailauth/lib/dkim/verify';
-import { dmarc as dmarcCheck } from 'mailauth/lib/dmarc';
+import { loadOnce } from '../load-once';
 import { trustedAuthResults, type ParsedAuthResults } from './auth-results';
 import { headerLines, type HeaderLine } from './header-lines';
 import { aligned, domainOf } from './org-domain';
 import { createResolver, type Resolver } from './resolver';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const mailauth = loadOnce(() => ({
+  dkimVerify: (require('mailauth/lib/dkim/verify') as typeof import('mailauth/lib/dkim/verify')).dkimVerify,
+  dmarcCheck: (require('mailauth/lib/dmarc') as typeof import('mailauth/lib/dmarc')).dmarc,
+}));
 
 /** pass | fail | none | neutral | softfail | temperror | permerror | policy … as RFC 8601 names them. */
 export type AuthValue = string;
@@ -84,6 +90,7 @@ async function verify(raw: Buffer, lines: HeaderLine[], from: string | null, not
   if (!lines.some((l) => l.name === 'dkim-signature')) {
     return { ...base, dkim: 'none', dmarc: 'none', domain: null, dkimPass: [], note: note ?? 'no DKIM signature and no trusted Authentication-Results' };
   }
+  const { dkimVerify, dmarcCheck } = mailauth();
   const checked = await dkimVerify(raw, { resolver });
   const notes: string[] = note ? [note] : [];
   const results = checked.results.map((r) => {

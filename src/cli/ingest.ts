@@ -61,14 +61,16 @@ export function registerIngest(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExamples:\n  $ deskbridge ingest examples/*.eml\n  $ deskbridge ingest < message.eml          # as an MTA pipe: "|/path/to/deskbridge ingest"')
     .action(async (files: string[], opts: { json?: boolean }) => {
       checkFiles(files);
-      const db = await ctx.database();
-      // always a worker thread: it holds each mail to its deadline (and pays off once there is a next batch to parse while one is written)
+      // Always a worker thread: it holds each mail to its deadline (and pays off once there is a next batch to parse while
+      // one is written). Started first, so that its start-up (a thread, the parser's modules) runs on the second core while
+      // this one opens the database: for a single mail on stdin (an MTA pipe) the worker was the last to be ready.
       const pool = lazy.parsePool().createParsePool({ deadlineMs: ctx.config.mailDeadlineSeconds * 1000 });
-      const outbound = outboundOf(ctx.config);
-      if (!outbound) warnNoNotifications(ctx.config);
-      const pipeline = lazy.pipeline().createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool.parse, outbound, authenticate: lazy.auth().authenticatorFrom(ctx.config) });
       const results: MailResult[] = [];
       try {
+        const db = await ctx.database();
+        const outbound = outboundOf(ctx.config);
+        if (!outbound) warnNoNotifications(ctx.config);
+        const pipeline = lazy.pipeline().createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool.parse, outbound, authenticate: lazy.auth().authenticatorFrom(ctx.config) });
         results.push(...(await pipeline.retryFailed()));
         if (files.length === 0) {
           const raw = await readStdin();

@@ -5,7 +5,7 @@
 // bulk/junk/list, a vacation-like subject alone — count only for senders that
 // are not a known system, because a system's notification is automatic by
 // nature and often carries Auto-Submitted: auto-generated or Precedence: bulk.
-import { hasEmptyReturnPath, header, type MailFacts } from './parse-mail';
+import { hasEmptyReturnPath, header, type MailFacts } from './mail-facts';
 
 export interface AutoReplyVerdict {
   autoReply: boolean;

@@ -15,7 +15,7 @@
 // delayed` is a warning, not a failure, and marks nothing; a failure names
 // its recipients. Checked first: a bounce often also carries Auto-Submitted,
 // and it must not be mistaken for an auto-reply.
-import { hasEmptyReturnPath, type MailFacts } from './parse-mail';
+import { hasEmptyReturnPath, type MailFacts } from './mail-facts';
 
 const DAEMON_RE = /^(mailer-daemon|postmaster|mail-daemon|mailerdaemon|mmdf|smtp-gateway|double-bounce)@/i;
 const DSN_BODY_RE =

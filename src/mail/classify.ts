@@ -4,7 +4,7 @@
 // snapshot of the systems in, a verdict out.
 import { detectAutoReply } from './auto-reply-detect';
 import { detectBounce, type RecipientStatus } from './bounce-detect';
-import { header, type MailFacts } from './parse-mail';
+import { header, type MailFacts } from './mail-facts';
 import { matchSystem, type SenderSystem } from './sender-match';
 
 export const LOOP_HEADER = 'X-Deskbridge-Loop';

@@ -1,7 +1,7 @@
 // Applies a parse profile to a mail: for each field, the first extractor that
 // yields a value wins. Pure, and it reports where each value came from, which
 // is what `deskbridge profile test` prints.
-import { header, type MailFacts } from './parse-mail';
+import { header, type MailFacts } from './mail-facts';
 import { PATTERN_FLAGS, PROFILE_FIELDS, type Extractor, type Profile, type ProfileField } from './profile-schema';
 
 export interface Extracted {

@@ -9,7 +9,7 @@
 // profile changed between the parse and the write).
 import { extract, type Extraction } from './extract';
 import { sanitizeMailHtml } from './html-sanitize';
-import type { MailFacts } from './parse-mail';
+import type { MailFacts } from './mail-facts';
 import type { Profile } from './profile-schema';
 import { matchSystem } from './sender-match';
 

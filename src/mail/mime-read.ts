@@ -11,9 +11,20 @@
 // The limits on a mail's shape are applied here too: mailsplit refuses a
 // header block over MAX_HEADER_BYTES and more than MAX_PARTS parts while it
 // reads; nesting depth and the number of attachments are checked on the tree.
-import libmime from 'libmime';
-import { MailParser, type AddressObject, type AttachmentStream, type HeaderLines, type Headers, type MessageText } from 'mailparser';
+import type Libmime from 'libmime';
+import type { AddressObject, AttachmentStream, HeaderLines, Headers, MessageText } from 'mailparser';
 import { DeskbridgeError } from '../errors';
+import { loadOnce } from '../load-once';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const libmime = loadOnce(() => require('libmime') as typeof Libmime);
+const mailparser = loadOnce(() => require('mailparser') as typeof import('mailparser'));
+
+/** Loads mailparser now (parse-mail.ts loadParser): the first mail does not wait for it. */
+export function loadMimeReader(): void {
+  libmime();
+  mailparser();
+}
 
 export const MAX_HEADER_BYTES = 256 * 1024; // per MIME header block; the same bound a too-large mail's kept headers have
 export const MAX_PARTS = 1_000; // MIME parts per mail; real mail has tens at most
@@ -66,6 +77,7 @@ function limitError(message: string): DeskbridgeError {
 /** The parse with the tree kept; rejects with ELIMIT when the mail's shape is past a limit. */
 export function readMime(raw: Buffer): Promise<ReadMail> {
   return new Promise((resolve, reject) => {
+    const { MailParser } = mailparser();
     const parser = new MailParser({
       skipTextToHtml: true,
       skipTextLinks: true,
@@ -156,7 +168,7 @@ function walk(root: TreeNode | undefined) {
     types.push(type);
     depth = Math.max(depth, level);
     if (DELIVERY_STATUS.has(type)) statusEnclosed.push(enclosed);
-    if (typeof node.charset === 'string' && !/^(utf-?8|us-?ascii|ascii)$/i.test(node.charset) && !libmime.createDecodeStream(node.charset).supported) unknown.add(node.charset.toLowerCase());
+    if (typeof node.charset === 'string' && !/^(utf-?8|us-?ascii|ascii)$/i.test(node.charset) && !libmime().createDecodeStream(node.charset).supported) unknown.add(node.charset.toLowerCase());
     const children = node.children ?? [];
     for (let i = children.length - 1; i >= 0; i--) stack.push({ node: children[i]!, level: level + 1, enclosed: enclosed || ENCLOSED_MESSAGE.has(type) });
   }

@@ -5,49 +5,27 @@
 // best-effort decodes it and the charset is named in `charsetProblems`.
 // Names and subjects lose CR/LF and control characters here (an RFC 2047
 // word can carry them), so nothing stored or shown has them.
+// The parser's libraries load at the first parse (loadParser), not with this
+// module: the main thread of a process with a parse pool only reads facts.
 import { createHash } from 'node:crypto';
-import libmime from 'libmime';
+import type Libmime from 'libmime';
 import type { AddressObject, HeaderValue } from 'mailparser';
-import { htmlToText } from 'html-to-text';
-import type { MailWork } from './mail-work';
-import { readMime } from './mime-read';
+import { loadOnce } from '../load-once';
+import { oneLine, type MailFacts } from './mail-facts';
+import { loadMimeReader, readMime } from './mime-read';
 
-export interface MailAttachment {
-  filename: string;
-  contentType: string;
-  size: number;
-  sha256: string;
-  contentId: string | null;
-  content: Buffer;
+export type { MailAttachment, MailFacts } from './mail-facts';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const libmime = loadOnce(() => require('libmime') as typeof Libmime);
+const htmlToText = loadOnce(() => (require('html-to-text') as typeof import('html-to-text')).htmlToText);
+
+/** Loads what a parse needs now, rather than at the first mail (the parse pool's worker, at its start). */
+export function loadParser(): void {
+  libmime();
+  htmlToText();
+  loadMimeReader();
 }
-
-export interface MailFacts {
-  /** Header values as text, lower-case names, in order of appearance. */
-  headers: ReadonlyMap<string, string[]>;
-  messageId: string | null;
-  fromAddress: string | null;
-  fromName: string | null;
-  /** To, Cc and Delivered-To addresses, lower-cased. */
-  recipients: string[];
-  subject: string;
-  inReplyTo: string | null;
-  references: string[];
-  contentType: string;
-  reportType: string | null;
-  /** Decoded text, or the text made from the HTML part. */
-  text: string;
-  html: string | null;
-  attachments: MailAttachment[];
-  charsetProblems: string[];
-  /** The MIME type of every part, depth first, whether mailparser made it text, an attachment or nothing. */
-  partTypes: string[];
-  /** The text of each message/delivery-status part not inside an attached message: a report's per-recipient fields. */
-  deliveryStatus: string[];
-  /** HTML sanitised and the sender's profile applied, when a parse pool's worker did it (mail-work.ts). */
-  work?: MailWork;
-}
-
-export const header = (facts: Pick<MailFacts, 'headers'>, name: string): string | undefined => facts.headers.get(name.toLowerCase())?.[0];
 
 function valueText(value: HeaderValue): string {
   // mailparser decodes RFC 2047 words only in the headers it knows; X- headers come raw
@@ -80,24 +58,10 @@ function addresses(value: AddressObject | AddressObject[] | undefined): Array<{ 
 
 function decodeWords(value: string): string {
   try {
-    return libmime.decodeWords(value);
+    return libmime().decodeWords(value);
   } catch {
     return value;
   }
-}
-
-/** An empty Return-Path (`<>`): what bounces and most auto-replies carry. */
-export const hasEmptyReturnPath = (facts: Pick<MailFacts, 'headers'>): boolean => {
-  const value = header(facts, 'return-path');
-  return value !== undefined && (value.trim() === '' || value.trim() === '<>');
-};
-
-// eslint-disable-next-line no-control-regex
-const CONTROL_RE = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g;
-
-/** One line of text for a name or subject: control characters (CR/LF from an RFC 2047 word among them) become a space. */
-export function oneLine(value: string): string {
-  return value.replace(CONTROL_RE, ' ').replace(/ {2,}/g, ' ').trim();
 }
 
 const idList = (value: string | string[] | undefined): string[] =>
@@ -131,7 +95,7 @@ export async function parseMail(raw: Buffer): Promise<MailFacts> {
   for (const d of headers.get('delivered-to') ?? []) recipients.push(d.replace(/[<>]/g, '').trim().toLowerCase());
   const ct = mail.headers.get('content-type') as { value?: string; params?: Record<string, string> } | undefined;
   const html = typeof mail.html === 'string' ? mail.html : null;
-  const text = mail.text ?? (html ? htmlToText(html, { wordwrap: false }) : '');
+  const text = mail.text ?? (html ? htmlToText()(html, { wordwrap: false }) : '');
   return {
     headers,
     messageId: mail.messageId ?? null,

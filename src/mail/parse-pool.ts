@@ -13,7 +13,7 @@
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { ProfileCandidate } from './mail-work';
-import type { MailFacts } from './parse-mail';
+import type { MailFacts } from './mail-facts';
 
 export const DEFAULT_MAIL_DEADLINE_MS = 10_000; // one mail's parse and extraction; real mail takes milliseconds
 

@@ -9,16 +9,13 @@ const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 const { parentPort } = require('node:worker_threads');
 
-let parseMail;
-let doMailWork;
-if (existsSync(join(__dirname, 'parse-mail.js'))) {
-  ({ parseMail } = require('./parse-mail.js'));
-  ({ doMailWork } = require('./mail-work.js'));
-} else {
-  require('tsx/cjs/api').register();
-  ({ parseMail } = require('./parse-mail.ts'));
-  ({ doMailWork } = require('./mail-work.ts'));
-}
+const ext = existsSync(join(__dirname, 'parse-mail.js')) ? '.js' : '.ts';
+if (ext === '.ts') require('tsx/cjs/api').register();
+const { parseMail, loadParser } = require(`./parse-mail${ext}`);
+const { doMailWork } = require(`./mail-work${ext}`);
+// the libraries load now, while the pool's owner is still starting, not at the first mail
+loadParser();
+require(`./html-sanitize${ext}`).loadSanitizer();
 
 const queue = [];
 let busy = false;

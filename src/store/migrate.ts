@@ -4,6 +4,7 @@
 import type { Knex } from 'knex';
 import { DeskbridgeError } from '../errors';
 import type { Database } from './db';
+import { MIGRATIONS } from './migration-source';
 
 const MIGRATION_LOCK_KEY = 0x6465736b; // "desk": the advisory lock id migrations hold on PostgreSQL
 const RETRY_DELAY_MS = 200;
@@ -51,7 +52,22 @@ export async function migrateLatest(db: Database): Promise<MigrateResult> {
   return db.dialect.advisoryLocks ? withAdvisoryLock(db.knex, run) : run();
 }
 
+/**
+ * The migrations the database lacks, asked on every CLI call that works on
+ * the database. One read of knex's own table rather than knex's
+ * `migrate.list()`, which first makes sure its two tables exist (creating
+ * them in a database that lacks them: a read-only command would write) and
+ * cost a single-mail `deskbridge ingest` several round trips. A database that
+ * has run migrations this code does not know (a newer deskbridge) is refused,
+ * as knex refuses it.
+ */
 export async function pendingMigrations(db: Database): Promise<string[]> {
-  const [, pending] = (await db.knex.migrate.list()) as [unknown[], Array<readonly [string, unknown]>];
-  return pending.map(([name]) => name);
+  const applied = new Set<string>();
+  if (await db.knex.schema.hasTable('knex_migrations')) {
+    for (const row of (await db.knex('knex_migrations').select('name')) as Array<{ name: string }>) applied.add(row.name);
+  }
+  const known = new Set(MIGRATIONS.map(([name]) => name));
+  const unknown = [...applied].filter((name) => !known.has(name));
+  if (unknown.length > 0) throw new DeskbridgeError('EMIGRATION', `the database has migrations this deskbridge does not know (${unknown.join(', ')}): it was migrated by a newer version`);
+  return MIGRATIONS.map(([name]) => name).filter((name) => !applied.has(name));
 }

@@ -1,6 +1,6 @@
 // Repository of tickets, their thread messages and attachments.
 import type { Knex } from 'knex';
-import type { MailAttachment } from '../mail/parse-mail';
+import type { MailAttachment } from '../mail/mail-facts';
 import { COLUMN_LIMITS as MAX, fitText } from './column-limits';
 import { dbText, nowIso, toIso } from './values';
 

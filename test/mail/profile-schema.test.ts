@@ -7,6 +7,8 @@ const valid = { name: 'custom', fields: { ticket: [{ from: 'subject', pattern: '
 describe('profile schema', () => {
   it('ships the presets DESIGN.md names, each valid', () => {
     expect([...presetProfiles().keys()].sort()).toEqual(['blesta', 'headers', 'otrs', 'rt', 'whmcs']);
+    // read without the schema at run time (profiles.ts): this is where a broken preset is caught
+    for (const [name, profile] of presetProfiles()) expect(parseProfile(profile, name)).toEqual(profile);
   });
 
   it('accepts a minimal custom profile', () => {

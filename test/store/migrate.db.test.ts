@@ -68,6 +68,32 @@ describe(`migrations on ${BACKEND}`, () => {
     expect(again.stdout).toBe('already up to date\n');
   });
 
+  it('asking what is pending changes nothing: an empty database gets no migration tables from it', async () => {
+    target = await createTestDatabase('pending');
+    const db = openDatabase(target.url);
+    try {
+      expect(await pendingMigrations(db)).toEqual(MIGRATIONS.map(([n]) => n));
+      expect(await db.knex.schema.hasTable('knex_migrations')).toBe(false);
+      expect(await db.knex.schema.hasTable('knex_migrations_lock')).toBe(false);
+    } finally {
+      await db.close();
+    }
+  });
+
+  it('a database migrated by a newer deskbridge is refused, naming what this version does not know', async () => {
+    target = await createTestDatabase('ahead');
+    const db = openDatabase(target.url);
+    try {
+      await migrateLatest(db);
+      await db.knex('knex_migrations').insert({ name: '20991231000000_from_the_future', batch: 2, migration_time: new Date() });
+    } finally {
+      await db.close();
+    }
+    const result = await runCli(['map', 'list'], { env: { DESKBRIDGE_DATABASE: target.url } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/20991231000000_from_the_future/);
+  });
+
   it('commands other than init/migrate refuse a database that is behind, and say what to run', async () => {
     target = await createTestDatabase('behind');
     if (BACKEND === 'sqlite') writeFileSync(target.url, ''); // an existing, empty SQLite file (a missing one is refused before: test/cli/setup-traps.test.ts)

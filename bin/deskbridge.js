@@ -12,4 +12,7 @@ if (!existsSync(main)) {
   process.stderr.write(`deskbridge: ${main} is missing; run \`npm run build\` in ${join(__dirname, '..')} (or use scripts/deskbridge-dev.cjs to run the sources)\n`);
   process.exit(1);
 }
+// Node.js 22.1+ keeps compiled code between runs (module compile cache); on
+// Node.js 20 this is a no-op. An MTA pipe starts one process per mail.
+require('node:module').enableCompileCache?.();
 require(main).main(process.argv);

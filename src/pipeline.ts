@@ -11,13 +11,20 @@
 // without its ledger row, and no ledger row commits without its effects.
 // (Profiled: deciding first and writing once took the ingest from 8 SQL
 // statements per ticket mail to 6, and a non-ticket mail from 5 to 1.)
+// With a compose pool (`composeNotification`), a ticket event's staff
+// notification is composed on the pool's thread while the next mails are
+// written, and the batch's notifications are queued in one insert at its end;
+// a notification of a mail whose savepoint rolled back is dropped with it. If
+// composing or that insert fails, the whole batch is rolled back and written
+// again with each notification composed and queued under its own mail's
+// savepoint, so a notification that cannot be made costs its mail alone.
 import type { Knex } from 'knex';
 import type { Authenticate } from './auth/sender-auth';
 import { DeskbridgeError, isDeskbridgeError } from './errors';
 import { decide, headerBlock, prepare, profileCandidates, type Decision, type Prepared } from './decide';
 import type { ProfileCandidate } from './mail/mail-work';
 import type { MailFacts } from './mail/parse-mail';
-import { queueNotification, type Outbound } from './outbound/notify';
+import { queueNotification, type NotificationInput, type Outbound } from './outbound/notify';
 import { handleStaffReply } from './outbound/relay';
 import { loadSnapshot, type RoutingSnapshot } from './route/snapshot';
 import type { Database } from './store/db';
@@ -29,6 +36,7 @@ import { keepOutcome } from './store/inbound-history';
 import { isReplayable } from './store/replayable';
 import { echoedRelay } from './store/relay-echo';
 import { recordFailure, underSavepoint } from './store/savepoint';
+import { enqueueMany, type NewOutboxItem } from './store/outbox';
 import { listSystems } from './store/systems';
 import { applyRemoteMessage, type RemoteEvent, type TicketEventResult } from './store/ticket-event';
 
@@ -60,7 +68,15 @@ export interface PipelineOptions {
   outbound?: Outbound | null;
   /** Sender authentication (auth/sender-auth.ts, from DESKBRIDGE_AUTHSERV_ID and DESKBRIDGE_DNS). */
   authenticate?: Authenticate;
+  /** A compose pool's compose (outbound/compose-pool.ts): a batch's notifications are composed off this thread and queued together at its end. */
+  composeNotification?: (n: NotificationInput) => Promise<NewOutboxItem[]>;
 }
+
+/** Where a mail's staff notification goes when the batch queues them at its end: handed to the compose pool as the mail is written. */
+type Defer = (n: NotificationInput) => void;
+
+/** A batch's deferred notifications could not be composed or queued: the batch is written again without deferring. */
+class DeferredNotificationsFailed extends Error {}
 
 /** A batch whose parsing has started: hand it to `ingest` later, so the next batch parses while this one is written. */
 export interface PreparedBatch {
@@ -82,6 +98,7 @@ async function applyEffects(
   writeLedger: WriteLedger,
   snapshot: RoutingSnapshot,
   outbound: Outbound | null | undefined,
+  defer: Defer | null,
 ): Promise<{ id: number; outcome: InboundOutcome }> {
   if (d.kind === 'staff') return handleStaffReply(trx, d, writeLedger, snapshot, outbound);
   if (d.kind === 'bounce') {
@@ -106,7 +123,7 @@ async function applyEffects(
     return writeLedger(outcome);
   });
   if (!result) return { id: await writeLedger(d.unmapped!), outcome: d.unmapped! }; // a follow-up with no local ticket to follow
-  const note = await notifyStaff(trx, d, result, snapshot, outbound);
+  const note = await notifyStaff(trx, d, result, snapshot, outbound, defer);
   if (note) {
     outcome = { ...outcome!, reason: `${outcome!.reason}; ${note}` };
     await ledger.setOutcome(trx, result.inboundId, outcome);
@@ -128,11 +145,12 @@ async function notifyStaff(
   result: { ticketId: number; event: RemoteEvent; messageId: number; departmentId: number },
   snapshot: RoutingSnapshot,
   outbound: Outbound | null | undefined,
+  defer: Defer | null,
 ): Promise<string | null> {
   if (!outbound) return null;
   const department = snapshot.department(result.departmentId);
   if (!department || department.staff.length === 0) return `no staff in department ${department?.slug ?? result.departmentId} to notify`;
-  await queueNotification(trx, outbound, {
+  const input: NotificationInput = {
     ticket: {
       id: result.ticketId,
       remoteTicketId: d.message.remoteTicketId,
@@ -153,7 +171,9 @@ async function notifyStaff(
     html: d.message.html,
     attachments: d.attachments,
     sourceMessageId: result.messageId,
-  });
+  };
+  if (defer) defer(input);
+  else await queueNotification(trx, outbound, input);
   return null;
 }
 
@@ -165,16 +185,26 @@ export function createPipeline(db: Database, options: PipelineOptions) {
    * `parked_failed` after MAX_ATTEMPTS) with the error, the effects rolled
    * back to the mail's savepoint.
    */
-  async function processMail(trx: Knex, p: Prepared, snapshot: RoutingSnapshot, attemptsBefore: number, write: WriteLedger, writeBare: WriteLedger = write) {
+  async function processMail(trx: Knex, p: Prepared, snapshot: RoutingSnapshot, attemptsBefore: number, write: WriteLedger, writeBare: WriteLedger = write, composing?: Array<Promise<NewOutboxItem[]>>) {
     const withAuth = (w: WriteLedger): WriteLedger => (o) => w({ ...o, auth: p.auth }); // every row carries its authentication results
     const writeLedger: WriteLedger = (o) => write({ ...o, attempts: attemptsBefore, auth: p.auth });
+    const mine: Array<Promise<NewOutboxItem[]>> = [];
+    const defer: Defer | null = composing && options.composeNotification
+      ? (n) => {
+          const items = options.composeNotification!(n);
+          items.catch(() => {}); // awaited at the batch's end, or dropped with a savepoint rolled back
+          mine.push(items);
+        }
+      : null;
     try {
       // Every mail's writes, a plain outcome's single row included, under a savepoint of its own.
-      return await underSavepoint(trx, async () => {
+      const done = await underSavepoint(trx, async () => {
         const decision = decide(p, snapshot, options);
         if (decision.kind === 'outcome') return { id: await writeLedger(decision.outcome), outcome: decision.outcome };
-        return applyEffects(trx, decision, writeLedger, snapshot, options.outbound);
+        return applyEffects(trx, decision, writeLedger, snapshot, options.outbound, defer);
       });
+      composing?.push(...mine); // the mail's writes stand: its notifications are queued with the batch
+      return done;
     } catch (err) {
       // another writer recorded this very mail first (a unique index said so): the caller records it as a duplicate, not a failure
       if (isDeskbridgeError(err) && err.code === 'EDUPLICATE') throw err;
@@ -201,12 +231,54 @@ export function createPipeline(db: Database, options: PipelineOptions) {
     system: snapshot.systems.find((s) => s.id === o.systemId)?.slug ?? null,
   });
 
+  /** One batch in one transaction (see `ingest`); `deferring`: notifications go to the compose pool and are queued at the end. */
+  function writeBatch(mails: IncomingMail[], prepared: Prepared[], deferring: boolean, inTransaction?: (trx: Knex, results: MailResult[]) => Promise<void>): Promise<MailResult[]> {
+    const composing: Array<Promise<NewOutboxItem[]>> | undefined = deferring ? [] : undefined;
+    const rows = mails.map((mail, i) => ledgerRow(mail, prepared[i]!));
+    return db.knex.transaction(async (trx) => {
+      const snapshot = await loadSnapshot(trx);
+      if (options.parse) latestCandidates = Promise.resolve(profileCandidates(snapshot.systems));
+      const originals = await loadDuplicateIndex(trx, rows);
+      const results: MailResult[] = [];
+      for (let i = 0; i < mails.length; i++) {
+        const row = rows[i]!;
+        const bare = (o: InboundOutcome) => ledger.insertInbound(trx, { ...row, messageId: null, from: null, subject: null }, o);
+        let original = originals.find(row);
+        let done: Awaited<ReturnType<typeof processMail>> | undefined;
+        if (!original) {
+          try {
+            done = await processMail(trx, prepared[i]!, snapshot, 0, (o) => ledger.insertInbound(trx, row, o), bare, composing);
+          } catch (err) {
+            original = await originalAfterConflict(trx, row, err); // another process recorded it since the lookup
+          }
+        }
+        if (original) {
+          const reason = `duplicate of #${original.id} (${original.how})`;
+          const duplicate: InboundOutcome & { duplicateOf: number } = { state: 'duplicate', reason, duplicateOf: original.id };
+          const written = await underSavepoint(trx, async () => ({ id: await ledger.insertInbound(trx, row, duplicate), outcome: duplicate as InboundOutcome })).catch((err) => recordFailure(trx, err, 0, bare, bare, MAX_ATTEMPTS));
+          results.push(resultOf(mails[i]!.label, written.id, written.outcome, snapshot));
+          continue;
+        }
+        const { id, outcome } = done!;
+        originals.add({ id, ...row }); // a later mail in this batch may repeat this one
+        results.push(resultOf(mails[i]!.label, id, outcome, snapshot));
+      }
+      if (composing?.length) await queueComposed(trx, composing);
+      await inTransaction?.(trx, results);
+      return results;
+    });
+  }
+
+  /** Queues a batch's composed notifications in one insert; any failure asks for the batch to be written again without deferring. */
+  async function queueComposed(trx: Knex, composing: Array<Promise<NewOutboxItem[]>>): Promise<void> {
+    try {
+      await enqueueMany(trx, (await Promise.all(composing)).flat());
+    } catch (err) {
+      throw new DeferredNotificationsFailed(`queueing the batch's notifications failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
   return {
-    /**
-     * Records and processes a batch in one transaction. `inTransaction` runs
-     * last inside it (the IMAP cursor is committed there), so the batch's
-     * results and the caller's position are committed together or not at all.
-     */
     /** Starts parsing a batch (all its mails at once: a parse pool works through them while the caller does other things). */
     prepareBatch(mails: IncomingMail[]): PreparedBatch {
       // a parse pool also applies the sender's profile, off this thread and under its deadline: it needs the systems
@@ -224,41 +296,21 @@ export function createPipeline(db: Database, options: PipelineOptions) {
       return { mails, prepared };
     },
 
+    /**
+     * Records and processes a batch in one transaction. `inTransaction` runs
+     * last inside it (the IMAP cursor is committed there), so the batch's
+     * results and the caller's position are committed together or not at all.
+     */
     async ingest(batch: IncomingMail[] | PreparedBatch, inTransaction?: (trx: Knex, results: MailResult[]) => Promise<void>): Promise<MailResult[]> {
       const { mails, prepared: parsing } = Array.isArray(batch) ? this.prepareBatch(batch) : batch;
       const prepared = await parsing;
-      const rows = mails.map((mail, i) => ledgerRow(mail, prepared[i]!));
-      return db.knex.transaction(async (trx) => {
-        const snapshot = await loadSnapshot(trx);
-        if (options.parse) latestCandidates = Promise.resolve(profileCandidates(snapshot.systems));
-        const originals = await loadDuplicateIndex(trx, rows);
-        const results: MailResult[] = [];
-        for (let i = 0; i < mails.length; i++) {
-          const row = rows[i]!;
-          const bare = (o: InboundOutcome) => ledger.insertInbound(trx, { ...row, messageId: null, from: null, subject: null }, o);
-          let original = originals.find(row);
-          let done: Awaited<ReturnType<typeof processMail>> | undefined;
-          if (!original) {
-            try {
-              done = await processMail(trx, prepared[i]!, snapshot, 0, (o) => ledger.insertInbound(trx, row, o), bare);
-            } catch (err) {
-              original = await originalAfterConflict(trx, row, err); // another process recorded it since the lookup
-            }
-          }
-          if (original) {
-            const reason = `duplicate of #${original.id} (${original.how})`;
-            const duplicate: InboundOutcome & { duplicateOf: number } = { state: 'duplicate', reason, duplicateOf: original.id };
-            const written = await underSavepoint(trx, async () => ({ id: await ledger.insertInbound(trx, row, duplicate), outcome: duplicate as InboundOutcome })).catch((err) => recordFailure(trx, err, 0, bare, bare, MAX_ATTEMPTS));
-            results.push(resultOf(mails[i]!.label, written.id, written.outcome, snapshot));
-            continue;
-          }
-          const { id, outcome } = done!;
-          originals.add({ id, ...row }); // a later mail in this batch may repeat this one
-          results.push(resultOf(mails[i]!.label, id, outcome, snapshot));
-        }
-        await inTransaction?.(trx, results);
-        return results;
-      });
+      if (!options.composeNotification) return writeBatch(mails, prepared, false, inTransaction);
+      try {
+        return await writeBatch(mails, prepared, true, inTransaction);
+      } catch (err) {
+        if (!(err instanceof DeferredNotificationsFailed)) throw err;
+        return writeBatch(mails, prepared, false, inTransaction); // rolled back: again, each notification under its own mail's savepoint
+      }
     },
 
     /**

@@ -3,21 +3,26 @@
 // (one commit, which is what lets SQLite go past ~700 mails/s). Each mail is
 // first decided without writing anything (classify, extract, route are pure
 // over the parsed mail and a routing snapshot); then its ledger row, raw bytes
-// and outcome, is written together with the effects the outcome names. Every
-// mail's writes, a plain outcome's one row included, run under a savepoint of
-// their own (store/savepoint.ts), so one mail's failure rolls back only its
-// own writes: its ledger row is still written, `failed` with the error,
-// retried on the next run, and parked as `parked_failed` after MAX_ATTEMPTS. Nothing commits
-// without its ledger row, and no ledger row commits without its effects.
-// (Profiled: deciding first and writing once took the ingest from 8 SQL
-// statements per ticket mail to 6, and a non-ticket mail from 5 to 1.)
-// With a compose pool (`composeNotification`), a ticket event's staff
-// notification is composed on the pool's thread while the next mails are
-// written, and the batch's notifications are queued in one insert at its end;
-// a notification of a mail whose savepoint rolled back is dropped with it. If
-// composing or that insert fails, the whole batch is rolled back and written
-// again with each notification composed and queued under its own mail's
-// savepoint, so a notification that cannot be made costs its mail alone.
+// and outcome, is written together with the effects the outcome names.
+// Nothing commits without its ledger row, and no ledger row commits without
+// its effects. (Profiled: deciding first and writing once took the ingest from
+// 8 SQL statements per ticket mail to 6, and a non-ticket mail from 5 to 1.)
+//
+// A batch is first written fast: no savepoint per mail, and each ticket
+// event's staff notification handed to the compose pool (when there is one)
+// as its mail is written, the batch's notifications queued in one insert at
+// its end. A mail whose decision throws (an unparsable mail) has written
+// nothing and is recorded `failed` at once. If any write fails — a statement
+// the database refuses, another writer's copy of the same mail, a
+// notification that cannot be composed — the batch is rolled back whole and
+// written again safely: every mail's writes, a plain outcome's one row
+// included, under a savepoint of their own (store/savepoint.ts), each
+// notification composed and queued in its mail's savepoint, so one mail's
+// failure rolls back only its own writes: its ledger row is still written,
+// `failed` with the error, retried on the next run, and parked as
+// `parked_failed` after MAX_ATTEMPTS. (Profiled: the two savepoint statements
+// were a third of a ticket mail's statements, and its notification more than
+// half of the main thread's time.)
 import type { Knex } from 'knex';
 import type { Authenticate } from './auth/sender-auth';
 import { DeskbridgeError, isDeskbridgeError } from './errors';
@@ -35,7 +40,7 @@ import { loadDuplicateIndex, originalAfterConflict } from './store/inbound-dedup
 import { keepOutcome } from './store/inbound-history';
 import { isReplayable } from './store/replayable';
 import { echoedRelay } from './store/relay-echo';
-import { recordFailure, underSavepoint } from './store/savepoint';
+import { errorText, recordFailure, underSavepoint } from './store/savepoint';
 import { enqueueMany, type NewOutboxItem } from './store/outbox';
 import { listSystems } from './store/systems';
 import { applyRemoteMessage, type RemoteEvent, type TicketEventResult } from './store/ticket-event';
@@ -75,8 +80,13 @@ export interface PipelineOptions {
 /** Where a mail's staff notification goes when the batch queues them at its end: handed to the compose pool as the mail is written. */
 type Defer = (n: NotificationInput) => void;
 
-/** A batch's deferred notifications could not be composed or queued: the batch is written again without deferring. */
-class DeferredNotificationsFailed extends Error {}
+/** A batch written fast: where its mails' notifications go (the compose pool), or null to queue each at once. */
+interface FastBatch {
+  defer: Defer | null;
+}
+
+/** A batch written fast met a failure (a mail's write, a notification): it is rolled back and written again safely. */
+class WriteAgainSafely extends Error {}
 
 /** A batch whose parsing has started: hand it to `ingest` later, so the next batch parses while this one is written. */
 export interface PreparedBatch {
@@ -181,34 +191,42 @@ export function createPipeline(db: Database, options: PipelineOptions) {
   let latestCandidates: Promise<ProfileCandidate[]> | null = null; // for the parse pool's worker (mail-work.ts)
   /**
    * Decides one mail and writes its ledger row (through `write`) with its
-   * effects. A throw while deciding or writing becomes `failed` (or
-   * `parked_failed` after MAX_ATTEMPTS) with the error, the effects rolled
-   * back to the mail's savepoint.
+   * effects. Safely (`fast` null): the writes run under the mail's savepoint,
+   * and a throw becomes `failed` (or `parked_failed` after MAX_ATTEMPTS) with
+   * the error, the effects rolled back to the savepoint. Fast: no savepoint,
+   * the notification handed to `fast.defer` when there is one, and a throw
+   * while writing becomes WriteAgainSafely (the batch is rolled back and
+   * written safely). A throw while deciding has written nothing: it is
+   * recorded either way.
    */
-  async function processMail(trx: Knex, p: Prepared, snapshot: RoutingSnapshot, attemptsBefore: number, write: WriteLedger, writeBare: WriteLedger = write, composing?: Array<Promise<NewOutboxItem[]>>) {
+  async function processMail(trx: Knex, p: Prepared, snapshot: RoutingSnapshot, attemptsBefore: number, write: WriteLedger, writeBare: WriteLedger = write, fast: FastBatch | null = null) {
     const withAuth = (w: WriteLedger): WriteLedger => (o) => w({ ...o, auth: p.auth }); // every row carries its authentication results
     const writeLedger: WriteLedger = (o) => write({ ...o, attempts: attemptsBefore, auth: p.auth });
-    const mine: Array<Promise<NewOutboxItem[]>> = [];
-    const defer: Defer | null = composing && options.composeNotification
-      ? (n) => {
-          const items = options.composeNotification!(n);
-          items.catch(() => {}); // awaited at the batch's end, or dropped with a savepoint rolled back
-          mine.push(items);
-        }
-      : null;
+    const failed = (err: unknown) => recordFailure(trx, err, attemptsBefore, withAuth(write), withAuth(writeBare), MAX_ATTEMPTS);
+    let decision: Decision;
+    try {
+      decision = decide(p, snapshot, options);
+    } catch (err) {
+      return failed(err);
+    }
+    const effects = async (defer: Defer | null) => {
+      if (decision.kind !== 'outcome') return applyEffects(trx, decision, writeLedger, snapshot, options.outbound, defer);
+      return { id: await writeLedger(decision.outcome), outcome: decision.outcome };
+    };
+    if (fast) {
+      try {
+        return await effects(fast.defer);
+      } catch (err) {
+        throw new WriteAgainSafely(`a mail's writes failed (${errorText(err)}); the batch is written again, each mail under its own savepoint`, { cause: err });
+      }
+    }
     try {
       // Every mail's writes, a plain outcome's single row included, under a savepoint of its own.
-      const done = await underSavepoint(trx, async () => {
-        const decision = decide(p, snapshot, options);
-        if (decision.kind === 'outcome') return { id: await writeLedger(decision.outcome), outcome: decision.outcome };
-        return applyEffects(trx, decision, writeLedger, snapshot, options.outbound, defer);
-      });
-      composing?.push(...mine); // the mail's writes stand: its notifications are queued with the batch
-      return done;
+      return await underSavepoint(trx, () => effects(null));
     } catch (err) {
       // another writer recorded this very mail first (a unique index said so): the caller records it as a duplicate, not a failure
       if (isDeskbridgeError(err) && err.code === 'EDUPLICATE') throw err;
-      return recordFailure(trx, err, attemptsBefore, withAuth(write), withAuth(writeBare), MAX_ATTEMPTS);
+      return failed(err);
     }
   }
 
@@ -231,9 +249,10 @@ export function createPipeline(db: Database, options: PipelineOptions) {
     system: snapshot.systems.find((s) => s.id === o.systemId)?.slug ?? null,
   });
 
-  /** One batch in one transaction (see `ingest`); `deferring`: notifications go to the compose pool and are queued at the end. */
-  function writeBatch(mails: IncomingMail[], prepared: Prepared[], deferring: boolean, inTransaction?: (trx: Knex, results: MailResult[]) => Promise<void>): Promise<MailResult[]> {
-    const composing: Array<Promise<NewOutboxItem[]>> | undefined = deferring ? [] : undefined;
+  /** One batch in one transaction (see `ingest`), written fast (no savepoint per mail, notifications composed by the pool and queued at the end) or safely. */
+  function writeBatch(mails: IncomingMail[], prepared: Prepared[], fast: boolean, inTransaction?: (trx: Knex, results: MailResult[]) => Promise<void>): Promise<MailResult[]> {
+    const composing: Array<Promise<NewOutboxItem[]>> | null = fast && options.composeNotification ? [] : null;
+    const fastBatch: FastBatch | null = fast ? { defer: composing ? (n) => void composing.push(composeNow(n)) : null } : null;
     const rows = mails.map((mail, i) => ledgerRow(mail, prepared[i]!));
     return db.knex.transaction(async (trx) => {
       const snapshot = await loadSnapshot(trx);
@@ -247,7 +266,7 @@ export function createPipeline(db: Database, options: PipelineOptions) {
         let done: Awaited<ReturnType<typeof processMail>> | undefined;
         if (!original) {
           try {
-            done = await processMail(trx, prepared[i]!, snapshot, 0, (o) => ledger.insertInbound(trx, row, o), bare, composing);
+            done = await processMail(trx, prepared[i]!, snapshot, 0, (o) => ledger.insertInbound(trx, row, o), bare, fastBatch);
           } catch (err) {
             original = await originalAfterConflict(trx, row, err); // another process recorded it since the lookup
           }
@@ -269,12 +288,19 @@ export function createPipeline(db: Database, options: PipelineOptions) {
     });
   }
 
-  /** Queues a batch's composed notifications in one insert; any failure asks for the batch to be written again without deferring. */
+  /** Hands a notification to the compose pool; its result is awaited at the batch's end. */
+  function composeNow(n: NotificationInput): Promise<NewOutboxItem[]> {
+    const items = options.composeNotification!(n);
+    items.catch(() => {}); // awaited by queueComposed, or dropped with a batch that is written again
+    return items;
+  }
+
+  /** Queues a batch's composed notifications in one insert; any failure asks for the batch to be written again safely. */
   async function queueComposed(trx: Knex, composing: Array<Promise<NewOutboxItem[]>>): Promise<void> {
     try {
       await enqueueMany(trx, (await Promise.all(composing)).flat());
     } catch (err) {
-      throw new DeferredNotificationsFailed(`queueing the batch's notifications failed: ${(err as Error).message}`, { cause: err });
+      throw new WriteAgainSafely(`queueing the batch's notifications failed (${errorText(err)}); the batch is written again, each notification under its mail's savepoint`, { cause: err });
     }
   }
 
@@ -304,12 +330,11 @@ export function createPipeline(db: Database, options: PipelineOptions) {
     async ingest(batch: IncomingMail[] | PreparedBatch, inTransaction?: (trx: Knex, results: MailResult[]) => Promise<void>): Promise<MailResult[]> {
       const { mails, prepared: parsing } = Array.isArray(batch) ? this.prepareBatch(batch) : batch;
       const prepared = await parsing;
-      if (!options.composeNotification) return writeBatch(mails, prepared, false, inTransaction);
       try {
         return await writeBatch(mails, prepared, true, inTransaction);
       } catch (err) {
-        if (!(err instanceof DeferredNotificationsFailed)) throw err;
-        return writeBatch(mails, prepared, false, inTransaction); // rolled back: again, each notification under its own mail's savepoint
+        if (!(err instanceof WriteAgainSafely)) throw err;
+        return writeBatch(mails, prepared, false, inTransaction); // rolled back whole: again, each mail under its own savepoint
       }
     },
 

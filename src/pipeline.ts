@@ -29,8 +29,8 @@ import { DeskbridgeError, isDeskbridgeError } from './errors';
 import { decide, headerBlock, prepare, profileCandidates, type Decision, type Prepared } from './decide';
 import type { ProfileCandidate } from './mail/mail-work';
 import type { MailFacts } from './mail/parse-mail';
-import { queueNotification, type NotificationInput, type Outbound } from './outbound/notify';
-import { handleStaffReply } from './outbound/relay';
+import { applyEffects, type Defer, type WriteLedger } from './apply-decision';
+import type { NotificationInput, Outbound } from './outbound/notify';
 import { loadSnapshot, type RoutingSnapshot } from './route/snapshot';
 import type { Database } from './store/db';
 import * as ledger from './store/inbound';
@@ -39,11 +39,9 @@ import { claimInState } from './store/inbound-claim';
 import { loadDuplicateIndex, originalAfterConflict } from './store/inbound-dedupe';
 import { keepOutcome } from './store/inbound-history';
 import { isReplayable } from './store/replayable';
-import { echoedRelay } from './store/relay-echo';
 import { errorText, recordFailure, underSavepoint } from './store/savepoint';
 import { enqueueMany, type NewOutboxItem } from './store/outbox';
 import { listSystems } from './store/systems';
-import { applyRemoteMessage, type RemoteEvent, type TicketEventResult } from './store/ticket-event';
 
 export const MAX_ATTEMPTS = 3; // a mail that fails this often is parked, so it never blocks the ones after it
 
@@ -77,9 +75,6 @@ export interface PipelineOptions {
   composeNotification?: (n: NotificationInput) => Promise<NewOutboxItem[]>;
 }
 
-/** Where a mail's staff notification goes when the batch queues them at its end: handed to the compose pool as the mail is written. */
-type Defer = (n: NotificationInput) => void;
-
 /** A batch written fast: where its mails' notifications go (the compose pool), or null to queue each at once. */
 interface FastBatch {
   defer: Defer | null;
@@ -94,98 +89,6 @@ export interface PreparedBatch {
   prepared: Promise<Prepared[]>;
 }
 
-
-/** Writes the mail's ledger row with this outcome (a new row, or the stored row on replay); returns its id. */
-type WriteLedger = (outcome: InboundOutcome) => Promise<number>;
-
-
-const bouncedFor = (recipients: string[]) => (recipients.length ? ` for ${recipients.join(', ')}` : '');
-
-/** The writes a decision with effects makes, the ledger row among them. */
-async function applyEffects(
-  trx: Knex,
-  d: Exclude<Decision, { kind: 'outcome' }>,
-  writeLedger: WriteLedger,
-  snapshot: RoutingSnapshot,
-  outbound: Outbound | null | undefined,
-  defer: Defer | null,
-): Promise<{ id: number; outcome: InboundOutcome }> {
-  if (d.kind === 'staff') return handleStaffReply(trx, d, writeLedger, snapshot, outbound);
-  if (d.kind === 'bounce') {
-    const id = await writeLedger(d.outcome);
-    const marked = await trx('outbox')
-      .where({ message_id: d.originalMessageId })
-      .whereIn('state', ['queued', 'sent'])
-      .update({ state: 'bounced', last_error: `bounced${bouncedFor(d.failedRecipients)}: see inbound #${id}` });
-    if (marked === 0) return { id, outcome: d.outcome };
-    const outcome = { ...d.outcome, reason: `${d.outcome.reason}; outbox item bounced${bouncedFor(d.failedRecipients)}` };
-    await ledger.setOutcome(trx, id, outcome); // the row exists now: update its reason, do not write it again
-    return { id, outcome };
-  }
-  const echo = await echoedRelay(trx, d.relayRefs, d.message.text);
-  if (echo) {
-    const own: InboundOutcome = { state: 'own_mail', reason: `echo of relay #${echo.outboxId}`, systemId: d.message.systemId, ticketId: echo.ticketId };
-    return { id: await writeLedger(own), outcome: own };
-  }
-  let outcome: InboundOutcome | undefined;
-  const result = await applyRemoteMessage(trx, d.message, (r) => {
-    outcome = { state: r.state, reason: `${d.how}${ticketRouteNote(r, snapshot, d.unmapped !== undefined)}${r.reopened ? ', reopened' : ''}${d.note}`, systemId: d.message.systemId, ticketId: r.ticketId };
-    return writeLedger(outcome);
-  });
-  if (!result) return { id: await writeLedger(d.unmapped!), outcome: d.unmapped! }; // a follow-up with no local ticket to follow
-  const note = await notifyStaff(trx, d, result, snapshot, outbound, defer);
-  if (note) {
-    outcome = { ...outcome!, reason: `${outcome!.reason}; ${note}` };
-    await ledger.setOutcome(trx, result.inboundId, outcome);
-  }
-  return { id: result.inboundId, outcome: outcome! };
-}
-
-/** What the ledger reason adds for a follow-up routed by its ticket, or a ticket moved to another department. */
-function ticketRouteNote(r: TicketEventResult, snapshot: RoutingSnapshot, byTicket: boolean): string {
-  const slug = (id: number) => snapshot.department(id)?.slug ?? `#${id}`;
-  if (byTicket) return ` → ${slug(r.departmentId)} (by ticket #${r.ticketId})`;
-  return r.transferredFrom !== null ? `, transferred from ${slug(r.transferredFrom)}` : '';
-}
-
-/** Queues the staff notification for a remote message; returns what to add to the ledger reason, if anything. */
-async function notifyStaff(
-  trx: Knex,
-  d: Extract<Decision, { kind: 'ticket' }>,
-  result: { ticketId: number; event: RemoteEvent; messageId: number; departmentId: number },
-  snapshot: RoutingSnapshot,
-  outbound: Outbound | null | undefined,
-  defer: Defer | null,
-): Promise<string | null> {
-  if (!outbound) return null;
-  const department = snapshot.department(result.departmentId);
-  if (!department || department.staff.length === 0) return `no staff in department ${department?.slug ?? result.departmentId} to notify`;
-  const input: NotificationInput = {
-    ticket: {
-      id: result.ticketId,
-      remoteTicketId: d.message.remoteTicketId,
-      subject: d.message.subject,
-      status: result.event === 'closed' ? 'closed' : 'open',
-      department: department.slug,
-      departmentName: department.name,
-      system: d.system.slug,
-      systemName: d.system.name,
-      customerEmail: d.message.customerEmail ?? '',
-      customerName: d.message.customerName ?? '',
-    },
-    staff: department.staff,
-    event: result.event,
-    from: d.message.fromAddress,
-    fromName: d.message.fromName,
-    text: d.message.text,
-    html: d.message.html,
-    attachments: d.attachments,
-    sourceMessageId: result.messageId,
-  };
-  if (defer) defer(input);
-  else await queueNotification(trx, outbound, input);
-  return null;
-}
 
 export function createPipeline(db: Database, options: PipelineOptions) {
   let latestCandidates: Promise<ProfileCandidate[]> | null = null; // for the parse pool's worker (mail-work.ts)

@@ -28,7 +28,7 @@ interface Node {
   _raw?: unknown;
   _transforms?: unknown[];
   _processFuncs?: unknown[];
-  getTransferEncoding(): string | false;
+  getHeader(key: string): string | undefined;
   buildHeaders(): string;
 }
 
@@ -54,8 +54,9 @@ function encodeInto(encoder: Transform, bytes: Buffer, out: Buffer[]): void {
 }
 
 function write(node: Node, out: Buffer[]): void {
-  const encoding = node.getTransferEncoding();
   out.push(Buffer.from(`${node.buildHeaders()}\r\n\r\n`)); // sets contentType, multipart and boundary too
+  // buildHeaders() set the header to getTransferEncoding()'s answer, which scans the content: read it rather than scan again
+  const encoding = String(node.getHeader('Content-Transfer-Encoding') ?? '').toLowerCase().trim();
   const content = node.content as string | Buffer | undefined;
   if (content) {
     const bytes = typeof content === 'string' ? Buffer.from(content) : content;

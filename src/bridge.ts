@@ -17,6 +17,7 @@ import { parseMailboxUrl } from './ingest/mailbox-spec';
 import type { Logger } from './log';
 import { randomUUID } from 'node:crypto';
 import { createParsePool } from './mail/parse-pool';
+import { createComposePool } from './outbound/compose-pool';
 import { outboundFrom } from './outbound/notify';
 import { createOutboxWorker, openTransport } from './outbound/outbox-worker';
 import { loadTemplates } from './outbound/render';
@@ -42,7 +43,8 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
   const outbound = outboundFrom(config, (overrides) => loadTemplates(undefined, overrides)); // templates compile now, or `run` stops naming the file and line
   if (!outbound) log.warn('DESKBRIDGE_ADDRESS is not set: tickets are kept but staff are not notified');
   const pool = createParsePool({ deadlineMs: config.mailDeadlineSeconds * 1000 });
-  const pipeline = createPipeline(db, { bridgeAddress: config.address ?? null, maxMessageBytes: config.maxMessageBytes, parse: pool.parse, outbound, authenticate: authenticatorFrom(config) });
+  const composer = outbound ? createComposePool(outbound) : null; // a backlog's notifications are composed off the main thread
+  const pipeline = createPipeline(db, { bridgeAddress: config.address ?? null, maxMessageBytes: config.maxMessageBytes, parse: pool.parse, outbound, authenticate: authenticatorFrom(config), composeNotification: composer?.compose });
   const leaseMs = config.leaseSeconds * 1000;
   const membership = createMembership({ knex: db.knex, owner: leaseOwner(config.instance, process.pid, randomUUID().slice(0, 8)), instance: config.instance, mailboxes: config.imap.map((u) => parseMailboxUrl(u).key), leaseMs, log: log.child({ component: 'membership' }) });
   const sender =
@@ -82,7 +84,7 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
   log.info({ mailboxes: readers.map((r) => r.key), processed: config.processed, pollSeconds: config.pollSeconds, instance: config.instance, owner: membership.owner, leaseSeconds: config.leaseSeconds }, 'bridge running');
   const done = Promise.all([...readers.map((r) => r.run(signal)), sender?.run(signal)]).finally(async () => {
     await membership.stop();
-    await pool.close();
+    await Promise.all([pool.close(), composer?.close()]);
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   });
   return { done, health, metrics };

@@ -3,23 +3,34 @@
 // (one commit, which is what lets SQLite go past ~700 mails/s). Each mail is
 // first decided without writing anything (classify, extract, route are pure
 // over the parsed mail and a routing snapshot); then its ledger row, raw bytes
-// and outcome, is written together with the effects the outcome names. Every
-// mail's writes, a plain outcome's one row included, run under a savepoint of
-// their own (store/savepoint.ts), so one mail's failure rolls back only its
-// own writes: its ledger row is still written, `failed` with the error,
-// retried on the next run, and parked as `parked_failed` after MAX_ATTEMPTS. Nothing commits
-// without its ledger row, and no ledger row commits without its effects.
-// (Profiled: deciding first and writing once took the ingest from 8 SQL
-// statements per ticket mail to 6, and a non-ticket mail from 5 to 1.)
+// and outcome, is written together with the effects the outcome names.
+// Nothing commits without its ledger row, and no ledger row commits without
+// its effects. (Profiled: deciding first and writing once took the ingest from
+// 8 SQL statements per ticket mail to 6, and a non-ticket mail from 5 to 1.)
+//
+// A batch is first written fast: no savepoint per mail, and each ticket
+// event's staff notification handed to the compose pool (when there is one)
+// as its mail is written, the batch's notifications queued in one insert at
+// its end. A mail whose decision throws (an unparsable mail) has written
+// nothing and is recorded `failed` at once. If any write fails — a statement
+// the database refuses, another writer's copy of the same mail, a
+// notification that cannot be composed — the batch is rolled back whole and
+// written again safely: every mail's writes, a plain outcome's one row
+// included, under a savepoint of their own (store/savepoint.ts), each
+// notification composed and queued in its mail's savepoint, so one mail's
+// failure rolls back only its own writes: its ledger row is still written,
+// `failed` with the error, retried on the next run, and parked as
+// `parked_failed` after MAX_ATTEMPTS. (Profiled: the two savepoint statements
+// were a third of a ticket mail's statements, and its notification more than
+// half of the main thread's time.)
 import type { Knex } from 'knex';
 import type { Authenticate } from './auth/sender-auth';
 import { DeskbridgeError, isDeskbridgeError } from './errors';
 import { decide, headerBlock, prepare, profileCandidates, type Decision, type Prepared } from './decide';
 import type { ProfileCandidate } from './mail/mail-work';
 import type { MailFacts } from './mail/parse-mail';
-import { queueNotification, type Outbound } from './outbound/notify';
-import { handleStaffReply } from './outbound/relay';
-import { noticeUndelivered } from './outbound/staff-notice';
+import { applyEffects, type Defer, type WriteLedger } from './apply-decision';
+import type { NotificationInput, Outbound } from './outbound/notify';
 import { loadSnapshot, type RoutingSnapshot } from './route/snapshot';
 import type { Database } from './store/db';
 import * as ledger from './store/inbound';
@@ -28,10 +39,9 @@ import { claimInState } from './store/inbound-claim';
 import { loadDuplicateIndex, originalAfterConflict } from './store/inbound-dedupe';
 import { keepOutcome } from './store/inbound-history';
 import { isReplayable } from './store/replayable';
-import { echoedRelay } from './store/relay-echo';
-import { recordFailure, underSavepoint } from './store/savepoint';
+import { errorText, recordFailure, underSavepoint } from './store/savepoint';
+import { enqueueMany, type NewOutboxItem } from './store/outbox';
 import { listSystems } from './store/systems';
-import { applyRemoteMessage, type RemoteEvent, type TicketEventResult } from './store/ticket-event';
 
 export const MAX_ATTEMPTS = 3; // a mail that fails this often is parked, so it never blocks the ones after it
 
@@ -61,7 +71,17 @@ export interface PipelineOptions {
   outbound?: Outbound | null;
   /** Sender authentication (auth/sender-auth.ts, from DESKBRIDGE_AUTHSERV_ID and DESKBRIDGE_DNS). */
   authenticate?: Authenticate;
+  /** A compose pool's compose (outbound/compose-pool.ts): a batch's notifications are composed off this thread and queued together at its end. */
+  composeNotification?: (n: NotificationInput) => Promise<NewOutboxItem[]>;
 }
+
+/** A batch written fast: where its mails' notifications go (the compose pool), or null to queue each at once. */
+interface FastBatch {
+  defer: Defer | null;
+}
+
+/** A batch written fast met a failure (a mail's write, a notification): it is rolled back and written again safely. */
+class WriteAgainSafely extends Error {}
 
 /** A batch whose parsing has started: hand it to `ingest` later, so the next batch parses while this one is written. */
 export interface PreparedBatch {
@@ -70,118 +90,46 @@ export interface PreparedBatch {
 }
 
 
-/** Writes the mail's ledger row with this outcome (a new row, or the stored row on replay); returns its id. */
-type WriteLedger = (outcome: InboundOutcome) => Promise<number>;
-
-
-const bouncedFor = (recipients: string[]) => (recipients.length ? ` for ${recipients.join(', ')}` : '');
-
-/** The writes a decision with effects makes, the ledger row among them. */
-async function applyEffects(
-  trx: Knex,
-  d: Exclude<Decision, { kind: 'outcome' }>,
-  writeLedger: WriteLedger,
-  snapshot: RoutingSnapshot,
-  outbound: Outbound | null | undefined,
-): Promise<{ id: number; outcome: InboundOutcome }> {
-  if (d.kind === 'staff') return handleStaffReply(trx, d, writeLedger, snapshot, outbound);
-  if (d.kind === 'bounce') {
-    const id = await writeLedger(d.outcome);
-    const marked: Array<{ id: number }> = await trx('outbox')
-      .where({ message_id: d.originalMessageId })
-      .whereIn('state', ['queued', 'sent'])
-      .update({ state: 'bounced', last_error: `bounced${bouncedFor(d.failedRecipients)}: see inbound #${id}` })
-      .returning('id');
-    if (marked.length === 0) return { id, outcome: d.outcome };
-    if (outbound) await noticeUndelivered(trx, outbound, marked.map((r) => Number(r.id))); // a bounced relay's author is told
-    const outcome = { ...d.outcome, reason: `${d.outcome.reason}; outbox item bounced${bouncedFor(d.failedRecipients)}` };
-    await ledger.setOutcome(trx, id, outcome); // the row exists now: update its reason, do not write it again
-    return { id, outcome };
-  }
-  const echo = await echoedRelay(trx, d.relayRefs, d.message.text);
-  if (echo) {
-    const own: InboundOutcome = { state: 'own_mail', reason: `echo of relay #${echo.outboxId}`, systemId: d.message.systemId, ticketId: echo.ticketId };
-    return { id: await writeLedger(own), outcome: own };
-  }
-  let outcome: InboundOutcome | undefined;
-  const result = await applyRemoteMessage(trx, d.message, (r) => {
-    outcome = { state: r.state, reason: `${d.how}${ticketRouteNote(r, snapshot, d.unmapped !== undefined)}${r.reopened ? ', reopened' : ''}${d.note}`, systemId: d.message.systemId, ticketId: r.ticketId };
-    return writeLedger(outcome);
-  });
-  if (!result) return { id: await writeLedger(d.unmapped!), outcome: d.unmapped! }; // a follow-up with no local ticket to follow
-  const note = await notifyStaff(trx, d, result, snapshot, outbound);
-  if (note) {
-    outcome = { ...outcome!, reason: `${outcome!.reason}; ${note}` };
-    await ledger.setOutcome(trx, result.inboundId, outcome);
-  }
-  return { id: result.inboundId, outcome: outcome! };
-}
-
-/** What the ledger reason adds for a follow-up routed by its ticket, or a ticket moved to another department. */
-function ticketRouteNote(r: TicketEventResult, snapshot: RoutingSnapshot, byTicket: boolean): string {
-  const slug = (id: number) => snapshot.department(id)?.slug ?? `#${id}`;
-  if (byTicket) return ` → ${slug(r.departmentId)} (by ticket #${r.ticketId})`;
-  return r.transferredFrom !== null ? `, transferred from ${slug(r.transferredFrom)}` : '';
-}
-
-/** Queues the staff notification for a remote message; returns what to add to the ledger reason, if anything. */
-async function notifyStaff(
-  trx: Knex,
-  d: Extract<Decision, { kind: 'ticket' }>,
-  result: { ticketId: number; event: RemoteEvent; messageId: number; departmentId: number },
-  snapshot: RoutingSnapshot,
-  outbound: Outbound | null | undefined,
-): Promise<string | null> {
-  if (!outbound) return null;
-  const department = snapshot.department(result.departmentId);
-  if (!department || department.staff.length === 0) return `no staff in department ${department?.slug ?? result.departmentId} to notify`;
-  await queueNotification(trx, outbound, {
-    ticket: {
-      id: result.ticketId,
-      remoteTicketId: d.message.remoteTicketId,
-      subject: d.message.subject,
-      status: result.event === 'closed' ? 'closed' : 'open',
-      department: department.slug,
-      departmentName: department.name,
-      system: d.system.slug,
-      systemName: d.system.name,
-      customerEmail: d.message.customerEmail ?? '',
-      customerName: d.message.customerName ?? '',
-    },
-    staff: department.staff,
-    event: result.event,
-    from: d.message.fromAddress,
-    fromName: d.message.fromName,
-    text: d.message.text,
-    html: d.message.html,
-    attachments: d.attachments,
-    sourceMessageId: result.messageId,
-  });
-  return null;
-}
-
 export function createPipeline(db: Database, options: PipelineOptions) {
   let latestCandidates: Promise<ProfileCandidate[]> | null = null; // for the parse pool's worker (mail-work.ts)
   /**
    * Decides one mail and writes its ledger row (through `write`) with its
-   * effects. A throw while deciding or writing becomes `failed` (or
-   * `parked_failed` after MAX_ATTEMPTS) with the error, the effects rolled
-   * back to the mail's savepoint.
+   * effects. Safely (`fast` null): the writes run under the mail's savepoint,
+   * and a throw becomes `failed` (or `parked_failed` after MAX_ATTEMPTS) with
+   * the error, the effects rolled back to the savepoint. Fast: no savepoint,
+   * the notification handed to `fast.defer` when there is one, and a throw
+   * while writing becomes WriteAgainSafely (the batch is rolled back and
+   * written safely). A throw while deciding has written nothing: it is
+   * recorded either way.
    */
-  async function processMail(trx: Knex, p: Prepared, snapshot: RoutingSnapshot, attemptsBefore: number, write: WriteLedger, writeBare: WriteLedger = write) {
+  async function processMail(trx: Knex, p: Prepared, snapshot: RoutingSnapshot, attemptsBefore: number, write: WriteLedger, writeBare: WriteLedger = write, fast: FastBatch | null = null) {
     const withAuth = (w: WriteLedger): WriteLedger => (o) => w({ ...o, auth: p.auth }); // every row carries its authentication results
     const writeLedger: WriteLedger = (o) => write({ ...o, attempts: attemptsBefore, auth: p.auth });
+    const failed = (err: unknown) => recordFailure(trx, err, attemptsBefore, withAuth(write), withAuth(writeBare), MAX_ATTEMPTS);
+    let decision: Decision;
+    try {
+      decision = decide(p, snapshot, options);
+    } catch (err) {
+      return failed(err);
+    }
+    const effects = async (defer: Defer | null) => {
+      if (decision.kind !== 'outcome') return applyEffects(trx, decision, writeLedger, snapshot, options.outbound, defer);
+      return { id: await writeLedger(decision.outcome), outcome: decision.outcome };
+    };
+    if (fast) {
+      try {
+        return await effects(fast.defer);
+      } catch (err) {
+        throw new WriteAgainSafely(`a mail's writes failed (${errorText(err)}); the batch is written again, each mail under its own savepoint`, { cause: err });
+      }
+    }
     try {
       // Every mail's writes, a plain outcome's single row included, under a savepoint of its own.
-      return await underSavepoint(trx, async () => {
-        const decision = decide(p, snapshot, options);
-        if (decision.kind === 'outcome') return { id: await writeLedger(decision.outcome), outcome: decision.outcome };
-        return applyEffects(trx, decision, writeLedger, snapshot, options.outbound);
-      });
+      return await underSavepoint(trx, () => effects(null));
     } catch (err) {
       // another writer recorded this very mail first (a unique index said so): the caller records it as a duplicate, not a failure
       if (isDeskbridgeError(err) && err.code === 'EDUPLICATE') throw err;
-      return recordFailure(trx, err, attemptsBefore, withAuth(write), withAuth(writeBare), MAX_ATTEMPTS);
+      return failed(err);
     }
   }
 
@@ -204,12 +152,68 @@ export function createPipeline(db: Database, options: PipelineOptions) {
     system: snapshot.systems.find((s) => s.id === o.systemId)?.slug ?? null,
   });
 
+  /** One batch in one transaction (see `ingest`), written fast (no savepoint per mail, notifications composed by the pool and queued at the end) or safely. */
+  function writeBatch(mails: IncomingMail[], prepared: Prepared[], fast: boolean, inTransaction?: (trx: Knex, results: MailResult[]) => Promise<void>): Promise<MailResult[]> {
+    const composing: Array<Promise<NewOutboxItem[]>> | null = fast && options.composeNotification ? [] : null;
+    const fastBatch: FastBatch | null = fast ? { defer: composing ? (n) => void composing.push(composeNow(n)) : null } : null;
+    const rows = mails.map((mail, i) => ledgerRow(mail, prepared[i]!));
+    return db.knex.transaction(async (trx) => {
+      const snapshot = await loadSnapshot(trx);
+      if (options.parse) latestCandidates = Promise.resolve(profileCandidates(snapshot.systems));
+      const originals = await loadDuplicateIndex(trx, rows);
+      const results: MailResult[] = [];
+      for (let i = 0; i < mails.length; i++) {
+        const row = rows[i]!;
+        const bare = (o: InboundOutcome) => ledger.insertInbound(trx, { ...row, messageId: null, from: null, subject: null }, o);
+        let original = originals.find(row);
+        let done: Awaited<ReturnType<typeof processMail>> | undefined;
+        if (!original) {
+          try {
+            done = await processMail(trx, prepared[i]!, snapshot, 0, (o) => ledger.insertInbound(trx, row, o), bare, fastBatch);
+          } catch (err) {
+            if (!isDeskbridgeError(err) || err.code !== 'EDUPLICATE') throw err; // WriteAgainSafely: the batch is written again
+            try {
+              original = await originalAfterConflict(trx, row, err); // another process recorded it since the lookup
+            } catch (unexplained) {
+              // a refusal with no original to point at (or the lookup failed): this mail is failed, the batch goes on
+              done = await recordFailure(trx, unexplained, 0, (o) => ledger.insertInbound(trx, row, o), bare, MAX_ATTEMPTS);
+            }
+          }
+        }
+        if (original) {
+          const reason = `duplicate of #${original.id} (${original.how})`;
+          const duplicate: InboundOutcome & { duplicateOf: number } = { state: 'duplicate', reason, duplicateOf: original.id };
+          const written = await underSavepoint(trx, async () => ({ id: await ledger.insertInbound(trx, row, duplicate), outcome: duplicate as InboundOutcome })).catch((err) => recordFailure(trx, err, 0, bare, bare, MAX_ATTEMPTS));
+          results.push(resultOf(mails[i]!.label, written.id, written.outcome, snapshot));
+          continue;
+        }
+        const { id, outcome } = done!;
+        originals.add({ id, ...row }); // a later mail in this batch may repeat this one
+        results.push(resultOf(mails[i]!.label, id, outcome, snapshot));
+      }
+      if (composing?.length) await queueComposed(trx, composing);
+      await inTransaction?.(trx, results);
+      return results;
+    });
+  }
+
+  /** Hands a notification to the compose pool; its result is awaited at the batch's end. */
+  function composeNow(n: NotificationInput): Promise<NewOutboxItem[]> {
+    const items = options.composeNotification!(n);
+    items.catch(() => {}); // awaited by queueComposed, or dropped with a batch that is written again
+    return items;
+  }
+
+  /** Queues a batch's composed notifications in one insert; any failure asks for the batch to be written again safely. */
+  async function queueComposed(trx: Knex, composing: Array<Promise<NewOutboxItem[]>>): Promise<void> {
+    try {
+      await enqueueMany(trx, (await Promise.all(composing)).flat());
+    } catch (err) {
+      throw new WriteAgainSafely(`queueing the batch's notifications failed (${errorText(err)}); the batch is written again, each notification under its mail's savepoint`, { cause: err });
+    }
+  }
+
   return {
-    /**
-     * Records and processes a batch in one transaction. `inTransaction` runs
-     * last inside it (the IMAP cursor is committed there), so the batch's
-     * results and the caller's position are committed together or not at all.
-     */
     /** Starts parsing a batch (all its mails at once: a parse pool works through them while the caller does other things). */
     prepareBatch(mails: IncomingMail[]): PreparedBatch {
       // a parse pool also applies the sender's profile, off this thread and under its deadline: it needs the systems
@@ -227,46 +231,20 @@ export function createPipeline(db: Database, options: PipelineOptions) {
       return { mails, prepared };
     },
 
+    /**
+     * Records and processes a batch in one transaction. `inTransaction` runs
+     * last inside it (the IMAP cursor is committed there), so the batch's
+     * results and the caller's position are committed together or not at all.
+     */
     async ingest(batch: IncomingMail[] | PreparedBatch, inTransaction?: (trx: Knex, results: MailResult[]) => Promise<void>): Promise<MailResult[]> {
       const { mails, prepared: parsing } = Array.isArray(batch) ? this.prepareBatch(batch) : batch;
       const prepared = await parsing;
-      const rows = mails.map((mail, i) => ledgerRow(mail, prepared[i]!));
-      return db.knex.transaction(async (trx) => {
-        const snapshot = await loadSnapshot(trx);
-        if (options.parse) latestCandidates = Promise.resolve(profileCandidates(snapshot.systems));
-        const originals = await loadDuplicateIndex(trx, rows);
-        const results: MailResult[] = [];
-        for (let i = 0; i < mails.length; i++) {
-          const row = rows[i]!;
-          const bare = (o: InboundOutcome) => ledger.insertInbound(trx, { ...row, messageId: null, from: null, subject: null }, o);
-          let original = originals.find(row);
-          let done: Awaited<ReturnType<typeof processMail>> | undefined;
-          if (!original) {
-            try {
-              done = await processMail(trx, prepared[i]!, snapshot, 0, (o) => ledger.insertInbound(trx, row, o), bare);
-            } catch (err) {
-              try {
-                original = await originalAfterConflict(trx, row, err); // another process recorded it since the lookup
-              } catch (unexplained) {
-                // a refusal with no original to point at (or the lookup failed): this mail is failed, the batch goes on
-                done = await recordFailure(trx, unexplained, 0, (o) => ledger.insertInbound(trx, row, o), bare, MAX_ATTEMPTS);
-              }
-            }
-          }
-          if (original) {
-            const reason = `duplicate of #${original.id} (${original.how})`;
-            const duplicate: InboundOutcome & { duplicateOf: number } = { state: 'duplicate', reason, duplicateOf: original.id };
-            const written = await underSavepoint(trx, async () => ({ id: await ledger.insertInbound(trx, row, duplicate), outcome: duplicate as InboundOutcome })).catch((err) => recordFailure(trx, err, 0, bare, bare, MAX_ATTEMPTS));
-            results.push(resultOf(mails[i]!.label, written.id, written.outcome, snapshot));
-            continue;
-          }
-          const { id, outcome } = done!;
-          originals.add({ id, ...row }); // a later mail in this batch may repeat this one
-          results.push(resultOf(mails[i]!.label, id, outcome, snapshot));
-        }
-        await inTransaction?.(trx, results);
-        return results;
-      });
+      try {
+        return await writeBatch(mails, prepared, true, inTransaction);
+      } catch (err) {
+        if (!(err instanceof WriteAgainSafely)) throw err;
+        return writeBatch(mails, prepared, false, inTransaction); // rolled back whole: again, each mail under its own savepoint
+      }
     },
 
     /**

@@ -7,6 +7,7 @@ import { countByState, listInbound } from '../src/store/inbound';
 import { getThread, listTickets } from '../src/store/tickets';
 import { BACKEND, openTestDatabase } from './helpers/database';
 import { fixture, rawMail } from './helpers/mail';
+import { notification } from './helpers/notifications';
 import { seedRouting } from './helpers/seed';
 
 let db: Awaited<ReturnType<typeof openTestDatabase>>;
@@ -23,6 +24,17 @@ const files = (...names: string[]): IncomingMail[] => names.map((n) => ({ raw: f
 const count = async (table: string) => Number(((await db.knex(table).count({ n: '*' }).first()) as { n: string | number }).n);
 
 describe(`pipeline on ${BACKEND}`, () => {
+  it('a second "new" notification for a remote ticket we already have updates that ticket, in the same batch or a later one', async () => {
+    const pipeline = createPipeline(db, options);
+    const mail = (tag: string): IncomingMail => ({ raw: Buffer.from(notification(0, 1, tag)), label: tag, source: 'file' });
+    const first = await pipeline.ingest([mail('a'), mail('b')]);
+    const later = await pipeline.ingest([mail('c')]);
+    expect([...first, ...later].map((r) => r.state)).toEqual(['ticket_created', 'ticket_updated', 'ticket_updated']);
+    expect(new Set([...first, ...later].map((r) => r.ticketId)).size).toBe(1);
+    expect(await listTickets(db.knex)).toHaveLength(1);
+    expect((await getThread(db.knex, first[0]!.ticketId!)).map((m) => m.event)).toEqual(['new', 'new', 'new']);
+  });
+
   it('a ticket thread: created, updated, closed, reopened — one ticket, every message kept', async () => {
     const pipeline = createPipeline(db, options);
     const results = await pipeline.ingest(files('whmcs-new.eml', 'whmcs-reply.eml', 'whmcs-closed.eml', 'whmcs-after-close.eml'));

@@ -9,6 +9,7 @@ import type { CliContext } from './context';
 import { formatTable, warnNoNotifications } from './output';
 
 const BATCH_SIZE = 100; // mails per commit: past SQLite's per-commit ceiling, small enough to keep memory flat
+const COMPOSE_POOL_MIN_FILES = 20; // fewer notifications are composed on the main thread sooner than a worker has loaded
 
 function checkFiles(files: string[]): void {
   for (const file of files) {
@@ -65,12 +66,21 @@ export function registerIngest(program: Command, ctx: CliContext): void {
       // one is written). Started first, so that its start-up (a thread, the parser's modules) runs on the second core while
       // this one opens the database: for a single mail on stdin (an MTA pipe) the worker was the last to be ready.
       const pool = lazy.parsePool().createParsePool({ deadlineMs: ctx.config.mailDeadlineSeconds * 1000 });
+      const outbound = outboundOf(ctx.config);
+      if (!outbound) warnNoNotifications(ctx.config);
+      // notifications composed on a thread of their own while the mails are written
+      const composer = outbound && files.length >= COMPOSE_POOL_MIN_FILES ? lazy.composePool().createComposePool(outbound) : null;
       const results: MailResult[] = [];
       try {
         const db = await ctx.database();
-        const outbound = outboundOf(ctx.config);
-        if (!outbound) warnNoNotifications(ctx.config);
-        const pipeline = lazy.pipeline().createPipeline(db, { bridgeAddress: ctx.config.address ?? null, maxMessageBytes: ctx.config.maxMessageBytes, parse: pool.parse, outbound, authenticate: lazy.auth().authenticatorFrom(ctx.config) });
+        const pipeline = lazy.pipeline().createPipeline(db, {
+          bridgeAddress: ctx.config.address ?? null,
+          maxMessageBytes: ctx.config.maxMessageBytes,
+          parse: pool.parse,
+          outbound,
+          authenticate: lazy.auth().authenticatorFrom(ctx.config),
+          composeNotification: composer?.compose,
+        });
         results.push(...(await pipeline.retryFailed()));
         if (files.length === 0) {
           const raw = await readStdin();
@@ -81,7 +91,7 @@ export function registerIngest(program: Command, ctx: CliContext): void {
         const batchAt = (i: number) => files.slice(i * BATCH_SIZE, (i + 1) * BATCH_SIZE).map((file): IncomingMail => ({ raw: readFileSync(file), label: file, source: 'file', sourceRef: file }));
         results.push(...(await pipeline.ingestInTurn(Math.ceil(files.length / BATCH_SIZE), batchAt)));
       } finally {
-        await pool.close();
+        await Promise.all([pool.close(), composer?.close()]);
       }
       printResults(results, opts.json);
     });

@@ -12,6 +12,7 @@ export const lazy = {
   db: () => require('../store/db') as typeof import('../store/db'),
   bridge: () => require('../bridge') as typeof import('../bridge'),
   classify: () => require('../mail/classify') as typeof import('../mail/classify'),
+  composePool: () => require('../outbound/compose-pool') as typeof import('../outbound/compose-pool'),
   doctor: () => require('../doctor') as typeof import('../doctor'),
   extract: () => require('../mail/extract') as typeof import('../mail/extract'),
   log: () => require('../log') as typeof import('../log'),

@@ -7,7 +7,9 @@ import { detectBounce, type RecipientStatus } from './bounce-detect';
 import { header, type MailFacts } from './mail-facts';
 import { matchSystem, type SenderSystem } from './sender-match';
 
-export const LOOP_HEADER = 'X-Deskbridge-Loop';
+import { LOOP_HEADER } from './loop-header';
+
+export { LOOP_HEADER };
 
 export type Classification<S extends SenderSystem = SenderSystem> =
   | { kind: 'bounce'; originalMessageId: string | null; reason: string; delayed: boolean; failedRecipients: string[] }

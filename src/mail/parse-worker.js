@@ -36,7 +36,10 @@ async function drain() {
   busy = false;
 }
 
+// The candidates come with a batch's first mail; the mails after it, until the next set, are read against them.
+let candidates = [];
 parentPort.on('message', (message) => {
-  queue.push(message);
+  if (message.candidates) candidates = message.candidates;
+  queue.push({ id: message.id, raw: message.raw, candidates });
   if (!busy) drain();
 });

@@ -2,10 +2,12 @@
 // to each of the department's staff on their own, from the bridge address,
 // Reply-To the token address signed for that staff member, subject `[DB#<id>] <subject>`, Auto-Submitted and the loop
 // header, text and sanitised HTML from the templates, the remote attachments.
-// Queued in the outbox inside the mail's own transaction.
+// Queued in the outbox inside the mail's transaction: by queueNotification
+// under the mail's own savepoint, or, composed off the main thread
+// (compose-pool.ts), with the rest of its batch's at the batch's end.
 import type { Knex } from 'knex';
 import type { MailAttachment } from '../mail/parse-mail';
-import { enqueue } from '../store/outbox';
+import { enqueueMany, type NewOutboxItem } from '../store/outbox';
 import { DEFAULT_DEADLINE_MS } from './delivery-error';
 import { composeMail, newMessageId } from './compose';
 import { notificationTemplate, type Templates, type TicketVars } from './render';
@@ -17,6 +19,8 @@ export interface Outbound {
   secret: string;
   instance: string;
   templates: Templates;
+  /** DESKBRIDGE_TEMPLATES, the folder `templates` was loaded with over the shipped ones: a compose pool's worker loads the same. */
+  templatesOverrides?: string;
 }
 
 export const ticketTag = (ticketId: number) => `[DB#${ticketId}]`;
@@ -33,18 +37,24 @@ export interface NotificationInput {
   sourceMessageId: number;
 }
 
-/**
- * Queues one notification per staff member, each with a Reply-To token
- * issued to that member alone (a reply is accepted only from the address its
- * token was issued to). Returns the outbox ids.
- */
+/** Queues the notification (notificationItems) in the outbox. Returns the outbox ids. */
 export async function queueNotification(trx: Knex, out: Outbound, n: NotificationInput): Promise<number[]> {
-  const ids: number[] = [];
-  for (const staff of n.staff) ids.push(await queueOne(trx, out, n, staff)); // none for a department without staff; the ticket is still kept
-  return ids;
+  return enqueueMany(trx, await notificationItems(out, n));
 }
 
-async function queueOne(trx: Knex, out: Outbound, n: NotificationInput, staff: string): Promise<number> {
+/**
+ * The outbox items of one notification, one per staff member, each with a
+ * Reply-To token issued to that member alone (a reply is accepted only from
+ * the address its token was issued to); none for a department without staff
+ * (the ticket is still kept). Writes nothing: the caller queues them.
+ */
+export async function notificationItems(out: Outbound, n: NotificationInput): Promise<NewOutboxItem[]> {
+  const items: NewOutboxItem[] = [];
+  for (const staff of n.staff) items.push(await notificationFor(out, n, staff));
+  return items;
+}
+
+async function notificationFor(out: Outbound, n: NotificationInput, staff: string): Promise<NewOutboxItem> {
   const replyTo = replyAddress(out.address, makeToken(n.ticket.id, staff, out.secret));
   const tag = ticketTag(n.ticket.id);
   const body = out.templates.render(notificationTemplate(n.event), {
@@ -67,11 +77,11 @@ async function queueOne(trx: Knex, out: Outbound, n: NotificationInput, staff: s
     html: body.html,
     attachments: n.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content, cid: a.contentId })),
   });
-  return enqueue(trx, { kind: 'notification', ticketId: n.ticket.id, sourceMessageId: n.sourceMessageId, to: [staff], subject, messageId, raw, deadlineAt: new Date(Date.now() + DEFAULT_DEADLINE_MS) });
+  return { kind: 'notification', ticketId: n.ticket.id, sourceMessageId: n.sourceMessageId, to: [staff], subject, messageId, raw, deadlineAt: new Date(Date.now() + DEFAULT_DEADLINE_MS) };
 }
 
 /** The outbound settings from the configuration, with the templates compiled (throws ECONFIG naming a bad template); null without an address or secret. */
 export function outboundFrom(config: { address?: string; secret?: string; instance: string; templates?: string }, templates: (overrides?: string) => Templates): Outbound | null {
   if (!config.address || !config.secret) return null;
-  return { address: config.address, secret: config.secret, instance: config.instance, templates: templates(config.templates) };
+  return { address: config.address, secret: config.secret, instance: config.instance, templates: templates(config.templates), templatesOverrides: config.templates };
 }

@@ -62,26 +62,42 @@ const fromRow = (r: Record<string, unknown>): OutboxItem => ({
 
 const COLUMNS = ['id', 'kind', 'state', 'ticket_id', 'to_addresses', 'subject', 'message_id', 'attempts', 'next_attempt_at', 'deadline_at', 'last_error', 'created_at', 'sent_at'];
 
+const ENQUEUE_ROWS_PER_INSERT = 500; // 13 values a row: well inside SQLite's 32,766 and PostgreSQL's 65,535 bound parameters
+
 export async function enqueue(trx: Knex, item: NewOutboxItem): Promise<number> {
-  const now = nowIso();
-  const [row] = await trx('outbox')
-    .insert({
-      kind: item.kind,
-      state: item.state ?? 'queued',
-      ticket_id: item.ticketId,
-      source_message_id: item.sourceMessageId,
-      to_addresses: JSON.stringify(item.to),
-      subject: item.subject,
-      message_id: item.messageId,
-      raw: item.raw,
-      attempts: 0,
-      next_attempt_at: now,
-      deadline_at: item.deadlineAt.toISOString(),
-      last_error: item.lastError ?? null,
-      created_at: now,
-    })
-    .returning('id');
+  const [row] = await trx('outbox').insert(outboxRow(item, nowIso())).returning('id');
   return Number((row as { id: number }).id);
+}
+
+/** Queues many items, a few hundred to a statement (a batch's notifications in one round trip); returns their ids in order. */
+export async function enqueueMany(trx: Knex, items: readonly NewOutboxItem[]): Promise<number[]> {
+  const ids: number[] = [];
+  const now = nowIso();
+  for (let i = 0; i < items.length; i += ENQUEUE_ROWS_PER_INSERT) {
+    const rows: Array<{ id: number }> = await trx('outbox')
+      .insert(items.slice(i, i + ENQUEUE_ROWS_PER_INSERT).map((item) => outboxRow(item, now)))
+      .returning('id');
+    ids.push(...rows.map((r) => Number(r.id)).sort((a, b) => a - b)); // ids grow in insertion order; RETURNING does not promise its row order
+  }
+  return ids;
+}
+
+function outboxRow(item: NewOutboxItem, now: string) {
+  return {
+    kind: item.kind,
+    state: item.state ?? 'queued',
+    ticket_id: item.ticketId,
+    source_message_id: item.sourceMessageId,
+    to_addresses: JSON.stringify(item.to),
+    subject: item.subject,
+    message_id: item.messageId,
+    raw: item.raw,
+    attempts: 0,
+    next_attempt_at: now,
+    deadline_at: item.deadlineAt.toISOString(),
+    last_error: item.lastError ?? null,
+    created_at: now,
+  };
 }
 
 export async function listOutbox(knex: Knex, filter: { states?: readonly string[]; ids?: number[]; ticketId?: number } = {}): Promise<OutboxItem[]> {

@@ -75,11 +75,19 @@ export async function findTicketByRemote(knex: Knex, systemId: number, remoteTic
   >;
 }
 
-/** Inserts the ticket unless another process did first; returns its id and whether this call created it. */
-export async function insertTicket(
-  knex: Knex,
-  t: { systemId: number; remoteTicketId: string; departmentId: number; subject: string; customerEmail: string | null; customerName: string | null; status: TicketStatus; lastRemoteMessageId: string | null },
-): Promise<{ id: number; created: boolean }> {
+export interface NewTicket {
+  systemId: number;
+  remoteTicketId: string;
+  departmentId: number;
+  subject: string;
+  customerEmail: string | null;
+  customerName: string | null;
+  status: TicketStatus;
+  lastRemoteMessageId: string | null;
+}
+
+/** Inserts the ticket unless one with its remote ID exists (or another process inserted it first); returns the new id, or null. */
+export async function tryInsertTicket(knex: Knex, t: NewTicket): Promise<number | null> {
   const now = nowIso();
   const inserted = await knex('tickets')
     .insert({
@@ -98,7 +106,13 @@ export async function insertTicket(
     .onConflict(['system_id', 'remote_ticket_id'])
     .ignore()
     .returning('id');
-  if (inserted.length > 0) return { id: Number((inserted[0] as { id: number }).id), created: true };
+  return inserted.length > 0 ? Number((inserted[0] as { id: number }).id) : null;
+}
+
+/** Inserts the ticket unless another process did first; returns its id and whether this call created it. */
+export async function insertTicket(knex: Knex, t: NewTicket): Promise<{ id: number; created: boolean }> {
+  const id = await tryInsertTicket(knex, t);
+  if (id !== null) return { id, created: true };
   const existing = await findTicketByRemote(knex, t.systemId, t.remoteTicketId);
   return { id: Number(existing!.id), created: false };
 }

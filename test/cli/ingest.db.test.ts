@@ -1,10 +1,12 @@
 // `ingest`, `inbox`, `parked`, `ticket` and `profile test` through the real binary.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliFor, type CliResult } from '../helpers/cli';
 import { BACKEND, openTestDatabase } from '../helpers/database';
 import { FIXTURES } from '../helpers/mail';
+import { notification } from '../helpers/notifications';
 import { seedRouting } from '../helpers/seed';
 
 let db: Awaited<ReturnType<typeof openTestDatabase>>;
@@ -98,5 +100,24 @@ describe(`ingest and friends on ${BACKEND}`, () => {
     expect(json<unknown[]>(await cli(['ticket', 'list', '--department', 'billing', '--json']))).toHaveLength(1);
     expect((await cli(['ticket', 'list', '--status', 'pending'])).code).toBe(2);
     expect((await cli(['ticket', 'show', '999'])).stderr).toMatch(/unknown ticket #999/);
+  });
+
+  it('a backlog of files with notifications on (composed on the compose pool): one notification per ticket mail, each for its ticket', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'deskbridge-cli-backlog-'));
+    try {
+      const files = Array.from({ length: 30 }, (_, i) => {
+        const file = join(dir, `${String(i).padStart(3, '0')}.eml`);
+        writeFileSync(file, notification(i, 3, 'cli-backlog'));
+        return file;
+      });
+      const notifying = cliFor(db.url, { DESKBRIDGE_ADDRESS: 'bridge@support.example', DESKBRIDGE_SECRET: 'cli-backlog-secret-0123456789' });
+      const out = json<Array<{ state: string; ticketId: number }>>(await notifying(['ingest', '--json', ...files]));
+      expect(out.map((r) => r.state)).toEqual(Array.from({ length: 30 }, (_, i) => (i % 3 === 0 ? 'ticket_created' : 'ticket_updated')));
+      const rows: Array<{ ticket_id: number; subject: string }> = await db.knex('outbox').where({ kind: 'notification' }).whereIn('ticket_id', out.map((r) => r.ticketId)).orderBy('id');
+      expect(rows.map((r) => Number(r.ticket_id))).toEqual(out.map((r) => r.ticketId));
+      expect(rows.every((r, i) => r.subject.startsWith(`[DB#${out[i]!.ticketId}] `))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

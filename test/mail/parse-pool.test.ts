@@ -21,14 +21,18 @@ describe('parse pool', () => {
     expect(viaPool.flatMap((f) => f.attachments).length).toBeGreaterThan(0);
   });
 
-  it('a mail that overruns its deadline is rejected as final, and the mails queued behind it are parsed by a new worker', async () => {
+  it('a mail that overruns its deadline is rejected as final, and the mails queued behind it are parsed by a new worker, against their candidates', async () => {
     const slow = createParsePool({ deadlineMs: 3_000 });
     try {
-      const evil = [{ id: 1, slug: 'x', from: ['a@x.example'], enabled: true, profile: { name: 'evil', fields: { ticket: [{ from: 'body' as const, pattern: '^(?<value>(a|aa)+)$' }] } }, profileKey: 'evil' }];
+      const candidates = [
+        { id: 1, slug: 'x', from: ['a@x.example'], enabled: true, profile: { name: 'evil', fields: { ticket: [{ from: 'body' as const, pattern: '^(?<value>(a|aa)+)$' }] } }, profileKey: 'evil' },
+        { id: 2, slug: 'acme', from: ['support@billing.acme.example'], enabled: true, profile: { name: 'mask', fields: { ticket: [{ from: 'subject' as const, pattern: 'Ticket ID: (?<value>\\d+)' }] } }, profileKey: 'mask' },
+      ];
       const hostile = Buffer.from(`From: a@x.example\r\n\r\n${'a'.repeat(60)}!\r\n`);
-      const [overrun, next] = await Promise.allSettled([slow.parse(hostile, evil), slow.parse(fixture('whmcs-new.eml'), evil)]);
+      // the same candidates for both: the pool sends them with the first mail only, and again to the worker that replaces it
+      const [overrun, next] = await Promise.allSettled([slow.parse(hostile, candidates), slow.parse(fixture('whmcs-new.eml'), candidates)]);
       expect(overrun).toMatchObject({ status: 'rejected', reason: { final: true, message: expect.stringMatching(/took longer than 3 s/) } });
-      expect(next).toMatchObject({ status: 'fulfilled', value: { subject: expect.stringContaining('Ticket ID') } });
+      expect(next).toMatchObject({ status: 'fulfilled', value: { subject: expect.stringContaining('Ticket ID'), work: { extraction: { systemId: 2, fields: { ticket: { value: '482913' } } } } } });
     } finally {
       await slow.close();
     }

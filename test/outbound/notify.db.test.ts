@@ -1,9 +1,12 @@
 // Staff notifications: one outbox row per new remote message, in the mail's
-// own transaction, and what arrives at a real SMTP server once it is sent.
+// own transaction, and what arrives at a real SMTP server once it is sent —
+// composed under the mail's savepoint, and composed by a compose pool and
+// queued at the batch's end (the same rows, the same mail).
 import { simpleParser } from 'mailparser';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log';
-import { outboundFrom } from '../../src/outbound/notify';
+import { createComposePool, type ComposePool } from '../../src/outbound/compose-pool';
+import { outboundFrom, type NotificationInput } from '../../src/outbound/notify';
 import { createOutboxWorker, openTransport } from '../../src/outbound/outbox-worker';
 import { loadTemplates } from '../../src/outbound/render';
 import { verifyToken } from '../../src/outbound/reply-token';
@@ -11,23 +14,37 @@ import { createPipeline, type IncomingMail } from '../../src/pipeline';
 import { listOutbox } from '../../src/store/outbox';
 import { BACKEND, openTestDatabase } from '../helpers/database';
 import { fixture } from '../helpers/mail';
+import { notification } from '../helpers/notifications';
 import { seedRouting } from '../helpers/seed';
 import { startSmtpSink } from '../helpers/smtp';
 
 const SECRET = 'notify-test-secret-0123';
 let db: Awaited<ReturnType<typeof openTestDatabase>>;
+let composer: ComposePool | null = null;
 
 beforeEach(async () => {
   db = await openTestDatabase('notify');
   await seedRouting(db);
 });
-afterEach(async () => db.drop());
+afterEach(async () => {
+  await composer?.close();
+  composer = null;
+  await db.drop();
+});
 
 const files = (...names: string[]): IncomingMail[] => names.map((n) => ({ raw: fixture(n), label: n, source: 'file', sourceRef: n }));
 const outbound = outboundFrom({ address: 'bridge@support.example', secret: SECRET, instance: 'test-node' }, () => loadTemplates())!;
-const pipeline = () => createPipeline(db, { bridgeAddress: 'bridge@support.example', maxMessageBytes: 25 * 1024 * 1024, outbound });
+const options = { bridgeAddress: 'bridge@support.example', maxMessageBytes: 25 * 1024 * 1024, outbound };
 
-describe(`staff notifications on ${BACKEND}`, () => {
+describe.each([
+  ['composed under the mail\'s savepoint', false],
+  ['composed by a compose pool, queued at the batch\'s end', true],
+])(`staff notifications on ${BACKEND}, %s`, (_how, pooled) => {
+  const pipeline = () => {
+    if (pooled) composer ??= createComposePool(outbound);
+    return createPipeline(db, { ...options, composeNotification: composer?.compose });
+  };
+
   it('each new remote message queues one notification to the department staff; auto-replies, bounces and rejected mail queue none', async () => {
     const results = await pipeline().ingest(files('whmcs-new.eml', 'whmcs-reply.eml', 'staff-out-of-office.eml', 'dsn-for-outbox.eml', 'spoofed-display-name.eml', 'whmcs-sales.eml'));
     expect(results.map((r) => r.state)).toEqual(['ticket_created', 'ticket_updated', 'auto_reply', 'bounce', 'rejected_sender', 'parked_unmapped']);
@@ -93,9 +110,35 @@ describe(`staff notifications on ${BACKEND}`, () => {
     expect(await listOutbox(db.knex)).toEqual([]);
   });
 
+  it('a batch of many ticket mails queues one notification each, every one for its own ticket', async () => {
+    const mails: IncomingMail[] = [0, 1, 2, 3, 4].map((i) => ({ raw: Buffer.from(notification(i, 2, 'batch')), label: `n${i}`, source: 'file' }));
+    mails.splice(2, 0, ...files('staff-out-of-office.eml'));
+    const results = await pipeline().ingest(mails);
+    expect(results.map((r) => r.state)).toEqual(['ticket_created', 'ticket_updated', 'auto_reply', 'ticket_created', 'ticket_updated', 'ticket_created']);
+    const rows = await listOutbox(db.knex);
+    expect(rows.map((r) => [r.ticketId, r.to])).toEqual([0, 1, 3, 4, 5].map((i) => [results[i]!.ticketId, ['anna@support.example']]));
+    expect(rows.map((r) => r.subject)).toEqual([0, 1, 3, 4, 5].map((i) => `[DB#${results[i]!.ticketId}] Ticket ${100000 + Math.floor([0, 1, 0, 2, 3, 4][i]! / 2)}: slow server`));
+  });
+
   it('without an address and secret no notification is queued', async () => {
     const [r] = await createPipeline(db, { bridgeAddress: null, maxMessageBytes: 25 * 1024 * 1024 }).ingest(files('whmcs-new.eml'));
     expect(r!.state).toBe('ticket_created');
     expect(await listOutbox(db.knex)).toEqual([]);
+  });
+});
+
+describe(`a compose pool that fails, on ${BACKEND}`, () => {
+  it('the batch is written again with each notification composed under its mail\'s savepoint: nothing lost, nothing twice', async () => {
+    let asked = 0;
+    const broken = (_n: NotificationInput) => {
+      asked++;
+      return Promise.reject(new Error('the compose worker stopped: exit code 1'));
+    };
+    const results = await createPipeline(db, { ...options, composeNotification: broken }).ingest(files('whmcs-new.eml', 'whmcs-reply.eml'));
+    expect(asked).toBe(2);
+    expect(results.map((r) => r.state)).toEqual(['ticket_created', 'ticket_updated']);
+    expect(results[0]!.inboundId).toBe(results[1]!.inboundId - 1); // the first attempt was rolled back whole: its rows left no trace
+    expect(Number(((await db.knex('inbound').count({ n: '*' }).first()) as { n: number | string }).n)).toBe(2);
+    expect((await listOutbox(db.knex)).map((r) => r.ticketId)).toEqual([results[0]!.ticketId, results[0]!.ticketId]);
   });
 });

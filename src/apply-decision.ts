@@ -1,0 +1,114 @@
+// The writes a decided mail makes besides a plain outcome's ledger row
+// (pipeline.ts decides, then calls this inside the batch's transaction): a
+// bounce marks the outbox item it names, an echo of our own relay is
+// recorded as such, a remote message goes to its ticket (store/ticket-event.ts)
+// and its staff are notified — queued now, or handed to `defer` when the
+// batch queues its notifications at the end — and a staff reply is relayed
+// (outbound/relay.ts). The ledger row is written through the caller's
+// `writeLedger`, so the same code serves a new mail and a replayed one.
+import type { Knex } from 'knex';
+import type { Decision } from './decide';
+import { queueNotification, type NotificationInput, type Outbound } from './outbound/notify';
+import { handleStaffReply } from './outbound/relay';
+import { noticeUndelivered } from './outbound/staff-notice';
+import type { RoutingSnapshot } from './route/snapshot';
+import * as ledger from './store/inbound';
+import type { InboundOutcome } from './store/inbound';
+import { echoedRelay } from './store/relay-echo';
+import { applyRemoteMessage, type RemoteEvent, type TicketEventResult } from './store/ticket-event';
+
+/** Writes the mail's ledger row with this outcome (a new row, or the stored row on replay); returns its id. */
+export type WriteLedger = (outcome: InboundOutcome) => Promise<number>;
+
+/** Where a staff notification goes when its batch queues them at the end (pipeline.ts): handed to the compose pool as its mail is written. */
+export type Defer = (n: NotificationInput) => void;
+
+const bouncedFor = (recipients: string[]) => (recipients.length ? ` for ${recipients.join(', ')}` : '');
+
+/** The writes a decision with effects makes, the ledger row among them. */
+export async function applyEffects(
+  trx: Knex,
+  d: Exclude<Decision, { kind: 'outcome' }>,
+  writeLedger: WriteLedger,
+  snapshot: RoutingSnapshot,
+  outbound: Outbound | null | undefined,
+  defer: Defer | null,
+): Promise<{ id: number; outcome: InboundOutcome }> {
+  if (d.kind === 'staff') return handleStaffReply(trx, d, writeLedger, snapshot, outbound);
+  if (d.kind === 'bounce') {
+    const id = await writeLedger(d.outcome);
+    const marked: Array<{ id: number }> = await trx('outbox')
+      .where({ message_id: d.originalMessageId })
+      .whereIn('state', ['queued', 'sent'])
+      .update({ state: 'bounced', last_error: `bounced${bouncedFor(d.failedRecipients)}: see inbound #${id}` })
+      .returning('id');
+    if (marked.length === 0) return { id, outcome: d.outcome };
+    if (outbound) await noticeUndelivered(trx, outbound, marked.map((r) => Number(r.id))); // a bounced relay's author is told
+    const outcome = { ...d.outcome, reason: `${d.outcome.reason}; outbox item bounced${bouncedFor(d.failedRecipients)}` };
+    await ledger.setOutcome(trx, id, outcome); // the row exists now: update its reason, do not write it again
+    return { id, outcome };
+  }
+  const echo = await echoedRelay(trx, d.relayRefs, d.message.text);
+  if (echo) {
+    const own: InboundOutcome = { state: 'own_mail', reason: `echo of relay #${echo.outboxId}`, systemId: d.message.systemId, ticketId: echo.ticketId };
+    return { id: await writeLedger(own), outcome: own };
+  }
+  let outcome: InboundOutcome | undefined;
+  const result = await applyRemoteMessage(trx, d.message, (r) => {
+    outcome = { state: r.state, reason: `${d.how}${ticketRouteNote(r, snapshot, d.unmapped !== undefined)}${r.reopened ? ', reopened' : ''}${d.note}`, systemId: d.message.systemId, ticketId: r.ticketId };
+    return writeLedger(outcome);
+  });
+  if (!result) return { id: await writeLedger(d.unmapped!), outcome: d.unmapped! }; // a follow-up with no local ticket to follow
+  const note = await notifyStaff(trx, d, result, snapshot, outbound, defer);
+  if (note) {
+    outcome = { ...outcome!, reason: `${outcome!.reason}; ${note}` };
+    await ledger.setOutcome(trx, result.inboundId, outcome);
+  }
+  return { id: result.inboundId, outcome: outcome! };
+}
+
+/** What the ledger reason adds for a follow-up routed by its ticket, or a ticket moved to another department. */
+function ticketRouteNote(r: TicketEventResult, snapshot: RoutingSnapshot, byTicket: boolean): string {
+  const slug = (id: number) => snapshot.department(id)?.slug ?? `#${id}`;
+  if (byTicket) return ` → ${slug(r.departmentId)} (by ticket #${r.ticketId})`;
+  return r.transferredFrom !== null ? `, transferred from ${slug(r.transferredFrom)}` : '';
+}
+
+/** Queues the staff notification for a remote message; returns what to add to the ledger reason, if anything. */
+async function notifyStaff(
+  trx: Knex,
+  d: Extract<Decision, { kind: 'ticket' }>,
+  result: { ticketId: number; event: RemoteEvent; messageId: number; departmentId: number },
+  snapshot: RoutingSnapshot,
+  outbound: Outbound | null | undefined,
+  defer: Defer | null,
+): Promise<string | null> {
+  if (!outbound) return null;
+  const department = snapshot.department(result.departmentId);
+  if (!department || department.staff.length === 0) return `no staff in department ${department?.slug ?? result.departmentId} to notify`;
+  const input: NotificationInput = {
+    ticket: {
+      id: result.ticketId,
+      remoteTicketId: d.message.remoteTicketId,
+      subject: d.message.subject,
+      status: result.event === 'closed' ? 'closed' : 'open',
+      department: department.slug,
+      departmentName: department.name,
+      system: d.system.slug,
+      systemName: d.system.name,
+      customerEmail: d.message.customerEmail ?? '',
+      customerName: d.message.customerName ?? '',
+    },
+    staff: department.staff,
+    event: result.event,
+    from: d.message.fromAddress,
+    fromName: d.message.fromName,
+    text: d.message.text,
+    html: d.message.html,
+    attachments: d.attachments,
+    sourceMessageId: result.messageId,
+  };
+  if (defer) defer(input);
+  else await queueNotification(trx, outbound, input);
+  return null;
+}

@@ -77,6 +77,8 @@ async function main() {
     await Promise.all(Array.from({ length: 8 }, lane));
   };
   try {
+    const f = (x: number) => x.toFixed(0);
+    console.log(`scale benchmark: ${MAILBOXES} mailboxes, ${PROCESSES} run processes, one PostgreSQL, one Dovecot, lease ${LEASE_SECONDS} s, ${PER_MAILBOX} mails per mailbox for the backlog`);
     // baseline: PROCESSES processes reading one mailbox each, idle
     const base = Array.from({ length: PROCESSES }, (_, p) => run([imap[p]!]));
     await sleep(8_000);
@@ -92,6 +94,8 @@ async function main() {
     await sleep(5_000); // idle
     const clusterRss = procs.reduce((a, r) => a + rssMb(r.child.pid!), 0);
     const perMailboxKb = ((clusterRss - baseRss) * 1024) / (MAILBOXES - PROCESSES);
+    console.log(`  memory: ${f(clusterRss)} MB RSS for ${PROCESSES} processes reading ${MAILBOXES} idle mailboxes; ${f(baseRss)} MB for ${PROCESSES} reading one each → ${f(perMailboxKb)} KB per idle mailbox`);
+    console.log(`  every mailbox read ${(readAllMs / 1000).toFixed(1)} s after start`);
 
     // takeover after kill -9 of one process
     const holders = async () => new Map(((await db.knex('mailbox_cursors').select('lease_owner').count({ n: '*' }).whereRaw('lease_until > clock_timestamp()').groupBy('lease_owner')) as Array<{ lease_owner: string; n: string }>).map((r) => [Number(r.lease_owner.split(':')[1]), Number(r.n)]));
@@ -104,6 +108,7 @@ async function main() {
       return !h.has(victim.child.pid!) && [...h.values()].reduce((a, b) => a + b, 0) === MAILBOXES;
     }, 120_000, 'takeover');
     const takeoverMs = Date.now() - killedAt;
+    console.log(`  kill -9 of a process holding ${victimHeld}: its mailboxes held again after ${(takeoverMs / 1000).toFixed(1)} s (lease ${LEASE_SECONDS} s)`);
     for (const r of procs.slice(1)) await r.stop();
 
     // backlog: the processes vs one process alone, the same number of mails in every mailbox
@@ -112,18 +117,15 @@ async function main() {
       const before = await ledger();
       const t0 = Date.now();
       procs = Array.from({ length: n }, () => run(imap));
-      await until(async () => (await ledger()) >= before + MAILBOXES * PER_MAILBOX, 600_000, `backlog with ${n}`);
+      await until(async () => (await ledger()) >= before + MAILBOXES * PER_MAILBOX, 600_000, `backlog with ${n}`).catch(async (err: Error) => {
+        throw new Error(`${err.message}: ${(await ledger()) - before} of ${MAILBOXES * PER_MAILBOX} mails read`);
+      });
       const ms = Date.now() - t0;
       for (const r of procs) await r.stop();
       return (MAILBOXES * PER_MAILBOX * 1000) / ms;
     };
     const many = await backlog(PROCESSES);
     const one = await backlog(1);
-    const f = (x: number) => x.toFixed(0);
-    console.log(`scale benchmark: ${MAILBOXES} mailboxes, ${PROCESSES} run processes, one PostgreSQL, one Dovecot, lease ${LEASE_SECONDS} s, ${PER_MAILBOX} mails per mailbox for the backlog`);
-    console.log(`  memory: ${f(clusterRss)} MB RSS for ${PROCESSES} processes reading ${MAILBOXES} idle mailboxes; ${f(baseRss)} MB for ${PROCESSES} reading one each → ${f(perMailboxKb)} KB per idle mailbox`);
-    console.log(`  every mailbox read ${(readAllMs / 1000).toFixed(1)} s after start`);
-    console.log(`  kill -9 of a process holding ${victimHeld}: its mailboxes held again after ${(takeoverMs / 1000).toFixed(1)} s (lease ${LEASE_SECONDS} s)`);
     console.log(`  backlog of ${MAILBOXES * PER_MAILBOX} mails: ${f(many)} mails/s with ${PROCESSES} processes, ${f(one)} mails/s with one (×${(many / one).toFixed(2)})`);
   } finally {
     for (const c of children) c.kill('SIGKILL');

@@ -98,6 +98,7 @@ export function createMembership(o: MembershipOptions) {
       if (!leaving.has(mailbox) && !stopped.signal.aborted) return;
       held.delete(mailbox);
       leaving.delete(mailbox);
+      holders.set(mailbox, null); // not ours any more; who takes it is known at the next beat (until then /healthz must not name this process)
       await releaseLease(o.knex, mailbox, o.owner);
     },
     /** A clean stop, after the readers have finished: every lease released and the row gone, so the others take over at once. */

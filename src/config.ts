@@ -58,6 +58,7 @@ const number =
     const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
     if (!Number.isFinite(n)) return invalid('expected a number');
     if (bounds.int && !Number.isInteger(n)) return invalid('expected a whole number');
+    if (bounds.int && !Number.isSafeInteger(n)) return invalid(`expected at most ${Number.MAX_SAFE_INTEGER}`); // zod's int() too: past it a whole number is not exact
     if (bounds.above !== undefined && !(n > bounds.above)) return invalid(`expected a number above ${bounds.above}`);
     if (bounds.min !== undefined && n < bounds.min) return invalid(`expected at least ${bounds.min}`);
     if (bounds.max !== undefined && n > bounds.max) return invalid(`expected at most ${bounds.max}`);
@@ -190,7 +191,7 @@ function describeValue(key: string, value: unknown): string {
 
 /** Each setting read by its reader, or its default; throws ECONFIG naming the first bad one, where it came from and its value (password masked). */
 function validate(raw: Record<string, unknown>, sources: Record<string, string>, configFile: string): Omit<Config, 'configFile'> {
-  const unknown = Object.keys(raw).filter((k) => !(k in SETTINGS));
+  const unknown = Object.keys(raw).filter((k) => !Object.hasOwn(SETTINGS, k)); // not `in`: it finds Object.prototype's members too
   if (unknown.length > 0) {
     throw new DeskbridgeError('ECONFIG', `${configFile}: unknown key "${unknown.join('", "')}"; known keys: ${Object.keys(ENV_NAMES).join(', ')}`);
   }

@@ -106,6 +106,7 @@ function compileFile(hb: typeof Handlebars, path: string, name: TemplateName, ki
   try {
     const template = hb.compile(readFileSync(path, 'utf8'), compileOptions(kind));
     template(SAMPLES[name]); // compile now (handlebars is lazy) and meet every variable once
+    if (name === 'staff-notice') template({ ...SAMPLES[name], notice: { ...SAMPLES[name].notice!, undelivered: true } }); // and its other branch: it is taken only when a relay is dead
     return template;
   } catch (err) {
     const e = err as Error & { lineNumber?: number };

@@ -11,6 +11,7 @@ import { judgeSender } from '../auth/policy';
 import type { SenderAuth } from '../auth/sender-auth';
 import { isStaffAnywhere } from '../store/departments';
 import { enqueue } from '../store/outbox';
+import { errorText, underSavepoint } from '../store/savepoint';
 import { recordNoticeOutbox, takeNoticeWindow } from '../store/staff-notices';
 import { composeMail, newMessageId } from './compose';
 import { DEFAULT_DEADLINE_MS } from './delivery-error';
@@ -96,7 +97,11 @@ export async function noticeUndelivered(trx: Knex, out: Outbound, outboxIds: rea
     const ticketId = r.ticket_id === null ? null : Number(r.ticket_id);
     const to = (JSON.parse(r.to_addresses) as string[]).join(', ');
     const reason = `your reply${ticketId ? ` on ticket #${ticketId}` : ''} was sent to ${to} and not delivered: ${r.last_error ?? 'no reason recorded'}`;
-    const note = await noticeStaff(trx, out, { kind: 'undelivered', to: r.from_address, name: r.from_name, auth: null, subject: r.subject ?? `[DB#${ticketId ?? '?'}]`, inReplyTo: r.message_id, reason, ticketId });
+    // under a savepoint of its own: a notice that cannot be written (a broken template override, a refused row) is
+    // noted on the row, and never undoes the send results committed with it (those mails would be sent again)
+    const note = await underSavepoint(trx, () =>
+      noticeStaff(trx, out, { kind: 'undelivered', to: r.from_address!, name: r.from_name, auth: null, subject: r.subject ?? `[DB#${ticketId ?? '?'}]`, inReplyTo: r.message_id, reason, ticketId }),
+    ).catch((err: unknown) => `no notice (${errorText(err)})`);
     await trx('outbox').where({ id: r.id }).update({ last_error: `${r.last_error ?? ''}; ${note}` });
   }
 }

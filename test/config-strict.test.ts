@@ -1,10 +1,10 @@
-// Review of 2e61cbc (zod replaced by the SETTINGS readers): checks the
+// The configuration readers (config.ts SETTINGS, which replaced a zod schema): checks the
 // zod schema made that the hand-written readers no longer make.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config';
+import { loadConfig } from '../src/config';
 
 const withFile = (json: string) => {
   const cwd = mkdtempSync(join(tmpdir(), 'deskbridge-review-config-'));

@@ -1,4 +1,4 @@
-// Review of 66ad36c (a dead or bounced relay tells its author): the notice is
+// A dead or bounced relay tells its author (staff-notice.ts): the notice is
 // written in the transaction that records a group of send results
 // (recordAttempts' onDead), so a notice that cannot be written must not undo
 // the other results of that group — a mail the server took would be sent

@@ -10,7 +10,9 @@
 // notificationItems as the main thread would. Results come back in the order
 // asked. A worker that dies fails what it held; the pipeline then writes the
 // batch again composing on the main thread, and the next job starts a new
-// worker.
+// worker. A job that takes longer than its deadline (a hung worker would
+// otherwise hold the batch's transaction open for good) stops the worker
+// the same way.
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { NewOutboxItem } from '../store/outbox';
@@ -32,7 +34,10 @@ export interface ComposeSettings {
 /** Structured clone turns Buffers into plain Uint8Arrays: make them Buffers again. */
 const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
 
-export function createComposePool(out: Pick<Outbound, 'address' | 'secret' | 'instance' | 'templatesOverrides'>) {
+export const COMPOSE_DEADLINE_MS = 30_000; // one notification is milliseconds of work; this only catches a worker that hangs
+
+export function createComposePool(out: Pick<Outbound, 'address' | 'secret' | 'instance' | 'templatesOverrides'>, o: { deadlineMs?: number } = {}) {
+  const deadlineMs = o.deadlineMs ?? COMPOSE_DEADLINE_MS;
   const settings: ComposeSettings = { address: out.address, secret: out.secret, instance: out.instance, templatesOverrides: out.templatesOverrides };
   let worker: Worker | null = null;
   let seq = 0;
@@ -69,9 +74,18 @@ export function createComposePool(out: Pick<Outbound, 'address' | 'secret' | 'in
     compose(n: NotificationInput): Promise<NewOutboxItem[]> {
       worker ??= start();
       const id = ++seq;
+      const w = worker;
       return new Promise<NewOutboxItem[]>((resolve, reject) => {
-        pending.set(id, { resolve, reject });
-        worker!.postMessage({ id, n });
+        const timer = setTimeout(() => {
+          if (!pending.has(id)) return;
+          pending.delete(id);
+          reject(new Error(`composing the notification took longer than ${deadlineMs} ms; the compose worker is stopped`));
+          void w.terminate(); // its other jobs fail with it ('exit'); the next job starts a new worker
+        }, deadlineMs);
+        timer.unref();
+        const settle = <T>(f: (v: T) => void) => (v: T) => (clearTimeout(timer), f(v));
+        pending.set(id, { resolve: settle(resolve), reject: settle(reject) });
+        w.postMessage({ id, n });
       });
     },
     /** Stops the worker; jobs it still held fail (the pipeline composes them on the main thread instead). */

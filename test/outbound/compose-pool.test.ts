@@ -1,0 +1,46 @@
+// The compose pool (compose-pool.ts): notifications composed on a worker
+// thread, one outbox item per staff member; a job that overruns its deadline
+// fails (the pipeline then writes its batch again, composing inline) and
+// stops the worker; the next job starts a new one.
+import { simpleParser } from 'mailparser';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createComposePool, type ComposePool } from '../../src/outbound/compose-pool';
+import type { NotificationInput } from '../../src/outbound/notify';
+
+const out = { address: 'bridge@support.example', secret: 'compose-pool-key-0123456789', instance: 'test-node' };
+const input: NotificationInput = {
+  ticket: { id: 7, remoteTicketId: 'R7', subject: 'Disk full', status: 'open', department: 'hosting', departmentName: 'Hosting', system: 'acme', systemName: 'Acme', customerEmail: 'c@client.example', customerName: 'Carl' },
+  staff: ['anna@support.example', 'bob@support.example'],
+  event: 'new',
+  from: 'noreply@billing.acme.example',
+  fromName: 'Acme',
+  text: 'The disk is full.',
+  html: null,
+  attachments: [],
+  sourceMessageId: 1,
+};
+const pools: ComposePool[] = [];
+const pool = (deadlineMs?: number) => {
+  const p = createComposePool(out, { deadlineMs });
+  pools.push(p);
+  return p;
+};
+afterEach(async () => {
+  for (const p of pools.splice(0)) await p.close();
+});
+
+describe('compose pool', () => {
+  it('composes one notification per staff member, each to its own address', async () => {
+    const items = await pool().compose(input);
+    expect(items.map((i) => i.to)).toEqual([['anna@support.example'], ['bob@support.example']]);
+    const mail = await simpleParser(items[0]!.raw);
+    expect(mail.subject).toBe('[DB#7] Disk full');
+    expect(mail.text).toContain('The disk is full.');
+  });
+
+  it('a job over its deadline fails with the deadline named, and so does the next: each stops its worker, the pool keeps starting new ones', async () => {
+    const p = pool(1); // a new worker cannot even load its templates in 1 ms
+    await expect(p.compose(input)).rejects.toThrow(/took longer than 1 ms/);
+    await expect(p.compose(input)).rejects.toThrow(/took longer than 1 ms|compose worker stopped/);
+  });
+});

@@ -140,7 +140,7 @@ export async function runSession(o: SessionOptions): Promise<void> {
       if (announced) continue; // mail arrived during the catch-up: go again at once
       // Wait for IDLE's EXISTS, the fallback poll, a stop, or the connection's end.
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, o.pollMs);
+        const timer = setTimeout(() => done(), o.pollMs); // the poll, like every other way out, removes the abort listener
         const done = () => {
           clearTimeout(timer);
           o.signal.removeEventListener('abort', done);

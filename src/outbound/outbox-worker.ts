@@ -158,12 +158,14 @@ export function createOutboxWorker(o: WorkerOptions) {
     const lanes = Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, claimed.length) }, lane));
     if (!signal) return void (await lanes);
     let timer: NodeJS.Timeout | undefined;
+    let start = () => {};
     const graceAfterStop = new Promise<void>((resolve) => {
-      const start = () => (timer = setTimeout(resolve, STOP_GRACE_MS));
+      start = () => (timer = setTimeout(resolve, STOP_GRACE_MS));
       if (signal.aborted) start();
       else signal.addEventListener('abort', start, { once: true });
     });
     await Promise.race([lanes, graceAfterStop]);
+    signal.removeEventListener('abort', start); // one claim after another on the same signal: no listener may stay behind
     clearTimeout(timer);
     if (signal.aborted) {
       o.transport.close(); // cuts what is still in flight; those rows are released below and sent again later

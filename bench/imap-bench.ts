@@ -35,14 +35,13 @@ const client = (port: number, user: string) =>
   new ImapFlow({ host: '127.0.0.1', port, secure: false, auth: { user, pass: PASSWORD }, logger: false, autoIdleDelay: 50 } as ConstructorParameters<typeof ImapFlow>[0]);
 
 /** The bridge as a desk runs it: notifications on (queued with every ticket event, sent by the outbox worker as .eml files beside the database). */
-function bridgeConfig(port: number, user: string, database: string) {
+function bridgeConfig(port: number, user: string, database: string, notify = true) {
   return loadConfig({
     env: {
       DESKBRIDGE_DATABASE: database,
       DESKBRIDGE_IMAP: `imap://${user}:${PASSWORD}@127.0.0.1:${port}/INBOX`,
       DESKBRIDGE_SECRET: 'bench-secret-0123456789',
-      DESKBRIDGE_ADDRESS: 'bridge@support.example',
-      DESKBRIDGE_SMTP: `file:${database}.outbox`,
+      ...(notify && { DESKBRIDGE_ADDRESS: 'bridge@support.example', DESKBRIDGE_SMTP: `file:${database}.outbox` }),
       DESKBRIDGE_LOG_LEVEL: 'info',
     },
   });
@@ -65,13 +64,13 @@ async function roleRaw(port: number, user: string) {
   emit({ mails: n, seconds, mailsPerSecond: n / seconds, peakRssMb: process.resourceUsage().maxRSS / 1024 });
 }
 
-async function roleBacklog(port: number, user: string, database: string, expected: number) {
+async function roleBacklog(port: number, user: string, database: string, expected: number, notify: boolean) {
   const db = await seededBenchDatabase(database);
   const stop = new AbortController();
   const sink = new PassThrough();
   sink.resume();
   const start = process.hrtime.bigint();
-  const bridge = await startBridge(bridgeConfig(port, user, database), db, createLogger({ level: 'info', destination: sink, pretty: false }), stop.signal);
+  const bridge = await startBridge(bridgeConfig(port, user, database, notify), db, createLogger({ level: 'info', destination: sink, pretty: false }), stop.signal);
   for (;;) {
     const n = Number((await db.knex('inbound').count({ n: '*' }).first())!.n);
     if (n >= expected) break;
@@ -144,26 +143,29 @@ export async function imapBench(n: number, print: (line: string) => void = conso
     await appender.connect();
     for (let i = 0; i < n; i++) await appender.append('INBOX', notification(i, 5, 'imapbench'));
     await appender.logout();
-    // adjacent pairs, the median reported (one run of either can be off by 30% on a shared machine)
+    // adjacent pairs, the median reported (one run of either can be off by 30% on a shared machine); with
+    // notifications on (the path a desk runs) and off (the wave-1 figure, which issue 10's bar names)
     const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
-    const pairs: Array<{ raw: Record<string, unknown>; bridge: Record<string, unknown>; ratio: number }> = [];
-    for (let r = 0; r < rounds; r++) {
-      const raw = child(['raw', port, 'backlog']);
-      const rawRun = await raw.until((l) => 'mailsPerSecond' in l, 600_000);
-      await raw.exited;
-      const backlog = child(['backlog', port, 'backlog', join(work, `backlog-${r}.sqlite`), String(n)]);
-      const bridgeRun = await backlog.until((l) => 'mailsPerSecond' in l, 600_000);
-      await backlog.exited;
-      pairs.push({ raw: rawRun, bridge: bridgeRun, ratio: Number(bridgeRun.mailsPerSecond) / Number(rawRun.mailsPerSecond) });
-    }
-    pairs.sort((a, b) => a.ratio - b.ratio);
-    const { raw: rawResult, bridge: backlogResult } = pairs[Math.floor(pairs.length / 2)]!;
-    const ratio = Number(backlogResult.mailsPerSecond) / Number(rawResult.mailsPerSecond);
     const f = (x: unknown) => Number(x).toFixed(0);
-    out.push(`imap backlog: ${n} notifications APPENDed to a private Dovecot, then read by the bridge (SQLite, notifications on); median of ${rounds} pairs (ratios ${pairs.map((p) => p.ratio.toFixed(2)).join(', ')})`);
-    out.push(`  raw imapflow fetch + mailparser: ${f(rawResult.mailsPerSecond)} mails/s`);
-    out.push(`  bridge until all are tickets:    ${f(backlogResult.mailsPerSecond)} mails/s   (${f(backlogResult.tickets)} tickets, ${f(backlogResult.notifications)} notifications queued, peak RSS ${f(backlogResult.peakRssMb)} MB)`);
-    out.push(`  ratio bridge/raw:                ${ratio.toFixed(2)}   (first bar >= 0.50: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
+    for (const notify of [true, false]) {
+      const pairs: Array<{ raw: Record<string, unknown>; bridge: Record<string, unknown>; ratio: number }> = [];
+      for (let r = 0; r < rounds; r++) {
+        const raw = child(['raw', port, 'backlog']);
+        const rawRun = await raw.until((l) => 'mailsPerSecond' in l, 600_000);
+        await raw.exited;
+        const backlog = child(['backlog', port, 'backlog', join(work, `backlog-${notify}-${r}.sqlite`), String(n), notify ? 'notify' : 'quiet']);
+        const bridgeRun = await backlog.until((l) => 'mailsPerSecond' in l, 600_000);
+        await backlog.exited;
+        pairs.push({ raw: rawRun, bridge: bridgeRun, ratio: Number(bridgeRun.mailsPerSecond) / Number(rawRun.mailsPerSecond) });
+      }
+      pairs.sort((a, b) => a.ratio - b.ratio);
+      const { raw: rawResult, bridge: backlogResult } = pairs[Math.floor(pairs.length / 2)]!;
+      const ratio = Number(backlogResult.mailsPerSecond) / Number(rawResult.mailsPerSecond);
+      out.push(`imap backlog: ${n} notifications APPENDed to a private Dovecot, then read by the bridge (SQLite, notifications ${notify ? 'on' : 'off'}); median of ${rounds} pairs (ratios ${pairs.map((p) => p.ratio.toFixed(2)).join(', ')})`);
+      out.push(`  raw imapflow fetch + mailparser: ${f(rawResult.mailsPerSecond)} mails/s`);
+      out.push(`  bridge until all are tickets:    ${f(backlogResult.mailsPerSecond)} mails/s   (${f(backlogResult.tickets)} tickets, ${f(backlogResult.notifications)} notifications queued, peak RSS ${f(backlogResult.peakRssMb)} MB)`);
+      out.push(`  ratio bridge/raw:                ${ratio.toFixed(2)}   (bar >= 0.50: ${ratio >= 0.5 ? 'met' : 'NOT met'})`);
+    }
     // --- latency: the bare client alone, then the bridge alone, on the same
     // mailbox (together, each one's flag changes would wake the other early)
     const bareMs = await latencyPhase(server.port, child(['bare', port, 'latency']), (l, i) => l.count === i + 1);
@@ -184,7 +186,7 @@ export async function imapBench(n: number, print: (line: string) => void = conso
 async function main() {
   const [role, ...args] = process.argv.slice(2);
   if (role === 'raw') return roleRaw(Number(args[0]), args[1]!);
-  if (role === 'backlog') return roleBacklog(Number(args[0]), args[1]!, args[2]!, Number(args[3]));
+  if (role === 'backlog') return roleBacklog(Number(args[0]), args[1]!, args[2]!, Number(args[3]), args[4] !== 'quiet');
   if (role === 'bare') return roleBare(Number(args[0]), args[1]!);
   if (role === 'follow') return roleFollow(Number(args[0]), args[1]!, args[2]!);
   await imapBench(Number(process.env.BENCH_N ?? 5000));

@@ -17,7 +17,7 @@
 //   SMTP sink, vs nodemailer alone sending the same mails (BENCH_RELAY_N, 2,000).
 //   ingest with sender authentication on: the same N mails stamped by a trusted
 //   receiver, and DKIM-signed (mailauth verifies); BENCH_ONLY=ingest stops there, BENCH_ONLY=cli after the CLI figures;
-//   BENCH_ONLY=pipe runs only the MTA-pipe figure (c).
+//   BENCH_ONLY=pipe runs only the MTA-pipe figure (c), BENCH_ONLY=imap only the IMAP figures.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -90,6 +90,7 @@ try {
 
 async function rest() {
   if (process.env.BENCH_ONLY === 'pipe') return cliBench(N, ROUNDS, Number(process.env.BENCH_PIPE_CALLS ?? 200), console.log, 'pipe');
+  if (process.env.BENCH_ONLY === 'imap') return imapBench(N);
   await ingest();
   if (process.env.BENCH_ONLY === 'ingest') return;
   await cliBench(N, ROUNDS, Number(process.env.BENCH_PIPE_CALLS ?? 200));

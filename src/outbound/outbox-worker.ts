@@ -109,10 +109,10 @@ export function createOutboxWorker(o: WorkerOptions) {
   const heartbeatMs = Math.max(100, Math.round(leaseMs / 6));
   let wake: (() => void) | null = null;
   let nudged = false; // a nudge while a flush runs: its last claim may have looked before the row was committed
+  const outbound = o.outbound;
+  const tell = outbound ? (trx: Knex, deadIds: number[]) => noticeUndelivered(trx, outbound, deadIds) : undefined; // a dead relay's author is told
   const recorder = createRecorder(async (batch) => {
     try {
-      const outbound = o.outbound;
-      const tell = outbound ? (trx: Knex, deadIds: number[]) => noticeUndelivered(trx, outbound, deadIds) : undefined;
       const written = new Set(await recordAttempts(o.db.knex, o.owner, batch, tell));
       const lost = batch.filter(([id]) => !written.has(id)).map(([id]) => id);
       if (lost.length) o.log.warn({ outboxIds: lost }, 'results not recorded: these rows are no longer claimed by this worker (settled by a bounce, or taken over after a pause)');

@@ -39,12 +39,13 @@ const out = join(root, '.tmp');
 const testBuild = join(out, 'test-dist');
 mkdirSync(out, { recursive: true });
 rmSync(testBuild, { recursive: true, force: true });
-const tscRun = (args) =>
+const nodeRun = (args) =>
   new Promise((resolve) => {
-    const child = spawn(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), ...args], { stdio: 'inherit', cwd: root });
+    const child = spawn(process.execPath, args, { stdio: 'inherit', cwd: root });
     child.on('close', (code) => resolve(code));
   });
-const [checked, built] = await Promise.all([tscRun(['-p', join(root, 'tsconfig.json')]), tscRun(['-p', join(root, 'tsconfig.build.json'), '--outDir', testBuild])]);
+// the same build as `npm run build` (tsc, then the vendor bundles), into .tmp/test-dist
+const [checked, built] = await Promise.all([nodeRun([join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')]), nodeRun([join(root, 'scripts/build.mjs'), '--out', testBuild])]);
 if (checked !== 0 || built !== 0) {
   console.error(checked !== 0 ? 'type check failed' : 'build for the CLI tests failed');
   console.log('tests: 0 passed, 1 failed');

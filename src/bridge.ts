@@ -40,7 +40,11 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
   requireRunSettings(config);
   setMaxListeners(20 + 4 * config.imap.length, signal); // every reader, its session and its waits listen for the stop
   const metrics = createMetrics(db.knex);
-  const outbound = outboundFrom(config, (overrides) => loadTemplates(undefined, overrides)); // templates compile now, or `run` stops naming the file and line
+  const outbound = outboundFrom(config, (overrides) => {
+    const templates = loadTemplates(undefined, overrides);
+    templates.check(); // all of them compile now, or `run` stops naming the file and line
+    return templates;
+  });
   if (!outbound) log.warn('DESKBRIDGE_ADDRESS is not set: tickets are kept but staff are not notified');
   const pool = createParsePool({ deadlineMs: config.mailDeadlineSeconds * 1000 });
   const composer = outbound ? createComposePool(outbound) : null; // a backlog's notifications are composed off the main thread

@@ -103,8 +103,8 @@ async function checkSmtp(config: Config): Promise<Check> {
 /** The templates compile and render against every documented variable: the same check `run` makes at start. */
 export function checkTemplates(dir = DEFAULT_TEMPLATES_DIR, overrides?: string): Check {
   try {
-    const templates = loadTemplates(dir, overrides);
-    return { name: 'templates', ok: true, detail: `${templates.files()} template(s) in ${dir}${overrides ? ` (overridden from ${overrides})` : ''} compile` };
+    const files = loadTemplates(dir, overrides).check();
+    return { name: 'templates', ok: true, detail: `${files} template(s) in ${dir}${overrides ? ` (overridden from ${overrides})` : ''} compile` };
   } catch (err) {
     return { name: 'templates', ok: false, detail: message(err), fix: 'fix the template at the line named (variables: templates/README.md)' };
   }

@@ -11,16 +11,20 @@
 // the ledger row); policy.ts decides what it is worth.
 import addressparser from 'nodemailer/lib/addressparser';
 import { loadOnce } from '../load-once';
+import { vendored } from '../vendor';
 import { trustedAuthResults, type ParsedAuthResults } from './auth-results';
 import { headerLines, type HeaderLine } from './header-lines';
 import { aligned, domainOf } from './org-domain';
 import { createResolver, type Resolver } from './resolver';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
-const mailauth = loadOnce(() => ({
-  dkimVerify: (require('mailauth/lib/dkim/verify') as typeof import('mailauth/lib/dkim/verify')).dkimVerify,
-  dmarcCheck: (require('mailauth/lib/dmarc') as typeof import('mailauth/lib/dmarc')).dmarc,
-}));
+const mailauth = loadOnce(() => {
+  const verify = vendored('mailauth-verify', () => ({
+    dkimVerify: (require('mailauth/lib/dkim/verify') as typeof import('mailauth/lib/dkim/verify')).dkimVerify,
+    dmarc: (require('mailauth/lib/dmarc') as typeof import('mailauth/lib/dmarc')).dmarc,
+  }));
+  return { dkimVerify: verify.dkimVerify, dmarcCheck: verify.dmarc };
+});
 
 /** pass | fail | none | neutral | softfail | temperror | permerror | policy … as RFC 8601 names them. */
 export type AuthValue = string;

@@ -1,14 +1,18 @@
-// Renders the bridge's outgoing mail from templates/ (handlebars). Everything
-// that can go wrong with a template goes wrong at start: each file is
-// compiled in strict mode and rendered once against a full sample of the
+// Renders the bridge's outgoing mail from templates/ (handlebars). Each file
+// is compiled in strict mode and rendered once against a full sample of the
 // documented variables (templates/README.md), so a syntax error or an unknown
-// variable stops `run` naming the file and the line, never a send. Data is
-// only ever passed as variables: a body that contains `{{…}}` stays text.
+// variable is found naming the file and the line: by `run` and `doctor` at
+// start, for all of them (check()), never at a send. Data is only ever passed
+// as variables: a body that contains `{{…}}` stays text.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import Handlebars from 'handlebars';
+import type Handlebars from 'handlebars';
 import { DeskbridgeError } from '../errors';
 import { packageRoot } from '../package-root';
+import { vendored } from '../vendor';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const handlebars = () => vendored('handlebars', () => require('handlebars') as typeof Handlebars);
 
 // notification: a new ticket; notification-reply: the customer wrote again; notification-closed: the remote side closed it
 export const TEMPLATE_NAMES = ['notification', 'notification-reply', 'notification-closed', 'relay', 'close', 'staff-notice'] as const;
@@ -57,8 +61,6 @@ export interface Rendered {
   html: string;
 }
 
-type Compiled = { text: Handlebars.TemplateDelegate; html: Handlebars.TemplateDelegate };
-
 /** Header values (a subject) never carry CR or LF, whatever the template or the data held. */
 export const headerValue = (value: string) => value.replace(/[\r\n]+\s*/g, ' ').trim();
 
@@ -78,7 +80,7 @@ type Kind = 'text' | 'html';
 const compileOptions = (kind: Kind) => ({ strict: true, noEscape: kind === 'text', knownHelpers: { eq: true }, knownHelpersOnly: false });
 
 function environment(dirs: string[], kind: Kind): typeof Handlebars {
-  const hb = Handlebars.create();
+  const hb = handlebars().create();
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
   const own = `.${kind === 'text' ? 'txt' : 'html'}.hbs`;
   const other = kind === 'text' ? '.html.hbs' : '.txt.hbs';
@@ -116,49 +118,56 @@ function compileFile(hb: typeof Handlebars, path: string, name: TemplateName, ki
 }
 
 /**
- * Compiles the templates of `dir` and each system's overrides under
- * dir/systems/<slug>/; throws ECONFIG naming the file and line. `overrides`
- * (DESKBRIDGE_TEMPLATES) is a folder laid out the same way whose files win
- * one by one, so local edits live outside the package and survive upgrades.
+ * The templates of `dir` and each system's overrides under
+ * dir/systems/<slug>/. `overrides` (DESKBRIDGE_TEMPLATES) is a folder laid
+ * out the same way whose files win one by one, so local edits live outside
+ * the package and survive upgrades. A template is compiled (and rendered
+ * once against the samples) at its first use, which throws ECONFIG naming
+ * the file and line; `check()` compiles them all now: `run` and `doctor`
+ * call it at start, so a bad template stops them before any mail. A
+ * single-mail `ingest` (an MTA pipe) compiles the one it renders: compiling
+ * all twelve was a fifth of its start-up. A mail whose template fails there
+ * is recorded `failed` with that error and retried once it is fixed.
  */
 export function loadTemplates(dir = DEFAULT_TEMPLATES_DIR, overrides?: string) {
   if (overrides && !existsSync(overrides)) throw new DeskbridgeError('ECONFIG', `DESKBRIDGE_TEMPLATES: the folder ${overrides} does not exist`);
   const dirs = overrides ? [dir, overrides] : [dir];
   const hb = { text: environment(dirs, 'text'), html: environment(dirs, 'html') };
   const at = (rel: string) => (overrides && existsSync(join(overrides, rel)) ? join(overrides, rel) : join(dir, rel));
-  const load = (base: string, fallback?: Record<TemplateName, Compiled>) => {
-    const out = {} as Record<TemplateName, Compiled>;
-    for (const name of TEMPLATE_NAMES) {
-      const textPath = at(join(base, `${name}.txt.hbs`));
-      const htmlPath = at(join(base, `${name}.html.hbs`));
-      if (!fallback && (!existsSync(textPath) || !existsSync(htmlPath))) throw new DeskbridgeError('ECONFIG', `template ${existsSync(textPath) ? htmlPath : textPath} is missing`);
-      out[name] = {
-        text: existsSync(textPath) ? compileFile(hb.text, textPath, name, 'text') : fallback![name].text,
-        html: existsSync(htmlPath) ? compileFile(hb.html, htmlPath, name, 'html') : fallback![name].html,
-      };
-    }
-    return out;
-  };
-  const defaults = load('');
-  const subjects = new Map<string, Handlebars.TemplateDelegate>();
-  const perSystem = new Map<string, Record<TemplateName, Compiled>>();
   const slugs = new Set(dirs.flatMap((d) => (existsSync(join(d, 'systems')) ? readdirSync(join(d, 'systems')) : [])));
-  for (const slug of slugs) perSystem.set(slug, load(join('systems', slug), defaults));
+  const compiled = new Map<string, Handlebars.TemplateDelegate>();
+  /** The template NAME of one kind for a system: its own file under systems/<slug>/ when there is one, else the default. */
+  const template = (slug: string | null, name: TemplateName, kind: Kind): Handlebars.TemplateDelegate => {
+    const own = slug !== null && slugs.has(slug) ? at(join('systems', slug, `${name}.${kind === 'text' ? 'txt' : 'html'}.hbs`)) : null;
+    const path = own && existsSync(own) ? own : at(`${name}.${kind === 'text' ? 'txt' : 'html'}.hbs`);
+    let t = compiled.get(path);
+    if (!t) {
+      if (!existsSync(path)) throw new DeskbridgeError('ECONFIG', `template ${path} is missing`);
+      t = compileFile(hb[kind], path, name, kind);
+      compiled.set(path, t);
+    }
+    return t;
+  };
+  const subjects = new Map<string, Handlebars.TemplateDelegate>();
   return {
     render(name: TemplateName, vars: TemplateVars): Rendered {
-      const t = (perSystem.get(vars.ticket?.system ?? '') ?? defaults)[name];
-      return { text: t.text(vars), html: t.html(vars) };
+      const slug = vars.ticket?.system ?? null;
+      return { text: template(slug, name, 'text')(vars), html: template(slug, name, 'html')(vars) };
     },
     /** A profile's relaySubject (or relayHeaders value), compiled strictly once per text; CR/LF removed from the result. */
     subject(source: string, vars: Record<string, unknown>): string {
-      let compiled = subjects.get(source);
-      if (!compiled) {
-        compiled = hb.text.compile(source, { strict: true, noEscape: true });
-        if (subjects.size < MAX_SUBJECT_TEMPLATES) subjects.set(source, compiled); // profiles are few; the bound is a guard
+      let compiledSubject = subjects.get(source);
+      if (!compiledSubject) {
+        compiledSubject = hb.text.compile(source, { strict: true, noEscape: true });
+        if (subjects.size < MAX_SUBJECT_TEMPLATES) subjects.set(source, compiledSubject); // profiles are few; the bound is a guard
       }
-      return headerValue(compiled(vars));
+      return headerValue(compiledSubject(vars));
     },
-    files: () => 2 * TEMPLATE_NAMES.length * (1 + perSystem.size),
+    /** Compiles every template (the defaults, then each system's); throws ECONFIG at the first bad one. Returns how many files that is. */
+    check(): number {
+      for (const slug of [null, ...slugs]) for (const name of TEMPLATE_NAMES) for (const kind of ['text', 'html'] as const) template(slug, name, kind);
+      return compiled.size;
+    },
   };
 }
 

@@ -2,13 +2,14 @@
 // on, a busy timeout so a second process waits instead of failing) or
 // PostgreSQL. The one place that knows how to build a knex config, so the CLI,
 // `run` and knexfile.ts connect the same way.
-import knexFactory, { type Knex } from 'knex';
+import type { Knex } from 'knex';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isPostgres, type Config } from '../config';
 import { DeskbridgeError } from '../errors';
 import { DIALECTS, type Dialect } from './dialect';
 import { migrationSource } from './migration-source';
+import { vendored } from '../vendor';
 
 const SQLITE_BUSY_TIMEOUT_MS = 15_000; // another process may hold the write lock through a batch commit
 const STATEMENT_CACHE_SIZE = 500; // distinct SQL texts kept prepared per connection; the pipeline uses a few dozen
@@ -98,6 +99,8 @@ export function knexConfig(database: string): Knex.Config {
 }
 
 export function openDatabase(database: string): Database {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const knexFactory = vendored('knex', () => require('knex') as typeof import('knex')).knex;
   const knex = knexFactory(knexConfig(database));
   const dialect = DIALECTS[isPostgres(database) ? 'postgres' : 'sqlite'];
   return { knex, dialect, close: () => knex.destroy() };

@@ -120,4 +120,23 @@ describe(`ingest and friends on ${BACKEND}`, () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a notification template that does not compile: the mail is recorded failed naming the file, and goes through once it is fixed', async () => {
+    const overrides = mkdtempSync(join(tmpdir(), 'deskbridge-cli-templates-'));
+    try {
+      writeFileSync(join(overrides, 'notification.txt.hbs'), 'New ticket\n{{ticket.subjcet}}\n');
+      const env = { DESKBRIDGE_ADDRESS: 'bridge@support.example', DESKBRIDGE_SECRET: 'cli-templates-secret-0123456789', DESKBRIDGE_TEMPLATES: overrides };
+      const notifying = cliFor(db.url, env);
+      const mail = notification(7001, 1, 'cli-bad-template');
+      const [first] = json<Array<{ state: string; reason: string; inboundId: number }>>(await notifying(['ingest', '--json'], { input: mail }));
+      expect(first).toMatchObject({ state: 'failed', reason: expect.stringMatching(/notification\.txt\.hbs line 2: "subjcet" not defined/) });
+      expect(await db.knex('tickets').where({ remote_ticket_id: '107001' }).first()).toBeUndefined();
+      // the admin fixes the template; the next ingest retries the failed mail first
+      writeFileSync(join(overrides, 'notification.txt.hbs'), 'New ticket\n{{ticket.subject}}\n');
+      const out = json<Array<{ state: string; inboundId: number }>>(await notifying(['ingest', '--json', f('billmgr-new.eml')]));
+      expect(out.find((r) => r.inboundId === first!.inboundId)).toMatchObject({ state: 'ticket_created' });
+    } finally {
+      rmSync(overrides, { recursive: true, force: true });
+    }
+  });
 });

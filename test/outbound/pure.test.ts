@@ -77,12 +77,20 @@ describe('templates', () => {
   it('an unknown variable stops loading, naming the file and the line', () => {
     const dir = copy();
     writeFileSync(join(dir, 'relay.txt.hbs'), 'Hello\n{{reply.text}}\n{{staff.nmae}}\n');
-    expect(() => loadTemplates(dir)).toThrow(/relay\.txt\.hbs line 3: "nmae" not defined/);
+    expect(() => loadTemplates(dir).check()).toThrow(/relay\.txt\.hbs line 3: "nmae" not defined/);
+  });
+  it('a bad template fails where it is used: other templates still render, check() and a render of it name the file', () => {
+    const dir = copy();
+    writeFileSync(join(dir, 'relay.txt.hbs'), 'Hello\n{{staff.nmae}}\n');
+    const t = loadTemplates(dir);
+    expect(t.render('notification', SAMPLES.notification).text).toContain(SAMPLES.notification.ticket!.subject);
+    expect(() => t.render('relay', SAMPLES.relay)).toThrow(/relay\.txt\.hbs line 2: "nmae" not defined/);
+    expect(() => t.check()).toThrow(/relay\.txt\.hbs line 2/);
   });
   it('a syntax error stops loading, naming the file and the line', () => {
     const dir = copy();
     writeFileSync(join(dir, 'close.html.hbs'), '<p>\n{{#if reply.text}}\n</p>\n');
-    expect(() => loadTemplates(dir)).toThrow(/close\.html\.hbs.*line \d/);
+    expect(() => loadTemplates(dir).check()).toThrow(/close\.html\.hbs.*line \d/);
   });
   it('a system folder overrides a template for that system only', () => {
     const dir = copy();

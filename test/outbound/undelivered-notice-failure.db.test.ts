@@ -39,7 +39,7 @@ afterEach(async () => db.drop());
 
 describe(`a staff notice that cannot be written on ${BACKEND}`, () => {
   it('is refused at start-up when the undelivered branch of an override names an unknown variable', () => {
-    expect(() => loadTemplates(undefined, typoOverrides())).toThrow(/staff-notice\.txt\.hbs.*reasn/);
+    expect(() => loadTemplates(undefined, typoOverrides()).check()).toThrow(/staff-notice\.txt\.hbs.*reasn/);
   });
 
   it('does not undo the send results recorded with the dead relay (the delivered notification is not sent again)', async () => {

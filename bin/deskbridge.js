@@ -7,7 +7,8 @@
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
 
-const main = join(__dirname, '..', 'dist', 'src', 'cli', 'main.js');
+const dist = join(__dirname, '..', 'dist', 'src');
+const main = join(dist, 'cli', 'main.js');
 if (!existsSync(main)) {
   process.stderr.write(`deskbridge: ${main} is missing; run \`npm run build\` in ${join(__dirname, '..')} (or use scripts/deskbridge-dev.cjs to run the sources)\n`);
   process.exit(1);
@@ -15,4 +16,8 @@ if (!existsSync(main)) {
 // Node.js 22.1+ keeps compiled code between runs (module compile cache); on
 // Node.js 20 this is a no-op. An MTA pipe starts one process per mail.
 require('node:module').enableCompileCache?.();
+// An MTA pipe runs one `ingest` per mail, and the parse worker's start is the
+// longest step of it: it starts first, on the second core, while the command
+// line is built and the database opened (parse-pool.ts startWorkerEarly).
+if (process.argv[2] === 'ingest') require(join(dist, 'mail', 'parse-pool.js')).startWorkerEarly();
 require(main).main(process.argv);

@@ -25,6 +25,13 @@ const VENDORED = {
   knex: "module.exports = require('knex');",
   handlebars: "module.exports = require('handlebars');",
   'mailauth-verify': "module.exports = { dkimVerify: require('mailauth/lib/dkim/verify').dkimVerify, dmarc: require('mailauth/lib/dmarc').dmarc };",
+  // the parse worker's libraries, which share htmlparser2, entities and libmime: one copy of each; a package is loaded at its first use
+  mail: `module.exports = {
+    get mailparser() { return require('mailparser'); },
+    get libmime() { return require('libmime'); },
+    get htmlToText() { return require('html-to-text'); },
+    get sanitizeHtml() { return require('sanitize-html'); },
+  };`,
 };
 // Left to Node: native addons, the drivers knex names for databases we do not use, and pg (one copy, shared with our own use).
 const EXTERNAL = ['better-sqlite3', 'pg', 'pg-native', 'pg-query-stream', 'sqlite3', 'mysql', 'mysql2', 'mariadb', 'oracledb', 'tedious'];

@@ -6,14 +6,19 @@
 import { existsSync } from 'node:fs';
 import { extname, join } from 'node:path';
 
-export type VendoredName = 'knex' | 'handlebars' | 'mailauth-verify';
+export type VendoredName = 'knex' | 'handlebars' | 'mailauth-verify' | 'mail';
 
 // dist/src/vendor.js → dist/vendor/; from src/vendor.ts (not compiled) there is none
 const bundles = extname(__filename) === '.js' ? join(__dirname, '..', 'vendor') : null;
 
-/** The bundle NAME when the build made one, else `fromPackage()` (a plain `require` of the package). */
-export function vendored<T>(name: VendoredName, fromPackage: () => T): T {
+/**
+ * The bundle NAME (its export `member`, for a bundle of several packages)
+ * when the build made one, else `fromPackage()` (a plain `require` of the package).
+ */
+export function vendored<T>(name: VendoredName, fromPackage: () => T, member?: string): T {
   const file = bundles && join(bundles, `${name}.js`);
+  if (!file || !existsSync(file)) return fromPackage();
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return file && existsSync(file) ? (require(file) as T) : fromPackage();
+  const bundle = require(file) as Record<string, unknown>;
+  return (member === undefined ? bundle : bundle[member]) as T;
 }

@@ -47,4 +47,13 @@ describe.runIf(present)('vendor bundles', () => {
     const tampered = Buffer.from(raw.toString('latin1').replace('Subject: hi', 'Subject: ho'), 'latin1');
     expect((await v.dkimVerify(tampered, { resolver })).results.map((r) => r.status.result)).toEqual(['fail']);
   });
+
+  it('mail: mailparser, libmime, html-to-text and sanitize-html, each from the one bundle', async () => {
+    const mail = load<{ mailparser: typeof import('mailparser'); libmime: { decodeWords(s: string): string }; htmlToText: typeof import('html-to-text'); sanitizeHtml: typeof import('sanitize-html') }>('mail');
+    const parsed = await mail.mailparser.simpleParser(Buffer.from('From: a@x.example\r\nSubject: =?utf-8?q?caf=C3=A9?=\r\nContent-Type: text/html; charset=utf-8\r\n\r\n<p>Hi<script>x</script></p>\r\n'));
+    expect(parsed.subject).toBe('café');
+    expect(mail.libmime.decodeWords('=?iso-8859-1?q?caf=E9?=')).toBe('café');
+    expect(mail.htmlToText.htmlToText('<p>Hi</p>')).toBe('Hi');
+    expect(mail.sanitizeHtml(String(parsed.html))).toBe('<p>Hi</p>\n');
+  });
 });

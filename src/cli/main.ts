@@ -7,6 +7,7 @@ import { packageVersion } from '../package-root';
 import { redactCredentials } from '../url-secrets';
 import { registerAudit } from './audit';
 import { CliContext } from './context';
+import { lazy } from './lazy';
 import { registerDepartment } from './department';
 import { registerInbox } from './inbox';
 import { registerIngest } from './ingest';
@@ -63,6 +64,7 @@ function exitQuietlyOnClosedPipe(): void {
 
 export async function main(argv: string[]): Promise<void> {
   exitQuietlyOnClosedPipe();
+  if (argv[2] === 'ingest') lazy.parsePool().startWorkerEarly(); // an MTA pipe's one mail (bin/deskbridge.js may have started it already)
   const ctx = new CliContext();
   let code = 0;
   try {

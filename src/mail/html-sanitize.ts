@@ -10,6 +10,7 @@
 // works, only its worker sanitises.
 import type sanitizeHtml from 'sanitize-html';
 import { loadOnce } from '../load-once';
+import { vendored } from '../vendor';
 
 export const MAX_HTML_CHARS = 200_000; // a support mail's HTML is tens of KB; past this it is a newsletter or an attack
 export const MAX_HTML_DEPTH = 64; // real mail nests tables a dozen deep
@@ -32,7 +33,7 @@ const options = (defaults: sanitizeHtml.IDefaults): sanitizeHtml.IOptions => ({
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const sanitizer = loadOnce(() => {
-  const sanitize = require('sanitize-html') as typeof sanitizeHtml;
+  const sanitize = vendored('mail', () => require('sanitize-html') as typeof sanitizeHtml, 'sanitizeHtml');
   const opts = options(sanitize.defaults);
   return (html: string) => sanitize(html, opts);
 });

@@ -15,10 +15,11 @@ import type Libmime from 'libmime';
 import type { AddressObject, AttachmentStream, HeaderLines, Headers, MessageText } from 'mailparser';
 import { DeskbridgeError } from '../errors';
 import { loadOnce } from '../load-once';
+import { vendored } from '../vendor';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
-const libmime = loadOnce(() => require('libmime') as typeof Libmime);
-const mailparser = loadOnce(() => require('mailparser') as typeof import('mailparser'));
+const libmime = loadOnce(() => vendored('mail', () => require('libmime') as typeof Libmime, 'libmime'));
+const mailparser = loadOnce(() => vendored('mail', () => require('mailparser') as typeof import('mailparser'), 'mailparser'));
 
 /** Loads mailparser now (parse-mail.ts loadParser): the first mail does not wait for it. */
 export function loadMimeReader(): void {

@@ -11,14 +11,15 @@ import { createHash } from 'node:crypto';
 import type Libmime from 'libmime';
 import type { AddressObject, HeaderValue } from 'mailparser';
 import { loadOnce } from '../load-once';
+import { vendored } from '../vendor';
 import { oneLine, type MailFacts } from './mail-facts';
 import { loadMimeReader, readMime } from './mime-read';
 
 export type { MailAttachment, MailFacts } from './mail-facts';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
-const libmime = loadOnce(() => require('libmime') as typeof Libmime);
-const htmlToText = loadOnce(() => (require('html-to-text') as typeof import('html-to-text')).htmlToText);
+const libmime = loadOnce(() => vendored('mail', () => require('libmime') as typeof Libmime, 'libmime'));
+const htmlToText = loadOnce(() => vendored('mail', () => require('html-to-text') as typeof import('html-to-text'), 'htmlToText').htmlToText);
 
 /** Loads what a parse needs now, rather than at the first mail (the parse pool's worker, at its start). */
 export function loadParser(): void {

@@ -36,6 +36,28 @@ export function overrunError(ms: number): Error {
   return Object.assign(new Error(`took longer than ${ms / 1000} s to parse and read; parked without retries (it would overrun again)`), { code: 'ETIMEOUT', final: true });
 }
 
+const WORKER_FILE = join(__dirname, 'parse-worker.js');
+let early: Worker | null = null;
+
+/**
+ * Starts a parse worker now, for the next createParsePool to take over. The
+ * worker's start (a thread, then the parser's libraries) is the longest step
+ * of a single-mail `ingest`: an MTA pipe's call starts it before its command
+ * line is even built, so it loads on the second core meanwhile.
+ */
+export function startWorkerEarly(): void {
+  if (early) return;
+  const w = new Worker(WORKER_FILE);
+  w.unref();
+  // a worker that fails before it is taken over is only dropped: the pool starts its own
+  const drop = () => {
+    if (early === w) early = null;
+  };
+  w.once('error', drop);
+  w.once('exit', drop);
+  early = w;
+}
+
 export function createParsePool(options: { deadlineMs?: number } = {}) {
   const deadlineMs = options.deadlineMs ?? DEFAULT_MAIL_DEADLINE_MS;
   let worker: Worker | null = null;
@@ -88,7 +110,9 @@ export function createParsePool(options: { deadlineMs?: number } = {}) {
 
   function start(): Worker {
     sentCandidates = null; // a new worker holds none yet
-    const w = new Worker(join(__dirname, 'parse-worker.js'));
+    const w = early ?? new Worker(WORKER_FILE);
+    early = null;
+    w.removeAllListeners();
     w.unref(); // an idle pool never keeps the process alive
     w.on('message', (m: { id: number; started?: boolean; facts?: MailFacts; error?: { message: string; code?: string } }) => {
       if (m.started) return arm(m.id);

@@ -16,8 +16,14 @@ if (!existsSync(main)) {
 // Node.js 22.1+ keeps compiled code between runs (module compile cache); on
 // Node.js 20 this is a no-op. An MTA pipe starts one process per mail.
 require('node:module').enableCompileCache?.();
-// An MTA pipe runs one `ingest` per mail, and the parse worker's start is the
-// longest step of it: it starts first, on the second core, while the command
-// line is built and the database opened (parse-pool.ts startWorkerEarly).
-if (process.argv[2] === 'ingest') require(join(dist, 'mail', 'parse-pool.js')).startWorkerEarly();
-require(main).main(process.argv);
+const run = () => require(main).main(process.argv);
+if (process.argv[2] === 'ingest') {
+  // An MTA pipe runs one `ingest` per mail: the mail goes to a running `deskbridge run` when one serves
+  // DESKBRIDGE_INGEST_SOCKET, before the command line is even loaded; else the parse worker, the longest
+  // step of a mail ingested here, starts at once on the second core (cli/ingest-pipe.ts)
+  require(join(dist, 'cli', 'ingest-pipe.js'))
+    .pipeFastPath(process.argv.slice(3))
+    .then((done) => done || run(), run);
+} else {
+  run();
+}

@@ -12,6 +12,7 @@ import { createMetrics } from './http/metrics';
 import { startHttpServer } from './http/server';
 import { healthOf, type MailboxState } from './ingest/health';
 import { createMailboxReader } from './ingest/mailbox-reader';
+import { serveIngestSocket } from './ingest/ingest-socket';
 import { createMembership } from './ingest/membership';
 import { parseMailboxUrl } from './ingest/mailbox-spec';
 import type { Logger } from './log';
@@ -29,7 +30,9 @@ export const BATCH_SIZE = 100; // mails per transaction: one commit for many, as
 
 /** The settings `run` cannot do without, checked before anything starts. */
 export function requireRunSettings(config: Config): void {
-  if (config.imap.length === 0) throw new DeskbridgeError('ECONFIG', 'DESKBRIDGE_IMAP is not set: name the mailbox to read, e.g. imaps://user:password@imap.example.com/INBOX');
+  if (config.imap.length === 0 && !config.ingestSocket) {
+    throw new DeskbridgeError('ECONFIG', 'DESKBRIDGE_IMAP is not set: name the mailbox to read, e.g. imaps://user:password@imap.example.com/INBOX (or, for mail that comes through an MTA pipe only, set DESKBRIDGE_INGEST_SOCKET)');
+  }
   if (!config.secret) throw new DeskbridgeError('ECONFIG', 'DESKBRIDGE_SECRET is not set: give at least 16 random characters (the key for reply tokens)');
   const keys = config.imap.map((u) => parseMailboxUrl(u).key);
   const twice = keys.find((k, i) => keys.indexOf(k) !== i);
@@ -56,9 +59,33 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
       ? createOutboxWorker({ db, transport: openTransport(config.smtp), from: config.address, owner: membership.owner, leaseMs, outbound, log: log.child({ component: 'outbox' }) })
       : null;
   if (!config.smtp) log.warn('DESKBRIDGE_SMTP is not set: notifications and relays wait in the outbox');
-  const retried = await pipeline.retryFailed();
-  for (const r of retried) log.info({ inboundId: r.inboundId, state: r.state, reason: r.reason }, 'failed mail retried');
-  await membership.start();
+  // An MTA pipe's `deskbridge ingest` hands its mail over here (ingest-socket.ts), committed like a one-mail batch.
+  const socket = config.ingestSocket
+    ? await serveIngestSocket({
+        path: config.ingestSocket,
+        maxBytes: config.maxMessageBytes,
+        log: log.child({ component: 'ingest-socket' }),
+        count: (outcome) => metrics.socketRequests.inc({ outcome }),
+        ingest: async (raw, label) => {
+          const results = await pipeline.ingest([{ raw, label, source: 'stdin', sourceRef: 'ingest socket' }]);
+          for (const r of results) metrics.mails.inc({ state: r.state, mailbox: 'ingest-socket' });
+          sender?.nudge();
+          return results.map(({ label: l, inboundId, state, reason, ticketId, system }) => ({ label: l, inboundId, state, reason, ticketId, system }));
+        },
+      }).catch(async (err: unknown) => {
+        await Promise.all([pool.close(), composer?.close()]); // nothing else has started yet
+        throw err;
+      })
+    : null;
+  try {
+    const retried = await pipeline.retryFailed();
+    for (const r of retried) log.info({ inboundId: r.inboundId, state: r.state, reason: r.reason }, 'failed mail retried');
+    await membership.start();
+  } catch (err) {
+    await socket?.close(); // or the process would wait on it for ever
+    await Promise.all([pool.close(), composer?.close()]);
+    throw err;
+  }
   const readers = config.imap.map((url) =>
     createMailboxReader({
       membership,
@@ -86,7 +113,9 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
     log.info({ listen: config.http }, 'health and metrics listening');
   }
   log.info({ mailboxes: readers.map((r) => r.key), processed: config.processed, pollSeconds: config.pollSeconds, instance: config.instance, owner: membership.owner, leaseSeconds: config.leaseSeconds }, 'bridge running');
-  const done = Promise.all([...readers.map((r) => r.run(signal)), sender?.run(signal)]).finally(async () => {
+  const stopped = new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }))); // a bridge with no mailbox runs until stopped too
+  const done = Promise.all([...readers.map((r) => r.run(signal)), sender?.run(signal), stopped]).finally(async () => {
+    await socket?.close(); // mails in hand are answered first
     await membership.stop();
     await Promise.all([pool.close(), composer?.close()]);
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));

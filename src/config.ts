@@ -15,6 +15,7 @@ import { encodeUserinfo, redactUrl } from './url-secrets';
 export const DEFAULT_CONFIG_FILE = 'deskbridge.config.json';
 export const DEFAULT_DATABASE = './deskbridge.sqlite';
 const DEFAULT_MAX_MESSAGE_BYTES = 25 * 1024 * 1024; // the usual MTA limit; larger mail is kept as headers only
+const MAX_SOCKET_PATH_BYTES = 107; // sun_path on Linux, less its terminating NUL
 
 /** Config key → environment variable; every one also has a NAME_FILE variant. */
 export const ENV_NAMES = {
@@ -35,6 +36,7 @@ export const ENV_NAMES = {
   dns: 'DESKBRIDGE_DNS',
   leaseSeconds: 'DESKBRIDGE_LEASE_SECONDS',
   templates: 'DESKBRIDGE_TEMPLATES',
+  ingestSocket: 'DESKBRIDGE_INGEST_SOCKET',
 } as const;
 
 type Key = keyof typeof ENV_NAMES;
@@ -129,6 +131,8 @@ const SETTINGS = {
   // mailbox leases and outbox claims: a dead process's share is taken over within this; heartbeats every sixth of it
   leaseSeconds: { read: number({ min: 0.6, max: 60 }), default: () => 30 },
   templates: { read: text() }, // a folder whose files override the shipped templates one by one
+  // a Unix socket on which `run` takes mail from `ingest` (an MTA pipe's one call per mail); a path the kernel accepts
+  ingestSocket: { read: text((v) => v.length > 0 && Buffer.byteLength(v) <= MAX_SOCKET_PATH_BYTES && !v.includes('\0'), `expected a file path of at most ${MAX_SOCKET_PATH_BYTES} bytes (a Unix socket's limit)`) },
 } satisfies Record<Key, { read: Reader<unknown>; default?: () => unknown }>;
 
 type Settings = typeof SETTINGS;
@@ -241,7 +245,12 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const databaseBase = sources.database?.startsWith(configFile) ? dirname(configFile) : cwd;
   const templatesBase = sources.templates?.startsWith(configFile) ? dirname(configFile) : cwd;
   const templates = data.templates === undefined ? undefined : resolve(templatesBase, data.templates);
-  const config = { ...data, database: resolveDatabase(data.database, databaseBase), templates, configFile: existsSync(configFile) ? configFile : null };
+  const socketBase = sources.ingestSocket?.startsWith(configFile) ? dirname(configFile) : cwd;
+  const ingestSocket = data.ingestSocket === undefined ? undefined : resolve(socketBase, data.ingestSocket);
+  if (ingestSocket !== undefined && Buffer.byteLength(ingestSocket) > MAX_SOCKET_PATH_BYTES) {
+    throw new DeskbridgeError('ECONFIG', `${sources.ingestSocket}: ${JSON.stringify(ingestSocket)} is not valid: expected a file path of at most ${MAX_SOCKET_PATH_BYTES} bytes (a Unix socket's limit)`);
+  }
+  const config = { ...data, database: resolveDatabase(data.database, databaseBase), templates, ingestSocket, configFile: existsSync(configFile) ? configFile : null };
   return Object.freeze(config);
 }
 

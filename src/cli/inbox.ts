@@ -10,7 +10,7 @@ import { keepOutcome } from '../store/inbound-history';
 import { isReplayable } from '../store/replayable';
 import { formatDetails, inboundDetails, requireInbound } from './inbox-show';
 import type { CliContext } from './context';
-import { printResults } from './ingest';
+import { printResults } from './ingest-results';
 import { checkChoice, printList, printRecord, type Column } from './output';
 
 const COLUMNS: Column<InboundRow>[] = [

@@ -6,7 +6,9 @@ import { DeskbridgeError } from '../errors';
 import type { IncomingMail, MailResult } from '../pipeline';
 import { lazy, outboundOf } from './lazy';
 import type { CliContext } from './context';
-import { formatTable, warnNoNotifications } from './output';
+import { handOffStdin, readStdinOnce } from './ingest-pipe';
+import { printResults } from './ingest-results';
+import { warnNoNotifications } from './output';
 
 const BATCH_SIZE = 100; // mails per commit: past SQLite's per-commit ceiling, small enough to keep memory flat
 const COMPOSE_POOL_MIN_FILES = 20; // fewer notifications are composed on the main thread sooner than a worker has loaded
@@ -22,38 +24,6 @@ function checkFiles(files: string[]): void {
   }
 }
 
-async function readStdin(): Promise<Buffer> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks);
-}
-
-export const resultView = (r: MailResult) => ({ file: r.label, inboundId: r.inboundId, state: r.state, reason: r.reason, ticketId: r.ticketId, system: r.system });
-
-export function summarise(results: MailResult[]): string {
-  const counts = new Map<string, number>();
-  for (const r of results) counts.set(r.state, (counts.get(r.state) ?? 0) + 1);
-  return `${results.length} mail(s): ${[...counts].map(([s, n]) => `${n} ${s}`).join(', ') || 'nothing to do'}`;
-}
-
-export function printResults(results: MailResult[], json: boolean | undefined): void {
-  if (json) {
-    process.stdout.write(`${JSON.stringify(results.map(resultView), null, 2)}\n`);
-    return;
-  }
-  if (results.length > 0) {
-    process.stdout.write(
-      `${formatTable(results, [
-        { header: 'FILE', value: (r) => r.label },
-        { header: 'STATE', value: (r) => r.state },
-        { header: 'TICKET', value: (r) => (r.ticketId ? `#${r.ticketId}` : null) },
-        { header: 'REASON', value: (r) => r.reason },
-      ])}\n`,
-    );
-  }
-  process.stdout.write(`${summarise(results)}\n`);
-}
-
 export function registerIngest(program: Command, ctx: CliContext): void {
   program
     .command('ingest [file...]')
@@ -62,6 +32,9 @@ export function registerIngest(program: Command, ctx: CliContext): void {
     .addHelpText('after', '\nExamples:\n  $ deskbridge ingest examples/*.eml\n  $ deskbridge ingest < message.eml          # as an MTA pipe: "|/path/to/deskbridge ingest"')
     .action(async (files: string[], opts: { json?: boolean }) => {
       checkFiles(files);
+      // One mail on stdin (an MTA pipe) and a running `run` serving DESKBRIDGE_INGEST_SOCKET: it takes the mail
+      // (ingest-pipe.ts, which bin/deskbridge.js runs before this); without an answer, this process ingests it, below.
+      if (files.length === 0 && (await handOffStdin(ctx.config, Boolean(opts.json)))) return;
       // Always a worker thread: it holds each mail to its deadline (and pays off once there is a next batch to parse while
       // one is written). Started first, so that its start-up (a thread, the parser's modules) runs on the second core while
       // this one opens the database: for a single mail on stdin (an MTA pipe) the worker was the last to be ready.
@@ -83,7 +56,7 @@ export function registerIngest(program: Command, ctx: CliContext): void {
         });
         results.push(...(await pipeline.retryFailed()));
         if (files.length === 0) {
-          const raw = await readStdin();
+          const raw = await readStdinOnce();
           if (raw.length === 0) throw new DeskbridgeError('EINVALID', 'ingest: no file named and nothing on stdin');
           results.push(...(await pipeline.ingest([{ raw, label: 'stdin', source: 'stdin' }])));
         }

@@ -14,6 +14,8 @@ export interface BridgeMetrics {
   ingestLag: Gauge<'mailbox'>;
   connected: Gauge<'mailbox'>;
   reconnects: Counter<'mailbox' | 'reason'>;
+  /** Mails handed over on the ingest socket, by outcome: served, refused (busy or too large: the client ingests them), failed. */
+  socketRequests: Counter<'outcome'>;
   /** Each mailbox reader's backlog (health.ts), read when Prometheus scrapes. */
   progress?: Map<string, MailboxProgress>;
 }
@@ -29,6 +31,7 @@ export function createMetrics(knex: Knex): BridgeMetrics {
   });
   const connected = new Gauge({ name: 'deskbridge_mailbox_connected', help: '1 while the mailbox session is logged in and reading', labelNames: ['mailbox'], registers: [registry] });
   const reconnects = new Counter({ name: 'deskbridge_mailbox_reconnects_total', help: 'Mailbox connections lost or refused, by reason', labelNames: ['mailbox', 'reason'], registers: [registry] });
+  const socketRequests = new Counter({ name: 'deskbridge_ingest_socket_requests_total', help: 'Mails handed over by `deskbridge ingest` on DESKBRIDGE_INGEST_SOCKET, by outcome (served; refused or failed: the client ingested them itself)', labelNames: ['outcome'], registers: [registry] });
   new Gauge({
     name: 'deskbridge_outbox_items',
     help: 'Outbox rows by state',
@@ -53,5 +56,5 @@ export function createMetrics(knex: Knex): BridgeMetrics {
     },
   });
   registerBacklogGauges(registry, knex);
-  return { registry, mails, ingestLag, connected, reconnects, progress };
+  return { registry, mails, ingestLag, connected, reconnects, socketRequests, progress };
 }

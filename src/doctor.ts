@@ -1,8 +1,9 @@
 // `deskbridge doctor`: every check a new install trips over, one result each,
 // with what to fix. The checks talk to the real peers (database, each IMAP
 // mailbox, SMTP) with short deadlines, and change nothing anywhere.
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { accessSync, constants, existsSync, lstatSync, statSync } from 'node:fs';
+import { connect } from 'node:net';
+import { dirname, join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { loadConfig, redactUrl, type Config } from './config';
 import { parseMailboxUrl } from './ingest/mailbox-spec';
@@ -111,10 +112,26 @@ export function checkTemplates(dir = DEFAULT_TEMPLATES_DIR, overrides?: string):
 }
 
 function checkRunSettings(config: Config): Check {
-  const missing = [!config.imap.length && 'DESKBRIDGE_IMAP', !config.secret && 'DESKBRIDGE_SECRET'].filter(Boolean);
+  const missing = [!config.imap.length && !config.ingestSocket && 'DESKBRIDGE_IMAP', !config.secret && 'DESKBRIDGE_SECRET'].filter(Boolean);
   if (missing.length) return { name: 'settings', ok: false, detail: `${missing.join(' and ')} not set: \`deskbridge run\` refuses to start`, fix: 'set them in the environment or deskbridge.config.json (README: Configuration)' };
   const notes = [!config.address && 'DESKBRIDGE_ADDRESS not set (the bridge cannot recognise its own address)', !config.http && 'DESKBRIDGE_HTTP not set (no /healthz)'].filter(Boolean);
   return { name: 'settings', ok: true, detail: `${config.imap.length} mailbox(es), processed mail: ${config.processed}${notes.length ? `; ${notes.join('; ')}` : ''}` };
+}
+
+/** DESKBRIDGE_INGEST_SOCKET: a path `run` can serve, and whether a bridge serves it now. */
+async function checkIngestSocket(path: string): Promise<Check> {
+  const name = 'ingest socket';
+  if (!existsSync(dirname(path))) return { name, ok: false, detail: `${path}: the folder ${dirname(path)} does not exist`, fix: 'create the folder (writable by the bridge user) or name another path in DESKBRIDGE_INGEST_SOCKET' };
+  if (!existsSync(path)) return { name, ok: true, detail: `${path}: not served now (no \`deskbridge run\`): each \`ingest\` call ingests its mail itself` };
+  if (!lstatSync(path).isSocket()) return { name, ok: false, detail: `${path} exists and is not a socket: \`deskbridge run\` refuses it`, fix: 'name a free path in DESKBRIDGE_INGEST_SOCKET' };
+  const answers = await new Promise<boolean>((resolve) => {
+    const s = connect(path);
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('error', () => resolve(false));
+  });
+  return answers
+    ? { name, ok: true, detail: `${path}: served by a running bridge; \`ingest\` calls on stdin hand their mail to it` }
+    : { name, ok: true, detail: `${path}: left by a bridge that stopped (the next \`run\` takes it over); each \`ingest\` call ingests its mail itself` };
 }
 
 async function withDatabase<T>(config: Config, run: (db: ReturnType<typeof openDatabase>) => Promise<T>): Promise<T> {
@@ -138,6 +155,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<C
   checks.push(await checkDatabase(config));
   if (checks.at(-1)!.ok) checks.push(...(await withDatabase(config, checkPolicies)));
   for (const url of config.imap) checks.push(await checkMailbox(url));
+  if (config.ingestSocket) checks.push(await checkIngestSocket(config.ingestSocket));
   checks.push(await checkSmtp(config));
   checks.push(checkTemplates(DEFAULT_TEMPLATES_DIR, config.templates));
   checks.push(await checkAuthSetup(config));

@@ -29,7 +29,10 @@ export function registerIngest(program: Command, ctx: CliContext): void {
     .command('ingest [file...]')
     .description('run .eml files (or one mail on stdin) through the pipeline; retries earlier failed mails first')
     .option('--json', 'print one object per mail')
-    .addHelpText('after', '\nExamples:\n  $ deskbridge ingest examples/*.eml\n  $ deskbridge ingest < message.eml          # as an MTA pipe: "|/path/to/deskbridge ingest"')
+    .addHelpText(
+      'after',
+      '\nOne mail on stdin goes to a running `deskbridge run` when DESKBRIDGE_INGEST_SOCKET names the socket it serves;\nwhen that does not answer, it is ingested here.\n\nExamples:\n  $ deskbridge ingest examples/*.eml\n  $ deskbridge ingest < message.eml          # as an MTA pipe: "|/path/to/deskbridge ingest"',
+    )
     .action(async (files: string[], opts: { json?: boolean }) => {
       checkFiles(files);
       // One mail on stdin (an MTA pipe) and a running `run` serving DESKBRIDGE_INGEST_SOCKET: it takes the mail

@@ -14,6 +14,8 @@ export function registerRun(program: Command, ctx: CliContext): void {
       'after',
       `
 Needs DESKBRIDGE_IMAP and DESKBRIDGE_SECRET; DESKBRIDGE_HTTP=host:port serves /healthz and /metrics.
+DESKBRIDGE_INGEST_SOCKET=PATH takes the mail of \`deskbridge ingest\` calls (an MTA pipe) on a Unix socket;
+with it, DESKBRIDGE_IMAP may be left unset (a desk whose mail comes through the pipe only).
 Logs are JSON lines on stdout (pretty on a terminal); DESKBRIDGE_LOG_LEVEL sets the level.
 
 Example:

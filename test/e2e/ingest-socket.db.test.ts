@@ -69,6 +69,7 @@ describe(`ingest socket on ${BACKEND}`, () => {
     const again = await ingest(notification(0, 1, 'sock'));
     expect(again.lines).toEqual([expect.objectContaining({ state: 'duplicate' })]);
     expect(await served()).toBe(2);
+    expect((await cli(['doctor'])).stdout).toContain(`${socket}: served by a running bridge`);
   });
 
   it('a request the socket refuses (not POST /ingest, a body over the size limit) changes nothing', async () => {
@@ -103,6 +104,7 @@ describe(`ingest socket on ${BACKEND}`, () => {
     b.child.kill('SIGKILL');
     await b.exited;
     expect(existsSync(socket)).toBe(true); // nobody answers on it
+    expect((await cli(['doctor'])).stdout).toContain(`${socket}: left by a bridge that stopped`);
     const { lines, stderr } = await ingest(notification(2, 1, 'sock'));
     expect(stderr).toBe('');
     expect(lines).toEqual([expect.objectContaining({ state: 'ticket_created' })]);

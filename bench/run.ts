@@ -91,6 +91,7 @@ try {
 async function rest() {
   if (process.env.BENCH_ONLY === 'pipe') return cliBench(N, ROUNDS, Number(process.env.BENCH_PIPE_CALLS ?? 200), console.log, 'pipe');
   if (process.env.BENCH_ONLY === 'imap') return imapBench(N);
+  if (process.env.BENCH_ONLY === 'relay') return relayBench(Number(process.env.BENCH_RELAY_N ?? 2000));
   await ingest();
   if (process.env.BENCH_ONLY === 'ingest') return;
   await cliBench(N, ROUNDS, Number(process.env.BENCH_PIPE_CALLS ?? 200));

@@ -141,56 +141,67 @@ export function createOutboxWorker(o: WorkerOptions) {
   }
 
   /**
-   * Sends a claim's rows, SEND_CONCURRENCY at a time; each result is recorded
-   * as soon as the server has answered (a kill after that does not resend
-   * it). On a stop no new send starts; sends in flight get STOP_GRACE_MS.
-   */
-  async function sendClaimed(claimed: Claimed[], counts: Counts, signal?: AbortSignal): Promise<void> {
-    let next = 0;
-    const lane = async () => {
-      while (next < claimed.length && !signal?.aborted) {
-        const item = claimed[next++]!;
-        const attempt = await sendOne(item);
-        counts[attempt.state === 'queued' ? 'retry' : attempt.state] += 1;
-        await recorder.record([item.id, attempt]);
-      }
-    };
-    const lanes = Promise.all(Array.from({ length: Math.min(SEND_CONCURRENCY, claimed.length) }, lane));
-    if (!signal) return void (await lanes);
-    let timer: NodeJS.Timeout | undefined;
-    let start = () => {};
-    const graceAfterStop = new Promise<void>((resolve) => {
-      start = () => (timer = setTimeout(resolve, STOP_GRACE_MS));
-      if (signal.aborted) start();
-      else signal.addEventListener('abort', start, { once: true });
-    });
-    await Promise.race([lanes, graceAfterStop]);
-    signal.removeEventListener('abort', start); // one claim after another on the same signal: no listener may stay behind
-    clearTimeout(timer);
-    if (signal.aborted) {
-      o.transport.close(); // cuts what is still in flight; those rows are released below and sent again later
-      await lanes;
-    }
-  }
-
-  /**
-   * Sends every row that is due now, a small claim at a time, until none is
-   * left or `signal` stops it; returns the counts. While it runs, a heartbeat
-   * extends this worker's claims (database clock), so a slow server never
-   * lets a row in flight look abandoned, and a dead worker's rows are free
-   * within the lease. On a stop, the rows claimed and not sent are released.
+   * Sends every row that is due now, SEND_CONCURRENCY at a time, until none
+   * is left or `signal` stops it; returns the counts. Rows are claimed a
+   * small batch at a time, the next claim made while the last rows of the one
+   * before are still being sent (lanes never wait for a claim's slowest send).
+   * Each result is recorded as soon as the server has answered (a kill after
+   * that does not resend it). While it runs, a heartbeat extends this
+   * worker's claims (database clock), so a slow server never lets a row in
+   * flight look abandoned, and a dead worker's rows are free within the
+   * lease. On a stop no new send starts, sends in flight get STOP_GRACE_MS,
+   * and the rows claimed and not sent are released.
    */
   async function flushOnce(signal?: AbortSignal): Promise<Counts> {
     const counts: Counts = { sent: 0, retry: 0, dead: 0 };
     const heartbeat = setInterval(() => {
       extendClaims(o.db.knex, o.owner, claimTtlMs).catch((err: Error) => o.log.warn({ err: err.message }, 'could not extend the outbox claims'));
     }, heartbeatMs);
-    try {
+    const queue: Claimed[] = [];
+    let exhausted = false;
+    let claiming: Promise<void> | null = null;
+    const claimMore = () =>
+      (claiming ??= claimDue(o.db.knex, o.db.dialect, { owner: o.owner, limit: CLAIM_SIZE, ttlMs: claimTtlMs })
+        .then((claimed) => {
+          if (claimed.length === 0) exhausted = true;
+          queue.push(...claimed);
+        })
+        .finally(() => (claiming = null)));
+    const lane = async () => {
       while (!signal?.aborted) {
-        const claimed = await claimDue(o.db.knex, o.db.dialect, { owner: o.owner, limit: CLAIM_SIZE, ttlMs: claimTtlMs });
-        if (claimed.length === 0) break;
-        await sendClaimed(claimed, counts, signal);
+        if (queue.length < SEND_CONCURRENCY && !exhausted) void claimMore().catch(() => undefined); // the next rows, while these are sent
+        if (queue.length === 0) {
+          if (exhausted) return;
+          await claimMore();
+          continue;
+        }
+        const item = queue.shift()!;
+        const attempt = await sendOne(item);
+        counts[attempt.state === 'queued' ? 'retry' : attempt.state] += 1;
+        await recorder.record([item.id, attempt]);
+        exhausted = false; // recording may have queued a row (the notice of a dead relay): ask again before ending
       }
+    };
+    try {
+      const lanes = Promise.all(Array.from({ length: SEND_CONCURRENCY }, lane));
+      if (!signal) await lanes;
+      else {
+        let timer: NodeJS.Timeout | undefined;
+        let start = () => {};
+        const graceAfterStop = new Promise<void>((resolve) => {
+          start = () => (timer = setTimeout(resolve, STOP_GRACE_MS));
+          if (signal.aborted) start();
+          else signal.addEventListener('abort', start, { once: true });
+        });
+        await Promise.race([lanes, graceAfterStop]);
+        signal.removeEventListener('abort', start); // one flush after another on the same signal: no listener may stay behind
+        clearTimeout(timer);
+        if (signal.aborted) {
+          o.transport.close(); // cuts what is still in flight; those rows are released below and sent again later
+          await lanes;
+        }
+      }
+      await (claiming as Promise<void> | null)?.catch(() => undefined); // a claim still under way as a stop ended the lanes: its rows are released below
     } finally {
       clearInterval(heartbeat);
       if (signal?.aborted) {

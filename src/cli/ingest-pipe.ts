@@ -50,21 +50,29 @@ export async function handOffStdin(config: Config, json: boolean): Promise<boole
 
 /**
  * For bin/deskbridge.js, given the arguments after `ingest`: true when the
- * mail was handed over and printed (nothing more to do). Only the plain pipe
- * forms (`ingest`, `ingest --json`) try; a bad configuration is left for the
- * command to report.
+ * call was dealt with here. Only the plain pipe forms (`ingest`, `ingest
+ * --json`) are: the mail handed over, or else ingested by the `ingest`
+ * command's own code without the rest of the command line (commander and
+ * every other command: a fifth of a call's start-up). Any other form (files,
+ * --help, a typo) is left to the command line, with the parse worker started.
  */
 export async function pipeFastPath(args: readonly string[]): Promise<boolean> {
   const pipe = args.length === 0 || (args.length === 1 && args[0] === '--json');
-  if (pipe) {
-    let config: Config | null = null;
-    try {
-      config = lazy.config().loadConfig();
-    } catch {
-      // the command says what is wrong with it, in its own words
-    }
-    if (config && (await handOffStdin(config, args[0] === '--json'))) return true;
+  if (!pipe) {
+    lazy.parsePool().startWorkerEarly();
+    return false;
   }
+  const json = args[0] === '--json';
+  let config: Config | null = null;
+  try {
+    config = lazy.config().loadConfig();
+  } catch {
+    // the command below says what is wrong with it, in its own words
+  }
+  if (config && (await handOffStdin(config, json))) return true;
   lazy.parsePool().startWorkerEarly();
-  return false;
+  const { runCommand } = require('./run-command') as typeof import('./run-command'); // eslint-disable-line @typescript-eslint/no-require-imports
+  const { ingestCommand } = require('./ingest') as typeof import('./ingest'); // eslint-disable-line @typescript-eslint/no-require-imports
+  await runCommand((ctx) => ingestCommand(ctx, [], { json }));
+  return true;
 }

@@ -33,42 +33,45 @@ export function registerIngest(program: Command, ctx: CliContext): void {
       'after',
       '\nOne mail on stdin goes to a running `deskbridge run` when DESKBRIDGE_INGEST_SOCKET names the socket it serves;\nwhen that does not answer, it is ingested here.\n\nExamples:\n  $ deskbridge ingest examples/*.eml\n  $ deskbridge ingest < message.eml          # as an MTA pipe: "|/path/to/deskbridge ingest"',
     )
-    .action(async (files: string[], opts: { json?: boolean }) => {
-      checkFiles(files);
-      // One mail on stdin (an MTA pipe) and a running `run` serving DESKBRIDGE_INGEST_SOCKET: it takes the mail
-      // (ingest-pipe.ts, which bin/deskbridge.js runs before this); without an answer, this process ingests it, below.
-      if (files.length === 0 && (await handOffStdin(ctx.config, Boolean(opts.json)))) return;
-      // Always a worker thread: it holds each mail to its deadline (and pays off once there is a next batch to parse while
-      // one is written). Started first, so that its start-up (a thread, the parser's modules) runs on the second core while
-      // this one opens the database: for a single mail on stdin (an MTA pipe) the worker was the last to be ready.
-      const pool = lazy.parsePool().createParsePool({ deadlineMs: ctx.config.mailDeadlineSeconds * 1000 });
-      const outbound = outboundOf(ctx.config);
-      if (!outbound) warnNoNotifications(ctx.config);
-      // notifications composed on a thread of their own while the mails are written
-      const composer = outbound && files.length >= COMPOSE_POOL_MIN_FILES ? lazy.composePool().createComposePool(outbound) : null;
-      const results: MailResult[] = [];
-      try {
-        const db = await ctx.database();
-        const pipeline = lazy.pipeline().createPipeline(db, {
-          bridgeAddress: ctx.config.address ?? null,
-          maxMessageBytes: ctx.config.maxMessageBytes,
-          parse: pool.parse,
-          outbound,
-          authenticate: lazy.auth().authenticatorFrom(ctx.config),
-          composeNotification: composer?.compose,
-        });
-        results.push(...(await pipeline.retryFailed()));
-        if (files.length === 0) {
-          const raw = await readStdinOnce();
-          if (raw.length === 0) throw new DeskbridgeError('EINVALID', 'ingest: no file named and nothing on stdin');
-          results.push(...(await pipeline.ingest([{ raw, label: 'stdin', source: 'stdin' }])));
-        }
-        // the next batch is read and parsed (on the pool's thread) while this one is written
-        const batchAt = (i: number) => files.slice(i * BATCH_SIZE, (i + 1) * BATCH_SIZE).map((file): IncomingMail => ({ raw: readFileSync(file), label: file, source: 'file', sourceRef: file }));
-        results.push(...(await pipeline.ingestInTurn(Math.ceil(files.length / BATCH_SIZE), batchAt)));
-      } finally {
-        await Promise.all([pool.close(), composer?.close()]);
-      }
-      printResults(results, opts.json);
+    .action((files: string[], opts: { json?: boolean }) => ingestCommand(ctx, files, opts));
+}
+
+/** `deskbridge ingest [FILE…] [--json]`: what the command does, also run without commander for an MTA pipe (ingest-pipe.ts). */
+export async function ingestCommand(ctx: CliContext, files: string[], opts: { json?: boolean }): Promise<void> {
+  checkFiles(files);
+  // One mail on stdin (an MTA pipe) and a running `run` serving DESKBRIDGE_INGEST_SOCKET: it takes the mail
+  // (ingest-pipe.ts, which bin/deskbridge.js runs before this); without an answer, this process ingests it, below.
+  if (files.length === 0 && (await handOffStdin(ctx.config, Boolean(opts.json)))) return;
+  // Always a worker thread: it holds each mail to its deadline (and pays off once there is a next batch to parse while
+  // one is written). Started first, so that its start-up (a thread, the parser's modules) runs on the second core while
+  // this one opens the database: for a single mail on stdin (an MTA pipe) the worker was the last to be ready.
+  const pool = lazy.parsePool().createParsePool({ deadlineMs: ctx.config.mailDeadlineSeconds * 1000 });
+  const outbound = outboundOf(ctx.config);
+  if (!outbound) warnNoNotifications(ctx.config);
+  // notifications composed on a thread of their own while the mails are written
+  const composer = outbound && files.length >= COMPOSE_POOL_MIN_FILES ? lazy.composePool().createComposePool(outbound) : null;
+  const results: MailResult[] = [];
+  try {
+    const db = await ctx.database();
+    const pipeline = lazy.pipeline().createPipeline(db, {
+      bridgeAddress: ctx.config.address ?? null,
+      maxMessageBytes: ctx.config.maxMessageBytes,
+      parse: pool.parse,
+      outbound,
+      authenticate: lazy.auth().authenticatorFrom(ctx.config),
+      composeNotification: composer?.compose,
     });
+    results.push(...(await pipeline.retryFailed()));
+    if (files.length === 0) {
+      const raw = await readStdinOnce();
+      if (raw.length === 0) throw new DeskbridgeError('EINVALID', 'ingest: no file named and nothing on stdin');
+      results.push(...(await pipeline.ingest([{ raw, label: 'stdin', source: 'stdin' }])));
+    }
+    // the next batch is read and parsed (on the pool's thread) while this one is written
+    const batchAt = (i: number) => files.slice(i * BATCH_SIZE, (i + 1) * BATCH_SIZE).map((file): IncomingMail => ({ raw: readFileSync(file), label: file, source: 'file', sourceRef: file }));
+    results.push(...(await pipeline.ingestInTurn(Math.ceil(files.length / BATCH_SIZE), batchAt)));
+  } finally {
+    await Promise.all([pool.close(), composer?.close()]);
+  }
+  printResults(results, opts.json);
 }

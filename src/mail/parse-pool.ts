@@ -47,7 +47,7 @@ let early: Worker | null = null;
  */
 export function startWorkerEarly(): void {
   if (early) return;
-  const w = new Worker(WORKER_FILE);
+  const w = new Worker(WORKER_FILE, { workerData: { single: true } });
   w.unref();
   // a worker that fails before it is taken over is only dropped: the pool starts its own
   const drop = () => {

@@ -7,15 +7,16 @@
 // pool's deadline is per mail).
 const { existsSync } = require('node:fs');
 const { join } = require('node:path');
-const { parentPort } = require('node:worker_threads');
+const { parentPort, workerData } = require('node:worker_threads');
 
 const ext = existsSync(join(__dirname, 'parse-mail.js')) ? '.js' : '.ts';
 if (ext === '.ts') require('tsx/cjs/api').register();
 const { parseMail, loadParser } = require(`./parse-mail${ext}`);
 const { doMailWork } = require(`./mail-work${ext}`);
-// the libraries load now, while the pool's owner is still starting, not at the first mail
+// the libraries load now, while the pool's owner is still starting, not at the first mail (the HTML
+// sanitiser too, except for a single piped mail: most need none, and the others load it when they do)
 loadParser();
-require(`./html-sanitize${ext}`).loadSanitizer();
+if (!(workerData && workerData.single)) require(`./html-sanitize${ext}`).loadSanitizer();
 
 const queue = [];
 let busy = false;

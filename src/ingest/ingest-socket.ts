@@ -74,14 +74,18 @@ function answers(path: string): Promise<boolean> {
   });
 }
 
+/** Listens on `path`, the socket file created owner-only (mode 0600 from the start: no moment when others may connect). */
 function listen(server: Server, path: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(err);
-    server.once('error', onError);
-    server.listen(path, () => {
-      server.off('error', onError);
-      resolve();
-    });
+    const umask = process.umask(0o177); // at start, before anything else of `run` creates files
+    const done = (err?: Error) => {
+      process.umask(umask);
+      server.off('error', done);
+      if (err) reject(err);
+      else resolve();
+    };
+    server.once('error', done);
+    server.listen(path, () => done());
   });
 }
 
@@ -110,6 +114,7 @@ export async function serveIngestSocket(o: IngestSocketOptions): Promise<{ close
           o.count?.('refused');
           return reply(413, { error: `larger than ${o.maxBytes} bytes` });
         }
+        req.setTimeout(0); // the body is in: the client waits for the commit, however long the database takes
         const results = await o.ingest(raw, label);
         o.count?.('served');
         reply(200, results);
@@ -133,7 +138,8 @@ export async function serveIngestSocket(o: IngestSocketOptions): Promise<{ close
     unlinkSync(o.path); // left by a process that died
     await listen(server, o.path);
   }
-  chmodSync(o.path, 0o600);
+  server.on('error', (err) => o.log.error({ err: err.message }, 'ingest socket error')); // after the listen: never the end of `run`
+  chmodSync(o.path, 0o600); // whatever the umask did
   o.log.info({ socket: o.path }, 'ingest socket listening');
   return {
     close: () =>

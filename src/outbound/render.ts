@@ -113,7 +113,8 @@ function compileFile(hb: typeof Handlebars, path: string, name: TemplateName, ki
   } catch (err) {
     const e = err as Error & { lineNumber?: number };
     const line = e.lineNumber ?? /(\d+):\d+/.exec(e.message)?.[1] ?? /line (\d+)/.exec(e.message)?.[1];
-    throw new DeskbridgeError('ECONFIG', `template ${path}${line ? ` line ${line}` : ''}: ${e.message.split('\n')[0]}`, { cause: err });
+    const text = e.message.split('\n')[0]!.replace(/ in \[object Object\]/g, ''); // handlebars' strict mode names the data object so
+    throw new DeskbridgeError('ECONFIG', `template ${path}${line ? ` line ${line}` : ''}: ${text}`, { cause: err });
   }
 }
 

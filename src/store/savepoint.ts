@@ -7,6 +7,7 @@
 // cleaned and cut, and if the full row is refused again, the row is written
 // bare (no header text taken from the mail).
 import type { Knex } from 'knex';
+import { isDeskbridgeError } from '../errors';
 import type { InboundOutcome } from './inbound';
 
 /** Runs `fn` under a savepoint: released when it succeeds, rolled back to (and rethrown) when it throws. */
@@ -59,13 +60,18 @@ export async function recordFailure(
   writeBare: Write,
   maxAttempts: number,
 ): Promise<{ id: number; outcome: InboundOutcome }> {
-  const attempts = attemptsBefore + 1;
   const message = errorText(err);
-  const outcome: InboundOutcome = isFinal(err)
-    ? { state: 'parked_failed', reason: `parked: ${message}`, attempts }
-    : attempts >= maxAttempts
-      ? { state: 'parked_failed', reason: `failed ${attempts} times, parked: ${message}`, attempts }
-      : { state: 'failed', reason: `attempt ${attempts} of ${maxAttempts}: ${message}`, attempts };
+  const attempts = attemptsBefore + 1;
+  // The configuration at fault (a template that does not compile), not the mail: it waits, the attempt not counted, for
+  // the fix, and is retried with the other failed mails (the next `ingest`, `run`'s retries); never parked for it.
+  const outcome: InboundOutcome =
+    isDeskbridgeError(err) && err.code === 'ECONFIG'
+      ? { state: 'failed', reason: `waiting for a configuration fix: ${message}`, attempts: attemptsBefore }
+      : isFinal(err)
+        ? { state: 'parked_failed', reason: `parked: ${message}`, attempts }
+        : attempts >= maxAttempts
+          ? { state: 'parked_failed', reason: `failed ${attempts} times, parked: ${message}`, attempts }
+          : { state: 'failed', reason: `attempt ${attempts} of ${maxAttempts}: ${message}`, attempts };
   try {
     return { id: await underSavepoint(trx, () => write(outcome)), outcome };
   } catch (again) {

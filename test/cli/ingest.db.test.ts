@@ -129,12 +129,16 @@ describe(`ingest and friends on ${BACKEND}`, () => {
       const notifying = cliFor(db.url, env);
       const mail = notification(7001, 1, 'cli-bad-template');
       const [first] = json<Array<{ state: string; reason: string; inboundId: number }>>(await notifying(['ingest', '--json'], { input: mail }));
-      expect(first).toMatchObject({ state: 'failed', reason: expect.stringMatching(/notification\.txt\.hbs line 2: "subjcet" not defined/) });
+      expect(first).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^waiting for a configuration fix: template .*notification\.txt\.hbs line 2: "subjcet" not defined - 2:2$/) });
       expect(await db.knex('tickets').where({ remote_ticket_id: '107001' }).first()).toBeUndefined();
+      // more piped mails while nobody has fixed it: each call retries the first, which is never parked for the template
+      for (const i of [7002, 7003, 7004]) await notifying(['ingest', '--json'], { input: notification(i, 1, 'cli-bad-template') });
+      expect(await db.knex('inbound').where({ id: first!.inboundId }).first()).toMatchObject({ state: 'failed', attempts: 0 });
       // the admin fixes the template; the next ingest retries the failed mail first
       writeFileSync(join(overrides, 'notification.txt.hbs'), 'New ticket\n{{ticket.subject}}\n');
       const out = json<Array<{ state: string; inboundId: number }>>(await notifying(['ingest', '--json', f('billmgr-new.eml')]));
       expect(out.find((r) => r.inboundId === first!.inboundId)).toMatchObject({ state: 'ticket_created' });
+      expect(out.filter((r) => r.state === 'ticket_created')).toHaveLength(4 + 1); // the four waiting, and the file
     } finally {
       rmSync(overrides, { recursive: true, force: true });
     }

@@ -10,7 +10,7 @@
 //     its bundle loads in ~30 ms. Bundling the whole program was measured
 //     too and is slower: `--help` then parses megabytes it never runs.
 //
-// Usage: node scripts/build.mjs [--out DIR]   (the test command builds into .tmp/test-dist)
+// Usage: node scripts/build.mjs [--out DIR]   (the test command builds into .tmp/test-pkg/dist)
 import { spawnSync } from 'node:child_process';
 import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';

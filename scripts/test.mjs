@@ -4,8 +4,8 @@
 // the SQLite half; under CI (CI=true) an unreachable PostgreSQL is a failure.
 // It ends with one plain line "tests: N passed, N failed, N skipped".
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
 
 const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
@@ -36,23 +36,27 @@ const banner = (lines) => {
 // installed deskbridge runs), never a dist/ that may be stale. Vitest run on
 // its own, without this script, runs the sources through tsx instead.
 const out = join(root, '.tmp');
-const testBuild = join(out, 'test-dist');
+const testPackage = join(out, 'test-pkg'); // laid out as the package is: bin/deskbridge.js beside dist/
+const testBuild = join(testPackage, 'dist');
 mkdirSync(out, { recursive: true });
-rmSync(testBuild, { recursive: true, force: true });
+rmSync(testPackage, { recursive: true, force: true });
+rmSync(join(out, 'test-dist'), { recursive: true, force: true }); // where an older test command built
 const nodeRun = (args) =>
   new Promise((resolve) => {
     const child = spawn(process.execPath, args, { stdio: 'inherit', cwd: root });
     child.on('close', (code) => resolve(code));
   });
-// the same build as `npm run build` (tsc, then the vendor bundles), into .tmp/test-dist
+// the same build as `npm run build` (tsc, then the vendor bundles), into .tmp/test-pkg/dist
 const [checked, built] = await Promise.all([nodeRun([join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')]), nodeRun([join(root, 'scripts/build.mjs'), '--out', testBuild])]);
 if (checked !== 0 || built !== 0) {
   console.error(checked !== 0 ? 'type check failed' : 'build for the CLI tests failed');
   console.log('tests: 0 passed, 1 failed');
   process.exit(1);
 }
-const testBin = join(testBuild, 'deskbridge.cjs');
-writeFileSync(testBin, "require('./src/cli/main.js').main(process.argv);\n");
+// the installed entry point itself, so the tests take the paths it takes (an MTA pipe's `ingest` starts there)
+const testBin = join(testPackage, 'bin', 'deskbridge.js');
+mkdirSync(dirname(testBin), { recursive: true });
+copyFileSync(join(root, 'bin', 'deskbridge.js'), testBin);
 
 const pgError = await postgresAnswers();
 const args = process.argv.slice(2);

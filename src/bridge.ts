@@ -27,6 +27,7 @@ import { leaseOwner } from './store/cursors';
 import type { Database } from './store/db';
 
 export const BATCH_SIZE = 100; // mails per transaction: one commit for many, as the ingest benchmark showed
+const RETRY_FAILED_MS = 5 * 60_000; // how often `run` retries the mails left `failed`
 
 /** The settings `run` cannot do without, checked before anything starts. */
 export function requireRunSettings(config: Config): void {
@@ -77,15 +78,6 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
         throw err;
       })
     : null;
-  try {
-    const retried = await pipeline.retryFailed();
-    for (const r of retried) log.info({ inboundId: r.inboundId, state: r.state, reason: r.reason }, 'failed mail retried');
-    await membership.start();
-  } catch (err) {
-    await socket?.close(); // or the process would wait on it for ever
-    await Promise.all([pool.close(), composer?.close()]);
-    throw err;
-  }
   const readers = config.imap.map((url) =>
     createMailboxReader({
       membership,
@@ -108,15 +100,35 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
     return { ...healthOf(states, Date.now(), progress, config.stallMinutes * 60_000), mailboxes: Object.fromEntries(states), process: { owner: membership.owner, liveProcesses: membership.liveProcesses() } };
   };
   let server: Server | null = null;
-  if (config.http) {
-    server = await startHttpServer(config.http, { health, registry: metrics.registry });
-    log.info({ listen: config.http }, 'health and metrics listening');
+  try {
+    const retried = await pipeline.retryFailed();
+    for (const r of retried) log.info({ inboundId: r.inboundId, state: r.state, reason: r.reason }, 'failed mail retried');
+    if (config.http) {
+      server = await startHttpServer(config.http, { health, registry: metrics.registry });
+      log.info({ listen: config.http }, 'health and metrics listening');
+    }
+    await membership.start();
+  } catch (err) {
+    // nothing may be left that keeps the process alive: it would neither run nor end
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await socket?.close();
+    await Promise.all([pool.close(), composer?.close()]);
+    throw err;
   }
+  // failed mail (a database that refused for a moment, a template being fixed) is retried now and then, not only at start
+  const retrying = setInterval(() => {
+    pipeline
+      .retryFailed()
+      .then((retried) => retried.forEach((r) => log.info({ inboundId: r.inboundId, state: r.state, reason: r.reason }, 'failed mail retried')))
+      .catch((err: Error) => log.warn({ err: err.message }, 'could not retry the failed mails; trying again later'));
+  }, RETRY_FAILED_MS);
+  retrying.unref();
   log.info({ mailboxes: readers.map((r) => r.key), processed: config.processed, pollSeconds: config.pollSeconds, instance: config.instance, owner: membership.owner, leaseSeconds: config.leaseSeconds }, 'bridge running');
   const stopped = new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }))); // a bridge with no mailbox runs until stopped too
   const done = Promise.all([...readers.map((r) => r.run(signal)), sender?.run(signal), stopped]).finally(async () => {
-    await socket?.close(); // mails in hand are answered first
-    await membership.stop();
+    clearInterval(retrying);
+    // the mailboxes are let go at once; mails handed over on the socket are answered meanwhile (for a bounded time)
+    await Promise.all([socket?.close(), membership.stop()]);
     await Promise.all([pool.close(), composer?.close()]);
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   });

@@ -1,14 +1,14 @@
 // The bundles scripts/build.mjs makes of heavy npm packages (dist/vendor/,
 // src/vendor.ts) must behave as the packages do: the compiled program runs
 // them, every other test runs the packages. Under `npm test` the fresh test
-// build (DESKBRIDGE_TEST_BIN's folder) holds them; vitest alone has none.
+// build (dist/ beside DESKBRIDGE_TEST_BIN's bin/) holds them; vitest alone has none.
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { makeKey, plainMail, signMail, zoneResolver } from './helpers/dkim';
 
-const dir = process.env.DESKBRIDGE_TEST_BIN ? join(dirname(process.env.DESKBRIDGE_TEST_BIN), 'vendor') : null;
+const dir = process.env.DESKBRIDGE_TEST_BIN ? join(dirname(process.env.DESKBRIDGE_TEST_BIN), '..', 'dist', 'vendor') : null;
 const present = dir !== null && existsSync(join(dir, 'knex.js'));
 if (!present) console.warn('!! test/vendor.test.ts: no test build (run `npm test`, which makes one): the vendor bundles are NOT checked');
 // eslint-disable-next-line @typescript-eslint/no-require-imports

@@ -15,6 +15,14 @@ export interface HandOffOutcome {
 
 const QUIET = new Set(['ENOENT', 'ECONNREFUSED']); // no `run` serving: the usual case without one
 
+const isId = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
+const isTextOrNull = (v: unknown) => v === null || typeof v === 'string';
+
+function isResultLine(v: unknown, label: string): v is ResultLine {
+  const r = v as Partial<ResultLine> | null;
+  return typeof r === 'object' && r !== null && r.label === label && isId(r.inboundId) && typeof r.state === 'string' && /^[a-z_]{1,40}$/.test(r.state) && isTextOrNull(r.reason) && (r.ticketId === null || isId(r.ticketId)) && isTextOrNull(r.system);
+}
+
 export function handOff(socketPath: string, raw: Buffer, label: string, timeoutMs: number): Promise<HandOffOutcome> {
   return new Promise((resolve) => {
     let settled = false;
@@ -38,13 +46,15 @@ export function handOff(socketPath: string, raw: Buffer, label: string, timeoutM
           }
           return done({ results: null, problem: res.statusCode === 503 || res.statusCode === 413 ? undefined : `HTTP ${res.statusCode}: ${error}` });
         }
+        let results: unknown;
         try {
-          const results = JSON.parse(text) as ResultLine[];
-          if (!Array.isArray(results)) throw new Error('not a list');
-          done({ results });
+          results = JSON.parse(text);
         } catch (err) {
-          done({ results: null, problem: `an answer that is not JSON (${(err as Error).message})` });
+          return done({ results: null, problem: `an answer that is not JSON (${(err as Error).message})` });
         }
+        // one result, for this mail, with a ledger row: anything else is not an answer the bridge gives
+        if (!Array.isArray(results) || results.length !== 1 || !isResultLine(results[0], label)) return done({ results: null, problem: 'an answer that is not one result line for this mail' });
+        done({ results: results as ResultLine[] });
       });
     });
     req.setTimeout(timeoutMs, () => {

@@ -9,7 +9,7 @@
 // command takes over, with stdin as read so far. The `ingest` command itself
 // tries the same hand-over when it runs without bin/deskbridge.js (the
 // sources through tsx), so the two paths behave alike.
-import { existsSync } from 'node:fs';
+import { lstatSync, type Stats } from 'node:fs';
 import type { Config } from '../config';
 import { lazy } from './lazy';
 
@@ -36,7 +36,18 @@ export async function handOffStdin(config: Config, json: boolean): Promise<boole
   if (handOffTried) return false;
   handOffTried = true;
   const socket = config.ingestSocket;
-  if (!socket || !existsSync(socket)) return false;
+  if (!socket) return false;
+  let st: Stats;
+  try {
+    st = lstatSync(socket);
+  } catch {
+    return false; // no bridge serving it: the usual case without one
+  }
+  // only a socket of this user: one another local user put there would receive the mail (and could answer anything)
+  if (!st.isSocket() || !lazy.ingestSocket().sameUser(st)) {
+    process.stderr.write(`deskbridge: DESKBRIDGE_INGEST_SOCKET: ${socket} is not a socket of this user (uid ${st.uid}); ingesting the mail here\n`);
+    return false;
+  }
   const raw = await readStdinOnce();
   if (raw.length === 0 || raw.length > config.maxMessageBytes) return false;
   const outcome = await lazy.ingestHandoff().handOff(socket, raw, 'stdin', (config.mailDeadlineSeconds + 60) * 1000);

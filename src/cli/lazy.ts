@@ -15,6 +15,7 @@ export const lazy = {
   composePool: () => require('../outbound/compose-pool') as typeof import('../outbound/compose-pool'),
   doctor: () => require('../doctor') as typeof import('../doctor'),
   ingestHandoff: () => require('./ingest-handoff') as typeof import('./ingest-handoff'),
+  ingestSocket: () => require('../ingest/ingest-socket') as typeof import('../ingest/ingest-socket'),
   ingestOutput: () => require('./ingest-results') as typeof import('./ingest-results'),
   extract: () => require('../mail/extract') as typeof import('../mail/extract'),
   log: () => require('../log') as typeof import('../log'),

@@ -5,7 +5,7 @@
 // What an admin would check: the printed result, the ledger, the bridge's
 // /metrics (served or not), the socket file's owner-only mode.
 import { createConnection } from 'node:net';
-import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -112,16 +112,45 @@ describe(`ingest socket on ${BACKEND}`, () => {
     await next.waitForLog((l) => l.msg === 'ingest socket listening');
     expect((await ingest(notification(3, 1, 'sock'))).lines).toEqual([expect.objectContaining({ state: 'ticket_created' })]);
     expect(await served()).toBe(1);
-    // a second bridge on the same path leaves it to the first, and runs on
+    // a second bridge on the same path leaves it to the first, runs on, and takes the path over when the first stops
+    const nextPort = port;
     const second = bridge();
-    await second.waitForLog((l) => l.msg === 'ingest socket served by another process already; this one does not serve it');
+    await second.waitForLog((l) => l.msg === 'ingest socket served by another process already; this one takes it over when that one stops');
     expect(second.child.exitCode).toBe(null);
-    second.child.kill('SIGTERM');
-    expect(await second.exited).toBe(0);
-    expect(existsSync(socket)).toBe(true); // still the first one's
     expect((await ingest(notification(4, 1, 'sock'))).lines).toEqual([expect.objectContaining({ state: 'ticket_created' })]);
+    expect(await served()).toBe(0); // the second's own /metrics: the first served it
     next.child.kill('SIGTERM');
     expect(await next.exited).toBe(0);
+    await second.waitForLog((l) => l.msg === 'ingest socket listening', 20_000);
+    expect((await ingest(notification(5, 1, 'sock'))).lines).toEqual([expect.objectContaining({ state: 'ticket_created' })]);
+    expect(await served()).toBe(1);
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(existsSync(socket)).toBe(false);
+    expect(nextPort).not.toBe(port);
+  });
+
+  it.runIf(process.getuid?.() === 0)("another user's socket at the path: the call does not hand its mail over, and run refuses the path", async () => {
+    const { createServer } = await import('node:net');
+    let received = 0;
+    const impostor = createServer((c) => {
+      received += 1;
+      c.end('HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nConnection: close\r\n\r\n[{"label":"stdin","inboundId":1,"state":"ticket_created","reason":null,"ticketId":1,"system":null}]\n');
+    });
+    await new Promise<void>((resolve) => impostor.listen(socket, resolve));
+    try {
+      chownSync(socket, 65534, 65534); // nobody's
+      const { lines, stderr } = await ingest(notification(6, 1, 'sock'));
+      expect(stderr).toBe(`deskbridge: DESKBRIDGE_INGEST_SOCKET: ${socket} is not a socket of this user (uid 65534); ingesting the mail here\n`);
+      expect(lines).toEqual([expect.objectContaining({ state: 'ticket_created' })]);
+      expect(received).toBe(0);
+      const r = await runCli(['run'], { env: { DESKBRIDGE_DATABASE: db.url, DESKBRIDGE_CONFIG: undefined, ...env, DESKBRIDGE_IMAP: undefined } });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^deskbridge: DESKBRIDGE_INGEST_SOCKET: .* is a socket of another user \(uid 65534\)/);
+    } finally {
+      await new Promise<void>((resolve) => impostor.close(() => resolve()));
+      rmSync(socket, { force: true });
+    }
   });
 
   it('a path that is not a socket is refused at start, named, and never deleted', async () => {
@@ -139,6 +168,7 @@ describe(`ingest socket on ${BACKEND}`, () => {
 
   it('every mail of these calls is in the ledger exactly once', async () => {
     const rows: Array<{ message_id: string; state: string }> = await db.knex('inbound').select('message_id', 'state').orderBy('id');
-    expect(rows.filter((r) => r.state !== 'duplicate').map((r) => r.message_id)).toEqual([0, 1, 2, 3, 4].map((i) => `<sock-${i}@bill.example>`));
+    const expected = process.getuid?.() === 0 ? [0, 1, 2, 3, 4, 5, 6] : [0, 1, 2, 3, 4, 5];
+    expect(rows.filter((r) => r.state !== 'duplicate').map((r) => r.message_id)).toEqual(expected.map((i) => `<sock-${i}@bill.example>`));
   });
 });

@@ -45,7 +45,7 @@ export async function startHttpServer(listen: string, sources: HttpSources): Pro
   });
   const { host, port } = parseHostPort(listen);
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err) => reject(new Error(`DESKBRIDGE_HTTP: cannot listen on ${listen}: ${err.message}`, { cause: err })));
     server.listen(port, host, () => resolve());
   });
   return server;

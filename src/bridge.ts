@@ -25,6 +25,7 @@ import { loadTemplates } from './outbound/render';
 import { createPipeline } from './pipeline';
 import { leaseOwner } from './store/cursors';
 import type { Database } from './store/db';
+import type { InboundRow } from './store/inbound';
 
 export const BATCH_SIZE = 100; // mails per transaction: one commit for many, as the ingest benchmark showed
 const RETRY_FAILED_MS = 5 * 60_000; // how often `run` retries the mails left `failed`
@@ -115,20 +116,26 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
     await Promise.all([pool.close(), composer?.close()]);
     throw err;
   }
-  // failed mail (a database that refused for a moment, a template being fixed) is retried now and then, not only at start
+  // Failed mail (a database that refused for a moment, a template being fixed) is retried now and then, not only at
+  // start, each mail backing off by its attempts (5, 10, 20 min): a passing outage does not use them up at once. Any
+  // process may retry a mail; its claim by state makes them take turns, and the attempts count once.
+  let retryingNow: Promise<void> | null = null;
+  const due = (row: InboundRow) => !row.processedAt || Date.now() - Date.parse(row.processedAt) >= RETRY_FAILED_MS * 2 ** row.attempts;
   const retrying = setInterval(() => {
-    pipeline
-      .retryFailed()
+    retryingNow ??= pipeline
+      .retryFailed(due)
       .then((retried) => retried.forEach((r) => log.info({ inboundId: r.inboundId, state: r.state, reason: r.reason }, 'failed mail retried')))
-      .catch((err: Error) => log.warn({ err: err.message }, 'could not retry the failed mails; trying again later'));
+      .catch((err: Error) => log.warn({ err: err.message }, 'could not retry the failed mails; trying again later'))
+      .finally(() => (retryingNow = null));
   }, RETRY_FAILED_MS);
   retrying.unref();
   log.info({ mailboxes: readers.map((r) => r.key), processed: config.processed, pollSeconds: config.pollSeconds, instance: config.instance, owner: membership.owner, leaseSeconds: config.leaseSeconds }, 'bridge running');
   const stopped = new Promise<void>((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true }))); // a bridge with no mailbox runs until stopped too
   const done = Promise.all([...readers.map((r) => r.run(signal)), sender?.run(signal), stopped]).finally(async () => {
     clearInterval(retrying);
-    // the mailboxes are let go at once; mails handed over on the socket are answered meanwhile (for a bounded time)
-    await Promise.all([socket?.close(), membership.stop()]);
+    // the mailboxes are let go at once; mails handed over on the socket are answered meanwhile (for a bounded time),
+    // and a retry under way finishes, before the pools it parses with close
+    await Promise.all([socket?.close(), membership.stop(), retryingNow]);
     await Promise.all([pool.close(), composer?.close()]);
     await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   });

@@ -78,6 +78,7 @@ export async function prepare(raw: Buffer, options: DecideOptions, declaredSize?
   } catch (err) {
     if ((err as { code?: string }).code === 'ELIMIT') return { raw, hash, size, facts: null, tooLarge, parseError: null, limit: (err as Error).message, auth: null };
     if ((err as { final?: boolean }).final) return { raw, hash, size, facts: null, tooLarge, parseError: err as Error, auth: null }; // an overrun: parked as it is
+    if ((err as { code?: string }).code === 'ESTOPPED') return { raw, hash, size, facts: null, tooLarge, parseError: err as Error, auth: null }; // not the mail's fault: retried, uncounted
     return { raw, hash, size, facts: null, tooLarge, parseError: new Error(`cannot parse the mail: ${(err as Error).message}`, { cause: err }), auth: null };
   }
   if (tooLarge) return { raw, hash, size, facts, tooLarge, parseError: null, auth: null };

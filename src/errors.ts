@@ -23,6 +23,7 @@ export const ERROR_CODES = {
   EDUPLICATE: 'runtime', // another writer recorded the same mail first (a unique index said so)
   ELIMIT: 'runtime', // a mail past one of the intake's limits (MIME parts, depth, header size, time); the reason names it
   EDNS: 'runtime', // sender authentication got no answer from DNS: the mail is tried again
+  ESTOPPED: 'runtime', // the process was stopping: the mail in hand was left for the next start
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

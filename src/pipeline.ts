@@ -303,9 +303,13 @@ export function createPipeline(db: Database, options: PipelineOptions) {
       return results.filter((r): r is MailResult => r !== null);
     },
 
-    /** Retries every `failed` mail once (called at the start of each run). */
-    async retryFailed(): Promise<MailResult[]> {
-      const failed = await ledger.listInbound(db.knex, { states: ['failed'] });
+    /**
+     * Retries the `failed` mails, each once: all of them (a run's start), or
+     * those `due` says (a run's later retries back off by attempts; `ingest`
+     * passes over mails waiting for a configuration fix while it is not made).
+     */
+    async retryFailed(due?: (row: ledger.InboundRow) => boolean): Promise<MailResult[]> {
+      const failed = (await ledger.listInbound(db.knex, { states: ['failed'] })).filter((r) => !due || due(r));
       if (failed.length === 0) return []; // the usual case: no routing snapshot to load for nothing
       return this.reprocess(failed.map((r) => r.id), { resetAttempts: false, states: ['failed'] });
     },

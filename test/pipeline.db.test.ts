@@ -2,6 +2,7 @@
 // exactly-once, per-mail atomicity, failure → retry → parked, replay.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { addMap, setMapsEnabled } from '../src/admin/correspondences';
+import { DeskbridgeError } from '../src/errors';
 import { createPipeline, MAX_ATTEMPTS, type IncomingMail } from '../src/pipeline';
 import { countByState, listInbound } from '../src/store/inbound';
 import { getThread, listTickets } from '../src/store/tickets';
@@ -198,5 +199,22 @@ describe(`pipeline on ${BACKEND}`, () => {
   it('counts by state', async () => {
     await createPipeline(db, options).ingest(files('whmcs-new.eml', 'own-mail.eml', 'own-mail.eml'));
     expect(await countByState(db.knex)).toEqual({ ticket_created: 1, own_mail: 1, duplicate: 1 });
+  });
+
+  it('a mail cut off by a stop (the parse pool closed under it) is failed without using up an attempt, and a retry takes it', async () => {
+    const stopping = createPipeline(db, { ...options, parse: async () => Promise.reject(new DeskbridgeError('ESTOPPED', 'the parse worker stopped: the pool was closed')) });
+    const [cut] = await stopping.ingest(files('whmcs-new.eml'));
+    expect(cut).toMatchObject({ state: 'failed', reason: 'stopped before it was done: the parse worker stopped: the pool was closed' });
+    expect((await listInbound(db.knex, { ids: [cut!.inboundId] }))[0]).toMatchObject({ attempts: 0 });
+    const [retried] = await createPipeline(db, options).retryFailed();
+    expect(retried).toMatchObject({ inboundId: cut!.inboundId, state: 'ticket_created' });
+  });
+
+  it('retryFailed takes only the mails `due` names', async () => {
+    const failing = createPipeline(db, { ...options, parse: async () => Promise.reject(new DeskbridgeError('ESTOPPED', 'stopped')) });
+    const cut = await failing.ingest(files('whmcs-new.eml', 'billmgr-new.eml'));
+    const pipeline = createPipeline(db, options);
+    expect(await pipeline.retryFailed((row) => row.id === cut[1]!.inboundId)).toEqual([expect.objectContaining({ inboundId: cut[1]!.inboundId })]);
+    expect((await listInbound(db.knex, { ids: [cut[0]!.inboundId] }))[0]).toMatchObject({ state: 'failed' });
   });
 });

@@ -3,7 +3,10 @@
 import type { Command } from 'commander';
 import { accessSync, constants, readFileSync, statSync } from 'node:fs';
 import { DeskbridgeError } from '../errors';
+import type { Outbound } from '../outbound/notify';
 import type { IncomingMail, MailResult } from '../pipeline';
+import type { InboundRow } from '../store/inbound';
+import { WAITING_FOR_CONFIG } from '../store/savepoint';
 import { lazy, outboundOf } from './lazy';
 import type { CliContext } from './context';
 import { handOffStdin, readStdinOnce } from './ingest-pipe';
@@ -37,6 +40,15 @@ export function registerIngest(program: Command, ctx: CliContext): void {
 }
 
 /** `deskbridge ingest [FILE…] [--json]`: what the command does, also run without commander for an MTA pipe (ingest-pipe.ts). */
+function templatesCompile(outbound: Outbound): boolean {
+  try {
+    outbound.templates.check();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export async function ingestCommand(ctx: CliContext, files: string[], opts: { json?: boolean }): Promise<void> {
   checkFiles(files);
   // One mail on stdin (an MTA pipe) and a running `run` serving DESKBRIDGE_INGEST_SOCKET: it takes the mail
@@ -61,7 +73,14 @@ export async function ingestCommand(ctx: CliContext, files: string[], opts: { js
       authenticate: lazy.auth().authenticatorFrom(ctx.config),
       composeNotification: composer?.compose,
     });
-    results.push(...(await pipeline.retryFailed()));
+    // earlier failed mails first; those waiting for a configuration fix only once the templates compile again
+    let configWorks: boolean | undefined;
+    const due = (row: InboundRow) => {
+      if (!outbound || !row.reason?.startsWith(WAITING_FOR_CONFIG)) return true;
+      configWorks ??= templatesCompile(outbound);
+      return configWorks;
+    };
+    results.push(...(await pipeline.retryFailed(due)));
     if (files.length === 0) {
       const raw = await readStdinOnce();
       if (raw.length === 0) throw new DeskbridgeError('EINVALID', 'ingest: no file named and nothing on stdin');

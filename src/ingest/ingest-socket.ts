@@ -142,8 +142,7 @@ export async function serveIngestSocket(o: IngestSocketOptions): Promise<IngestS
       o.count?.('refused');
       return reply(503, { error: `${MAX_IN_FLIGHT} mails in hand already` });
     }
-    inFlight += 1;
-    res.once('close', () => (inFlight -= 1)); // answered, or the connection gone: either way the slot is free
+    inFlight += 1; // freed when the mail is done with (answered or not): a client that hangs up does not end its ingest
     const label = String(req.headers[LABEL_HEADER] ?? 'stdin').slice(0, 200);
     const work = readBody(req, o.maxBytes).then(async (body) => {
       if (body === null) return o.count?.('aborted');
@@ -166,13 +165,17 @@ export async function serveIngestSocket(o: IngestSocketOptions): Promise<IngestS
       reply(200, results);
     });
     ingesting.add(work);
-    void work.finally(() => ingesting.delete(work));
+    void work.finally(() => {
+      ingesting.delete(work);
+      inFlight -= 1;
+    });
   });
   server.on('error', (err) => o.log.error({ err: err.message }, 'ingest socket error')); // after the listen: never the end of `run`
 
   let serving = false;
   let ours: { dev: number; ino: number } | null = null;
   let standby: NodeJS.Timeout | null = null;
+  let taking: Promise<boolean> | null = null; // a take-over under way: close() waits for it
   let closed = false;
 
   /** Serves the path when it is free or stale; false when another live process of ours serves it. Throws ECONFIG for a path that is not ours to take. */
@@ -194,6 +197,7 @@ export async function serveIngestSocket(o: IngestSocketOptions): Promise<IngestS
     const mine = lstatSync(o.path);
     ours = { dev: mine.dev, ino: mine.ino };
     serving = true;
+    if (closed) return true; // stopped while this take-over listened: close() (waiting on it) lets the path go again
     o.log.info({ socket: o.path }, 'ingest socket listening');
     return true;
   }
@@ -201,11 +205,17 @@ export async function serveIngestSocket(o: IngestSocketOptions): Promise<IngestS
   if (!(await take())) {
     o.log.info({ socket: o.path }, 'ingest socket served by another process already; this one takes it over when that one stops');
     standby = setInterval(() => {
-      take()
+      if (taking || closed) return;
+      taking = take()
         .then((taken) => {
           if (taken && standby) clearInterval(standby);
+          return taken;
         })
-        .catch((err: Error) => o.log.warn({ err: err.message }, 'ingest socket: cannot take the path over'));
+        .catch((err: Error) => {
+          o.log.warn({ err: err.message }, 'ingest socket: cannot take the path over');
+          return false;
+        })
+        .finally(() => (taking = null));
     }, o.timing?.standbyMs ?? STANDBY_RETRY_MS);
     standby.unref();
   }
@@ -216,6 +226,7 @@ export async function serveIngestSocket(o: IngestSocketOptions): Promise<IngestS
       if (closed) return;
       closed = true;
       if (standby) clearInterval(standby);
+      await taking;
       if (!serving) return;
       serving = false;
       // new clients find no socket (or a dead one) and ingest themselves; the file goes only if it is still this one's

@@ -12,6 +12,7 @@
 // worker that dies fails the mails it held (they are `failed`, retried later).
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { DeskbridgeError } from '../errors';
 import type { ProfileCandidate } from './mail-work';
 import type { MailFacts } from './mail-facts';
 
@@ -150,7 +151,7 @@ export function createParsePool(options: { deadlineMs?: number } = {}) {
     async close(): Promise<void> {
       const w = worker;
       worker = null;
-      for (const id of [...pending.keys()]) settle(id)!.reject(new Error('the parse worker stopped: the pool was closed'));
+      for (const id of [...pending.keys()]) settle(id)!.reject(new DeskbridgeError('ESTOPPED', 'the parse worker stopped: the pool was closed'));
       if (w) await w.terminate();
     },
   };

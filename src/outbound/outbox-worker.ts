@@ -159,17 +159,24 @@ export function createOutboxWorker(o: WorkerOptions) {
     }, heartbeatMs);
     const queue: Claimed[] = [];
     let exhausted = false;
+    let claimError: unknown = null;
     let claiming: Promise<void> | null = null;
+    // A claim that fails (the database refused for a moment) ends the flush for every lane: the rows in hand are
+    // still sent and recorded under the heartbeat, then the error is thrown (and `run` flushes again).
     const claimMore = () =>
       (claiming ??= claimDue(o.db.knex, o.db.dialect, { owner: o.owner, limit: CLAIM_SIZE, ttlMs: claimTtlMs })
         .then((claimed) => {
           if (claimed.length === 0) exhausted = true;
           queue.push(...claimed);
         })
+        .catch((err: unknown) => {
+          claimError ??= err;
+          exhausted = true;
+        })
         .finally(() => (claiming = null)));
     const lane = async () => {
       while (!signal?.aborted) {
-        if (queue.length < SEND_CONCURRENCY && !exhausted) void claimMore().catch(() => undefined); // the next rows, while these are sent
+        if (queue.length < SEND_CONCURRENCY && !exhausted) void claimMore(); // the next rows, while these are sent
         if (queue.length === 0) {
           if (exhausted) return;
           await claimMore();
@@ -179,7 +186,7 @@ export function createOutboxWorker(o: WorkerOptions) {
         const attempt = await sendOne(item);
         counts[attempt.state === 'queued' ? 'retry' : attempt.state] += 1;
         await recorder.record([item.id, attempt]);
-        exhausted = false; // recording may have queued a row (the notice of a dead relay): ask again before ending
+        if (!claimError) exhausted = false; // recording may have queued a row (the notice of a dead relay): ask again before ending
       }
     };
     try {
@@ -201,7 +208,8 @@ export function createOutboxWorker(o: WorkerOptions) {
           await lanes;
         }
       }
-      await (claiming as Promise<void> | null)?.catch(() => undefined); // a claim still under way as a stop ended the lanes: its rows are released below
+      await (claiming as Promise<void> | null); // a claim still under way as a stop ended the lanes: its rows are released below
+      if (claimError) throw claimError;
     } finally {
       clearInterval(heartbeat);
       if (signal?.aborted) {

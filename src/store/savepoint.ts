@@ -52,6 +52,9 @@ type Write = (outcome: InboundOutcome) => Promise<number>;
  * writes the mail's full row; `writeBare` one without text from the mail,
  * tried when the full row is refused too.
  */
+/** How the reason of a mail failed by the configuration begins: such mails are retried once the configuration works again. */
+export const WAITING_FOR_CONFIG = 'waiting for a configuration fix: ';
+
 export async function recordFailure(
   trx: Knex,
   err: unknown,
@@ -62,12 +65,13 @@ export async function recordFailure(
 ): Promise<{ id: number; outcome: InboundOutcome }> {
   const message = errorText(err);
   const attempts = attemptsBefore + 1;
+  const uncounted = isDeskbridgeError(err) && (err.code === 'ECONFIG' || err.code === 'ESTOPPED');
   // The configuration at fault (a template that does not compile), not the mail: it waits, the attempt not counted, for
   // the fix, and is retried with the other failed mails (the next `ingest`, `run`'s retries); never parked for it.
-  const outcome: InboundOutcome =
-    isDeskbridgeError(err) && err.code === 'ECONFIG'
-      ? { state: 'failed', reason: `waiting for a configuration fix: ${message}`, attempts: attemptsBefore }
-      : isFinal(err)
+  // A stop in the middle of the mail (ESTOPPED) is no fault of the mail either: it is retried, uncounted, at the next start.
+  const outcome: InboundOutcome = uncounted
+    ? { state: 'failed', reason: `${err.code === 'ECONFIG' ? WAITING_FOR_CONFIG : 'stopped before it was done: '}${message}`, attempts: attemptsBefore }
+    : isFinal(err)
         ? { state: 'parked_failed', reason: `parked: ${message}`, attempts }
         : attempts >= maxAttempts
           ? { state: 'parked_failed', reason: `failed ${attempts} times, parked: ${message}`, attempts }

@@ -131,8 +131,12 @@ describe(`ingest and friends on ${BACKEND}`, () => {
       const [first] = json<Array<{ state: string; reason: string; inboundId: number }>>(await notifying(['ingest', '--json'], { input: mail }));
       expect(first).toMatchObject({ state: 'failed', reason: expect.stringMatching(/^waiting for a configuration fix: template .*notification\.txt\.hbs line 2: "subjcet" not defined - 2:2$/) });
       expect(await db.knex('tickets').where({ remote_ticket_id: '107001' }).first()).toBeUndefined();
-      // more piped mails while nobody has fixed it: each call retries the first, which is never parked for the template
-      for (const i of [7002, 7003, 7004]) await notifying(['ingest', '--json'], { input: notification(i, 1, 'cli-bad-template') });
+      // more piped mails while nobody has fixed it: the waiting ones are not retried while the templates still fail
+      // (each call reports only its own mail), and none is parked for it
+      for (const i of [7002, 7003, 7004]) {
+        const out = json<Array<{ state: string }>>(await notifying(['ingest', '--json'], { input: notification(i, 1, 'cli-bad-template') }));
+        expect(out).toEqual([expect.objectContaining({ state: 'failed' })]);
+      }
       expect(await db.knex('inbound').where({ id: first!.inboundId }).first()).toMatchObject({ state: 'failed', attempts: 0 });
       // the admin fixes the template; the next ingest retries the failed mail first
       writeFileSync(join(overrides, 'notification.txt.hbs'), 'New ticket\n{{ticket.subject}}\n');

@@ -120,4 +120,49 @@ describe('ingest socket server', () => {
     }
     expect(existsSync(path)).toBe(false);
   });
+
+  it('clients that send a whole mail and hang up still hold their slots until their ingests end: never more than 16 at once', async () => {
+    let running = 0;
+    let peak = 0;
+    await serve(async () => {
+      running += 1;
+      peak = Math.max(peak, running);
+      await new Promise((r) => setTimeout(r, 1_000));
+      running -= 1;
+      return [];
+    }, 1e6);
+    const body = 'Subject: x\r\n\r\nhi\r\n';
+    for (let i = 0; i < 40; i++) {
+      const s = connect(path);
+      s.on('error', () => undefined);
+      s.write(`POST /ingest HTTP/1.1\r\nHost: x\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      setTimeout(() => s.destroy(), 30);
+      await new Promise((r) => setTimeout(r, 40));
+    }
+    await new Promise((r) => setTimeout(r, 1_100));
+    expect(peak).toBe(16);
+    expect(counted.filter((c) => c === 'refused').length).toBeGreaterThan(0);
+  });
+
+  it('a run stopped while it is taking the path over lets it go again (listen slowed to widen the moment)', async () => {
+    const { Server } = await import('node:net');
+    const first = await serve();
+    const second = await serveIngestSocket({ path, ingest: async () => [], maxBytes: 10, log, timing: { standbyMs: 20 } });
+    const listen = Server.prototype.listen;
+    Server.prototype.listen = function (this: unknown, ...args: unknown[]) {
+      setTimeout(() => listen.apply(this, args as never), 50);
+      return this;
+    } as never;
+    try {
+      await first.close();
+      server = null;
+      await new Promise((r) => setTimeout(r, 30)); // the second's look is listening now
+      await second.close();
+      await new Promise((r) => setTimeout(r, 150)); // past the slowed listen
+      expect(second.serving()).toBe(false);
+      expect(existsSync(path)).toBe(false);
+    } finally {
+      Server.prototype.listen = listen;
+    }
+  });
 });

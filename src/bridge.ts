@@ -53,6 +53,7 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
   if (!outbound) log.warn('DESKBRIDGE_ADDRESS is not set: tickets are kept but staff are not notified');
   const pool = createParsePool({ deadlineMs: config.mailDeadlineSeconds * 1000 });
   const composer = outbound ? createComposePool(outbound) : null; // a backlog's notifications are composed off the main thread
+  const closePools = () => Promise.all([pool.close(), composer?.close()]);
   const pipeline = createPipeline(db, { bridgeAddress: config.address ?? null, maxMessageBytes: config.maxMessageBytes, parse: pool.parse, outbound, authenticate: authenticatorFrom(config), composeNotification: composer?.compose });
   const leaseMs = config.leaseSeconds * 1000;
   const membership = createMembership({ knex: db.knex, owner: leaseOwner(config.instance, process.pid, randomUUID().slice(0, 8)), instance: config.instance, mailboxes: config.imap.map((u) => parseMailboxUrl(u).key), leaseMs, log: log.child({ component: 'membership' }) });
@@ -72,10 +73,10 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
           const results = await pipeline.ingest([{ raw, label, source: 'stdin', sourceRef: 'ingest socket' }]);
           for (const r of results) metrics.mails.inc({ state: r.state, mailbox: 'ingest-socket' });
           sender?.nudge();
-          return results.map(({ label: l, inboundId, state, reason, ticketId, system }) => ({ label: l, inboundId, state, reason, ticketId, system }));
+          return results;
         },
       }).catch(async (err: unknown) => {
-        await Promise.all([pool.close(), composer?.close()]); // nothing else has started yet
+        await closePools(); // nothing else has started yet
         throw err;
       })
     : null;
@@ -101,6 +102,7 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
     return { ...healthOf(states, Date.now(), progress, config.stallMinutes * 60_000), mailboxes: Object.fromEntries(states), process: { owner: membership.owner, liveProcesses: membership.liveProcesses() } };
   };
   let server: Server | null = null;
+  const closeHttp = () => new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
   try {
     const retried = await pipeline.retryFailed();
     for (const r of retried) log.info({ inboundId: r.inboundId, state: r.state, reason: r.reason }, 'failed mail retried');
@@ -111,9 +113,9 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
     await membership.start();
   } catch (err) {
     // nothing may be left that keeps the process alive: it would neither run nor end
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await closeHttp();
     await socket?.close();
-    await Promise.all([pool.close(), composer?.close()]);
+    await closePools();
     throw err;
   }
   // Failed mail (a database that refused for a moment, a template being fixed) is retried now and then, not only at
@@ -136,8 +138,8 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
     // the mailboxes are let go at once; mails handed over on the socket are answered meanwhile (for a bounded time),
     // and a retry under way finishes, before the pools it parses with close
     await Promise.all([socket?.close(), membership.stop(), retryingNow]);
-    await Promise.all([pool.close(), composer?.close()]);
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await closePools();
+    await closeHttp();
   });
   return { done, health, metrics };
 }

@@ -132,7 +132,8 @@ const SETTINGS = {
   leaseSeconds: { read: number({ min: 0.6, max: 60 }), default: () => 30 },
   templates: { read: text() }, // a folder whose files override the shipped templates one by one
   // a Unix socket on which `run` takes mail from `ingest` (an MTA pipe's one call per mail); a path the kernel accepts
-  ingestSocket: { read: text((v) => v.length > 0 && Buffer.byteLength(v) <= MAX_SOCKET_PATH_BYTES && !v.includes('\0'), `expected a file path of at most ${MAX_SOCKET_PATH_BYTES} bytes (a Unix socket's limit)`) },
+  // (its length is checked once it is resolved to an absolute path, in loadConfig)
+  ingestSocket: { read: text((v) => v.length > 0 && !v.includes('\0'), 'expected a file path') },
 } satisfies Record<Key, { read: Reader<unknown>; default?: () => unknown }>;
 
 type Settings = typeof SETTINGS;

@@ -77,8 +77,8 @@ export async function prepare(raw: Buffer, options: DecideOptions, declaredSize?
     facts = await (options.parse ? options.parse(body, candidates) : parseMail(body));
   } catch (err) {
     if ((err as { code?: string }).code === 'ELIMIT') return { raw, hash, size, facts: null, tooLarge, parseError: null, limit: (err as Error).message, auth: null };
-    if ((err as { final?: boolean }).final) return { raw, hash, size, facts: null, tooLarge, parseError: err as Error, auth: null }; // an overrun: parked as it is
-    if ((err as { code?: string }).code === 'ESTOPPED') return { raw, hash, size, facts: null, tooLarge, parseError: err as Error, auth: null }; // not the mail's fault: retried, uncounted
+    // an overrun (final: parked as it is) or a stop (ESTOPPED: not the mail's fault, retried uncounted) keeps its own meaning
+    if ((err as { final?: boolean }).final || (err as { code?: string }).code === 'ESTOPPED') return { raw, hash, size, facts: null, tooLarge, parseError: err as Error, auth: null };
     return { raw, hash, size, facts: null, tooLarge, parseError: new Error(`cannot parse the mail: ${(err as Error).message}`, { cause: err }), auth: null };
   }
   if (tooLarge) return { raw, hash, size, facts, tooLarge, parseError: null, auth: null };

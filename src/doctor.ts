@@ -2,10 +2,10 @@
 // with what to fix. The checks talk to the real peers (database, each IMAP
 // mailbox, SMTP) with short deadlines, and change nothing anywhere.
 import { accessSync, constants, existsSync, lstatSync, statSync } from 'node:fs';
-import { connect } from 'node:net';
 import { dirname, join } from 'node:path';
 import { ImapFlow } from 'imapflow';
 import { loadConfig, redactUrl, type Config } from './config';
+import { answers } from './ingest/ingest-socket';
 import { parseMailboxUrl } from './ingest/mailbox-spec';
 import { DEFAULT_TEMPLATES_DIR, loadTemplates } from './outbound/render';
 import { createSmtpSender } from './outbound/smtp-sender';
@@ -124,12 +124,7 @@ async function checkIngestSocket(path: string): Promise<Check> {
   if (!existsSync(dirname(path))) return { name, ok: false, detail: `${path}: the folder ${dirname(path)} does not exist`, fix: 'create the folder (writable by the bridge user) or name another path in DESKBRIDGE_INGEST_SOCKET' };
   if (!existsSync(path)) return { name, ok: true, detail: `${path}: not served now (no \`deskbridge run\`): each \`ingest\` call ingests its mail itself` };
   if (!lstatSync(path).isSocket()) return { name, ok: false, detail: `${path} exists and is not a socket: \`deskbridge run\` refuses it`, fix: 'name a free path in DESKBRIDGE_INGEST_SOCKET' };
-  const answers = await new Promise<boolean>((resolve) => {
-    const s = connect(path);
-    s.once('connect', () => (s.destroy(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-  return answers
+  return (await answers(path))
     ? { name, ok: true, detail: `${path}: served by a running bridge; \`ingest\` calls on stdin hand their mail to it` }
     : { name, ok: true, detail: `${path}: left by a bridge that stopped (the next \`run\` takes it over); each \`ingest\` call ingests its mail itself` };
 }

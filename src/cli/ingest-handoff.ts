@@ -14,6 +14,7 @@ export interface HandOffOutcome {
 }
 
 const QUIET = new Set(['ENOENT', 'ECONNREFUSED']); // no `run` serving: the usual case without one
+const MAX_ANSWER_BYTES = 64 * 1024; // one result line; anything longer is not an answer the bridge gives
 
 const isId = (v: unknown) => Number.isSafeInteger(v) && (v as number) > 0;
 const isTextOrNull = (v: unknown) => v === null || typeof v === 'string';
@@ -33,7 +34,13 @@ export function handOff(socketPath: string, raw: Buffer, label: string, timeoutM
     };
     const req = request({ socketPath, method: 'POST', path: INGEST_PATH, headers: { 'content-type': 'message/rfc822', 'content-length': raw.length, [LABEL_HEADER]: label, connection: 'close' } }, (res) => {
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size <= MAX_ANSWER_BYTES) return void chunks.push(c);
+        req.destroy();
+        done({ results: null, problem: `an answer of more than ${MAX_ANSWER_BYTES} bytes` });
+      });
       res.on('error', (err) => done({ results: null, problem: err.message }));
       res.on('end', () => {
         const text = Buffer.concat(chunks).toString('utf8');

@@ -39,7 +39,6 @@ export function registerIngest(program: Command, ctx: CliContext): void {
     .action((files: string[], opts: { json?: boolean }) => ingestCommand(ctx, files, opts));
 }
 
-/** `deskbridge ingest [FILE…] [--json]`: what the command does, also run without commander for an MTA pipe (ingest-pipe.ts). */
 function templatesCompile(outbound: Outbound): boolean {
   try {
     outbound.templates.check();
@@ -49,6 +48,7 @@ function templatesCompile(outbound: Outbound): boolean {
   }
 }
 
+/** `deskbridge ingest [FILE…] [--json]`: what the command does, also run without commander for an MTA pipe (ingest-pipe.ts). */
 export async function ingestCommand(ctx: CliContext, files: string[], opts: { json?: boolean }): Promise<void> {
   checkFiles(files);
   // One mail on stdin (an MTA pipe) and a running `run` serving DESKBRIDGE_INGEST_SOCKET: it takes the mail

@@ -89,7 +89,7 @@ function readBody(req: IncomingMessage, maxBytes: number): Promise<{ raw: Buffer
 }
 
 /** Whether a server answers on the socket at `path` (another `run` serving it), or the file is left over from one that died. */
-function answers(path: string): Promise<boolean> {
+export function answers(path: string): Promise<boolean> {
   return new Promise((resolve) => {
     const s = connect(path);
     s.once('connect', () => {
@@ -131,18 +131,16 @@ function lstatOrNull(path: string): Stats | null {
  * never deleted.
  */
 export async function serveIngestSocket(o: IngestSocketOptions): Promise<IngestSocket> {
-  let inFlight = 0;
-  const ingesting = new Set<Promise<unknown>>();
+  const ingesting = new Set<Promise<unknown>>(); // the requests in hand, until their mail is done with (answered or not)
   const requestMs = o.timing?.requestMs ?? REQUEST_TIMEOUT_MS;
   const server = createServer({ requestTimeout: requestMs, headersTimeout: Math.min(HEADERS_TIMEOUT_MS, requestMs), connectionsCheckingInterval: Math.min(1_000, requestMs) }, (req, res) => {
     const reply = (status: number, body: unknown) => res.writeHead(status, { 'content-type': 'application/json', connection: 'close' }).end(`${JSON.stringify(body)}\n`);
     if (req.url !== INGEST_PATH) return reply(404, { error: `not found: POST ${INGEST_PATH}` });
     if (req.method !== 'POST') return reply(405, { error: 'POST only' });
-    if (inFlight >= MAX_IN_FLIGHT) {
+    if (ingesting.size >= MAX_IN_FLIGHT) {
       o.count?.('refused');
       return reply(503, { error: `${MAX_IN_FLIGHT} mails in hand already` });
     }
-    inFlight += 1; // freed when the mail is done with (answered or not): a client that hangs up does not end its ingest
     const label = String(req.headers[LABEL_HEADER] ?? 'stdin').slice(0, 200);
     const work = readBody(req, o.maxBytes).then(async (body) => {
       if (body === null) return o.count?.('aborted');
@@ -164,11 +162,8 @@ export async function serveIngestSocket(o: IngestSocketOptions): Promise<IngestS
       res.once('finish', () => o.count?.('served'));
       reply(200, results);
     });
-    ingesting.add(work);
-    void work.finally(() => {
-      ingesting.delete(work);
-      inFlight -= 1;
-    });
+    ingesting.add(work); // a client that hangs up does not end its ingest: the slot is held until the mail is done with
+    void work.finally(() => ingesting.delete(work));
   });
   server.on('error', (err) => o.log.error({ err: err.message }, 'ingest socket error')); // after the listen: never the end of `run`
 

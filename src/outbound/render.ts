@@ -139,8 +139,9 @@ export function loadTemplates(dir = DEFAULT_TEMPLATES_DIR, overrides?: string) {
   const compiled = new Map<string, Handlebars.TemplateDelegate>();
   /** The template NAME of one kind for a system: its own file under systems/<slug>/ when there is one, else the default. */
   const template = (slug: string | null, name: TemplateName, kind: Kind): Handlebars.TemplateDelegate => {
-    const own = slug !== null && slugs.has(slug) ? at(join('systems', slug, `${name}.${kind === 'text' ? 'txt' : 'html'}.hbs`)) : null;
-    const path = own && existsSync(own) ? own : at(`${name}.${kind === 'text' ? 'txt' : 'html'}.hbs`);
+    const file = `${name}.${kind === 'text' ? 'txt' : 'html'}.hbs`;
+    const own = slug !== null && slugs.has(slug) ? at(join('systems', slug, file)) : null;
+    const path = own && existsSync(own) ? own : at(file);
     let t = compiled.get(path);
     if (!t) {
       if (!existsSync(path)) throw new DeskbridgeError('ECONFIG', `template ${path} is missing`);

@@ -47,7 +47,7 @@ const nodeRun = (args) =>
     child.on('close', (code) => resolve(code));
   });
 // the same build as `npm run build` (tsc, then the vendor bundles), into .tmp/test-pkg/dist
-const [checked, built] = await Promise.all([nodeRun([join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')]), nodeRun([join(root, 'scripts/build.mjs'), '--out', testBuild])]);
+const [checked, built] = await Promise.all([nodeRun([join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')]), nodeRun([join(root, 'scripts/build.mjs'), '--out', testBuild, '--no-check'])]);
 if (checked !== 0 || built !== 0) {
   console.error(checked !== 0 ? 'type check failed' : 'build for the CLI tests failed');
   console.log('tests: 0 passed, 1 failed');

@@ -277,12 +277,13 @@ export function createPipeline(db: Database, options: PipelineOptions) {
     async reprocess(ids: number[], options2: { resetAttempts: boolean; states?: ReadonlyArray<LedgerState | null>; replayBy?: string }): Promise<MailResult[]> {
       const results: Array<MailResult | null> = [];
       const snapshot = await loadSnapshot(db.knex); // once for the whole replay, as a batch does
+      const candidates = profileCandidates(snapshot.systems); // and so the profiles (the parse pool sends one set to its worker once)
       for (const id of ids) {
         const stored = await ledger.getInbound(db.knex, id);
         const raw = await ledger.getRaw(db.knex, id);
         if (!stored || !raw) throw new DeskbridgeError('ENOTFOUND', `inbound #${id} has no stored mail to process`);
         // the stored size, not the stored bytes', decides too_large: a too-large mail was kept as headers only
-        const p = await prepare(raw, options, stored.size, profileCandidates(snapshot.systems), stored.auth);
+        const p = await prepare(raw, options, stored.size, candidates, stored.auth);
         results.push(
           await db.knex.transaction(async (trx) => {
             if (!(await claimInState(trx, id, options2.states ?? [stored.state]))) return null;

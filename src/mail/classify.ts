@@ -9,8 +9,6 @@ import { matchSystem, type SenderSystem } from './sender-match';
 
 import { LOOP_HEADER } from './loop-header';
 
-export { LOOP_HEADER };
-
 export type Classification<S extends SenderSystem = SenderSystem> =
   | { kind: 'bounce'; originalMessageId: string | null; reason: string; delayed: boolean; failedRecipients: string[] }
   | { kind: 'own_mail'; reason: string }

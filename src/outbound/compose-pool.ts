@@ -80,7 +80,8 @@ export function createComposePool(out: Pick<Outbound, 'address' | 'secret' | 'in
           if (!pending.has(id)) return;
           pending.delete(id);
           reject(new Error(`composing the notification took longer than ${deadlineMs} ms; the compose worker is stopped`));
-          void w.terminate(); // its other jobs fail with it ('exit'); the next job starts a new worker
+          if (worker === w) worker = null; // the next job starts a new worker, not one on its way out (as the parse pool does)
+          void w.terminate(); // its other jobs fail with it ('exit')
         }, deadlineMs);
         timer.unref();
         const settle = <T>(f: (v: T) => void) => (v: T) => (clearTimeout(timer), f(v));

@@ -95,13 +95,14 @@ export async function noticeUndelivered(trx: Knex, out: Outbound, outboxIds: rea
   for (const r of rows) {
     if (!r.from_address) continue;
     const ticketId = r.ticket_id === null ? null : Number(r.ticket_id);
-    const to = (JSON.parse(r.to_addresses) as string[]).join(', ');
-    const reason = `your reply${ticketId ? ` on ticket #${ticketId}` : ''} was sent to ${to} and not delivered: ${r.last_error ?? 'no reason recorded'}`;
-    // under a savepoint of its own: a notice that cannot be written (a broken template override, a refused row) is
-    // noted on the row, and never undoes the send results committed with it (those mails would be sent again)
-    const note = await underSavepoint(trx, () =>
-      noticeStaff(trx, out, { kind: 'undelivered', to: r.from_address!, name: r.from_name, auth: null, subject: r.subject ?? `[DB#${ticketId ?? '?'}]`, inReplyTo: r.message_id, reason, ticketId }),
-    ).catch((err: unknown) => `no notice (${errorText(err)})`);
+    // under a savepoint of its own: a notice that cannot be written (a broken template override, a refused row, a
+    // row it cannot read) is noted on the row, and never undoes the send results committed with it (those mails
+    // would be sent again)
+    const note = await underSavepoint(trx, () => {
+      const to = (JSON.parse(r.to_addresses) as string[]).join(', ');
+      const reason = `your reply${ticketId ? ` on ticket #${ticketId}` : ''} was sent to ${to} and not delivered: ${r.last_error ?? 'no reason recorded'}`;
+      return noticeStaff(trx, out, { kind: 'undelivered', to: r.from_address!, name: r.from_name, auth: null, subject: r.subject ?? `[DB#${ticketId ?? '?'}]`, inReplyTo: r.message_id, reason, ticketId });
+    }).catch((err: unknown) => `no notice (${errorText(err)})`);
     await trx('outbox').where({ id: r.id }).update({ last_error: `${r.last_error ?? ''}; ${note}` });
   }
 }

@@ -4,7 +4,7 @@
 import type { Knex } from 'knex';
 import { DeskbridgeError } from '../errors';
 import type { Database } from './db';
-import { MIGRATIONS } from './migration-source';
+import { MIGRATIONS, MIGRATIONS_TABLE } from './migration-source';
 
 const MIGRATION_LOCK_KEY = 0x6465736b; // "desk": the advisory lock id migrations hold on PostgreSQL
 const RETRY_DELAY_MS = 200;
@@ -63,8 +63,8 @@ export async function migrateLatest(db: Database): Promise<MigrateResult> {
  */
 export async function pendingMigrations(db: Database): Promise<string[]> {
   const applied = new Set<string>();
-  if (await db.knex.schema.hasTable('knex_migrations')) {
-    for (const row of (await db.knex('knex_migrations').select('name')) as Array<{ name: string }>) applied.add(row.name);
+  if (await db.knex.schema.hasTable(MIGRATIONS_TABLE)) {
+    for (const row of (await db.knex(MIGRATIONS_TABLE).select('name')) as Array<{ name: string }>) applied.add(row.name);
   }
   const known = new Set(MIGRATIONS.map(([name]) => name));
   const unknown = [...applied].filter((name) => !known.has(name));

@@ -24,6 +24,9 @@ import * as m1301 from '../../migrations/20261130130100_create_inbound_history';
 
 type Migration = { up(knex: Knex): Promise<void> };
 
+/** knex's record of applied migrations (db.ts names it to knex; migrate.ts reads it). */
+export const MIGRATIONS_TABLE = 'knex_migrations';
+
 export const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = [
   ['20261126000100_create_systems', m0],
   ['20261126000200_create_departments', m1],

@@ -174,6 +174,7 @@ export async function recordAttempts(
     const base = { attempts: trx.raw('attempts + 1'), claimed_by: null, claimed_until: null };
     const mine = (q: Knex.QueryBuilder) => q.where({ claimed_by: owner, state: 'queued' });
     const written: number[] = [];
+    const madeDead: number[] = [];
     const plain = results.filter(([, a]) => a.state === 'sent' && !a.note).map(([id]) => id);
     for (let i = 0; i < plain.length; i += 500) {
       const ids: Array<{ id: number }> = await mine(trx('outbox').whereIn('id', plain.slice(i, i + 500)))
@@ -189,13 +190,12 @@ export async function recordAttempts(
           : a.state === 'queued'
             ? { next_attempt_at: a.nextAttemptAt.toISOString(), last_error: a.error, ...(a.to && { to_addresses: JSON.stringify(a.to) }) }
             : { state: 'dead', last_error: a.error };
-      if ((await mine(trx('outbox').where({ id })).update({ ...base, ...fields })) > 0) written.push(id);
+      if ((await mine(trx('outbox').where({ id })).update({ ...base, ...fields })) > 0) {
+        written.push(id);
+        if (a.state === 'dead') madeDead.push(id);
+      }
     }
-    if (onDead) {
-      const dead = new Set(results.filter(([, a]) => a.state === 'dead').map(([id]) => id));
-      const madeDead = written.filter((id) => dead.has(id));
-      if (madeDead.length) await onDead(trx, madeDead);
-    }
+    if (onDead && madeDead.length) await onDead(trx, madeDead);
     return written;
   });
 }

@@ -2,9 +2,10 @@
 // written in the transaction that records a group of send results
 // (recordAttempts' onDead), so a notice that cannot be written must not undo
 // the other results of that group — a mail the server took would be sent
-// again. An admin's template override is how it happens: the start-up render
-// (render.ts SAMPLES) never takes the `notice.undelivered` branch, so a typo
-// there passes `run`'s check and throws at the first dead relay.
+// again. An admin's template override with a typo in the `notice.undelivered`
+// branch is how it happens; `run`'s start-up check now renders that branch
+// too (and refuses to start); the notice is still written under a savepoint
+// of its own, in case such a template reaches it anyway.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

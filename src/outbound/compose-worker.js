@@ -31,7 +31,11 @@ parentPort.on('message', ({ id, n }) => {
   for (const a of n.attachments) a.content = asBuffer(a.content);
   chain = chain.then(async () => {
     try {
-      parentPort.postMessage({ id, items: await notify.notificationItems(out, n) });
+      const items = await notify.notificationItems(out, n);
+      // each mail's bytes in an ArrayBuffer of their own, transferred: a small Buffer is a view on a shared
+      // 8 KiB slab, which postMessage would otherwise copy whole for every notification
+      const raws = items.map((item) => new Uint8Array(item.raw));
+      parentPort.postMessage({ id, items: items.map((item, i) => ({ ...item, raw: raws[i] })) }, raws.map((r) => r.buffer));
     } catch (err) {
       parentPort.postMessage({ id, error: String((err && err.message) || err) });
     }

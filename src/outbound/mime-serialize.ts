@@ -41,7 +41,7 @@ function plain(node: Node): boolean {
 }
 
 /** Runs `bytes` through an encoder's transform and flush steps, as one chunk (MimeNode pipes the content in as one). */
-function encodeInto(encoder: Transform, bytes: Buffer, out: Buffer[]): void {
+export function encodeInto(encoder: Transform, bytes: Buffer, out: Buffer[]): void {
   const fail = (err?: Error | null) => {
     if (err) throw err;
   };

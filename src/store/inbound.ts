@@ -6,6 +6,7 @@ import type { Knex } from 'knex';
 import { DeskbridgeError } from '../errors';
 import { COLUMN_LIMITS as MAX, fitText } from './column-limits';
 import type { SenderAuth } from '../auth/sender-auth';
+import { insertRow, updateById } from './direct';
 import { dbText, nowIso, toIso, toNumberOrNull as num } from './values';
 
 export const LEDGER_STATES = [
@@ -121,8 +122,10 @@ export interface InboundOutcome {
 export async function insertInbound(knex: Knex, mail: NewInbound, outcome: InboundOutcome & { duplicateOf?: number | null }): Promise<number> {
   const duplicateOf = outcome.duplicateOf ?? null;
   const now = nowIso();
-  const [row] = await knex('inbound')
-    .insert({
+  const id = await insertRow(
+    knex,
+    'inbound',
+    {
       source: mail.source,
       source_ref: mail.sourceRef ?? null,
       mailbox: duplicateOf ? null : (mail.mailbox ?? null),
@@ -143,26 +146,23 @@ export async function insertInbound(knex: Knex, mail: NewInbound, outcome: Inbou
       auth: (outcome.auth ?? mail.auth) ? JSON.stringify(outcome.auth ?? mail.auth) : null,
       received_at: now,
       processed_at: now,
-    })
-    .onConflict()
-    .ignore() // a unique index names an original written by another process since this batch looked (inbound-dedupe.ts)
-    .returning('id');
-  if (!row) throw new DeskbridgeError('EDUPLICATE', `the same mail was recorded by another writer first (${mail.messageId ?? mail.contentHash})`);
-  return Number((row as { id: number }).id);
+    },
+    { ignoreConflicts: true }, // a unique index names an original written by another process since this batch looked (inbound-dedupe.ts)
+  );
+  if (id === null) throw new DeskbridgeError('EDUPLICATE', `the same mail was recorded by another writer first (${mail.messageId ?? mail.contentHash})`);
+  return id;
 }
 
 export async function setOutcome(knex: Knex, id: number, outcome: InboundOutcome): Promise<void> {
-  await knex('inbound')
-    .where({ id })
-    .update({
-      state: outcome.state,
-      reason: dbText(outcome.reason),
-      system_id: outcome.systemId ?? null,
-      ticket_id: outcome.ticketId ?? null,
-      processed_at: nowIso(),
-      ...(outcome.attempts !== undefined && { attempts: outcome.attempts }),
-      ...(outcome.auth !== undefined && { auth: outcome.auth ? JSON.stringify(outcome.auth) : null }),
-    });
+  await updateById(knex, 'inbound', id, {
+    state: outcome.state,
+    reason: dbText(outcome.reason),
+    system_id: outcome.systemId ?? null,
+    ticket_id: outcome.ticketId ?? null,
+    processed_at: nowIso(),
+    ...(outcome.attempts !== undefined && { attempts: outcome.attempts }),
+    ...(outcome.auth !== undefined && { auth: outcome.auth ? JSON.stringify(outcome.auth) : null }),
+  });
 }
 
 export async function getInbound(knex: Knex, id: number): Promise<InboundRow | undefined> {

@@ -8,6 +8,7 @@
 import type { Knex } from 'knex';
 import type { Dialect } from './dialect';
 import { dbIn, dbNow } from './db-clock';
+import { insertRow, insertRows } from './direct';
 import { nowIso, parseJsonArray, toIso, toNumberOrNull } from './values';
 
 export const OUTBOX_STATES = ['queued', 'sent', 'dead', 'bounced', 'parked', 'discarded'] as const; // discarded: an admin gave up on it (`outbox discard`)
@@ -62,24 +63,14 @@ const fromRow = (r: Record<string, unknown>): OutboxItem => ({
 
 const COLUMNS = ['id', 'kind', 'state', 'ticket_id', 'to_addresses', 'subject', 'message_id', 'attempts', 'next_attempt_at', 'deadline_at', 'last_error', 'created_at', 'sent_at'];
 
-const ENQUEUE_ROWS_PER_INSERT = 500; // 13 values a row: well inside SQLite's 32,766 and PostgreSQL's 65,535 bound parameters
-
 export async function enqueue(trx: Knex, item: NewOutboxItem): Promise<number> {
-  const [row] = await trx('outbox').insert(outboxRow(item, nowIso())).returning('id');
-  return Number((row as { id: number }).id);
+  return (await insertRow(trx, 'outbox', outboxRow(item, nowIso())))!;
 }
 
-/** Queues many items, a few hundred to a statement (a batch's notifications in one round trip); returns their ids in order. */
+/** Queues many items (a batch's notifications together); returns their ids in order. */
 export async function enqueueMany(trx: Knex, items: readonly NewOutboxItem[]): Promise<number[]> {
-  const ids: number[] = [];
   const now = nowIso();
-  for (let i = 0; i < items.length; i += ENQUEUE_ROWS_PER_INSERT) {
-    const rows: Array<{ id: number }> = await trx('outbox')
-      .insert(items.slice(i, i + ENQUEUE_ROWS_PER_INSERT).map((item) => outboxRow(item, now)))
-      .returning('id');
-    ids.push(...rows.map((r) => Number(r.id)).sort((a, b) => a - b)); // ids grow in insertion order; RETURNING does not promise its row order
-  }
-  return ids;
+  return insertRows(trx, 'outbox', items.map((item) => outboxRow(item, now)));
 }
 
 function outboxRow(item: NewOutboxItem, now: string) {

@@ -2,6 +2,7 @@
 import type { Knex } from 'knex';
 import type { MailAttachment } from '../mail/mail-facts';
 import { COLUMN_LIMITS as MAX, fitText } from './column-limits';
+import { firstWhere, insertRow, updateById } from './direct';
 import { dbText, nowIso, toIso } from './values';
 
 export type TicketStatus = 'open' | 'closed';
@@ -70,9 +71,10 @@ const fromRow = (r: Record<string, unknown>): Ticket => ({
 });
 
 export async function findTicketByRemote(knex: Knex, systemId: number, remoteTicketId: string) {
-  return knex('tickets').select('id', 'status', 'department_id', 'customer_email', 'customer_name').where({ system_id: systemId, remote_ticket_id: fitText(remoteTicketId, MAX.remoteTicketId) }).first() as Promise<
-    { id: number; status: TicketStatus; department_id: number; customer_email: string | null; customer_name: string | null } | undefined
-  >;
+  return firstWhere<{ id: number; status: TicketStatus; department_id: number; customer_email: string | null; customer_name: string | null }>(knex, 'tickets', ['id', 'status', 'department_id', 'customer_email', 'customer_name'], {
+    system_id: systemId,
+    remote_ticket_id: fitText(remoteTicketId, MAX.remoteTicketId),
+  });
 }
 
 export interface NewTicket {
@@ -89,8 +91,10 @@ export interface NewTicket {
 /** Inserts the ticket unless one with its remote ID exists (or another process inserted it first); returns the new id, or null. */
 export async function tryInsertTicket(knex: Knex, t: NewTicket): Promise<number | null> {
   const now = nowIso();
-  const inserted = await knex('tickets')
-    .insert({
+  return insertRow(
+    knex,
+    'tickets',
+    {
       system_id: t.systemId,
       remote_ticket_id: fitText(t.remoteTicketId, MAX.remoteTicketId),
       department_id: t.departmentId,
@@ -102,11 +106,9 @@ export async function tryInsertTicket(knex: Knex, t: NewTicket): Promise<number 
       created_at: now,
       updated_at: now,
       closed_at: t.status === 'closed' ? now : null,
-    })
-    .onConflict(['system_id', 'remote_ticket_id'])
-    .ignore()
-    .returning('id');
-  return inserted.length > 0 ? Number((inserted[0] as { id: number }).id) : null;
+    },
+    { ignoreConflicts: ['system_id', 'remote_ticket_id'] },
+  );
 }
 
 /** Inserts the ticket unless another process did first; returns its id and whether this call created it. */
@@ -122,34 +124,29 @@ export async function updateTicket(
   id: number,
   fields: { departmentId?: number; status?: TicketStatus; customerEmail?: string | null; customerName?: string | null; lastRemoteMessageId?: string | null },
 ): Promise<void> {
-  await knex('tickets')
-    .where({ id })
-    .update({
-      ...(fields.departmentId !== undefined && { department_id: fields.departmentId }),
-      ...(fields.status !== undefined && { status: fields.status, closed_at: fields.status === 'closed' ? nowIso() : null }),
-      ...(fields.customerEmail !== undefined && { customer_email: fitText(fields.customerEmail, MAX.address) }),
-      ...(fields.customerName !== undefined && { customer_name: fitText(fields.customerName, MAX.name) }),
-      ...(fields.lastRemoteMessageId !== undefined && { last_remote_message_id: fitText(fields.lastRemoteMessageId, MAX.messageId) }),
-      updated_at: nowIso(),
-    });
+  await updateById(knex, 'tickets', id, {
+    ...(fields.departmentId !== undefined && { department_id: fields.departmentId }),
+    ...(fields.status !== undefined && { status: fields.status, closed_at: fields.status === 'closed' ? nowIso() : null }),
+    ...(fields.customerEmail !== undefined && { customer_email: fitText(fields.customerEmail, MAX.address) }),
+    ...(fields.customerName !== undefined && { customer_name: fitText(fields.customerName, MAX.name) }),
+    ...(fields.lastRemoteMessageId !== undefined && { last_remote_message_id: fitText(fields.lastRemoteMessageId, MAX.messageId) }),
+    updated_at: nowIso(),
+  });
 }
 
 export async function appendMessage(knex: Knex, m: NewMessage): Promise<number> {
-  const [row] = await knex('messages')
-    .insert({
-      ticket_id: m.ticketId,
-      inbound_id: m.inboundId,
-      direction: m.direction,
-      event: m.event,
-      from_address: fitText(m.fromAddress, MAX.address),
-      from_name: fitText(m.fromName, MAX.name),
-      message_id: fitText(m.messageId, MAX.messageId),
-      text: dbText(m.text),
-      html: dbText(m.html),
-      created_at: nowIso(),
-    })
-    .returning('id');
-  const id = Number((row as { id: number }).id);
+  const id = (await insertRow(knex, 'messages', {
+    ticket_id: m.ticketId,
+    inbound_id: m.inboundId,
+    direction: m.direction,
+    event: m.event,
+    from_address: fitText(m.fromAddress, MAX.address),
+    from_name: fitText(m.fromName, MAX.name),
+    message_id: fitText(m.messageId, MAX.messageId),
+    text: dbText(m.text),
+    html: dbText(m.html),
+    created_at: nowIso(),
+  }))!;
   if (m.attachments?.length) {
     await knex('attachments').insert(
       m.attachments.map((a) => ({ message_id: id, filename: fitText(a.filename, MAX.filename), content_type: fitText(a.contentType, MAX.contentType), size: a.size, sha256: a.sha256, content_id: fitText(a.contentId, MAX.messageId), content: a.content })),

@@ -1,0 +1,79 @@
+// store/direct.ts runs the pipeline's hot writes on a SQLite transaction's own connection, and through knex
+// elsewhere. Either way a write must do what the knex statement did: the same rows, conflicts ignored only
+// where asked, rollback with the transaction, and never a statement on a transaction that has ended (on the
+// bare SQLite connection it would run outside any transaction and stay written).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { firstWhere, insertRow, insertRows, updateById } from '../../src/store/direct';
+import { BACKEND, openTestDatabase } from '../helpers/database';
+
+let db: Awaited<ReturnType<typeof openTestDatabase>>;
+let systemId: number;
+let departmentId: number;
+beforeAll(async () => {
+  db = await openTestDatabase('direct');
+  const now = new Date().toISOString();
+  [systemId] = (await db.knex('systems').insert({ slug: 'bill', name: 'Bill', from_addresses: '["a@bill.example"]', relay_to: 'r@bill.example', profile: 'headers', created_at: now, updated_at: now }).returning('id')).map((r: { id: number }) => Number(r.id)) as [number];
+  [departmentId] = (await db.knex('departments').insert({ slug: 'hosting', name: 'Hosting', created_at: now, updated_at: now }).returning('id')).map((r: { id: number }) => Number(r.id)) as [number];
+});
+afterAll(() => db.drop());
+
+const ticket = (remote: string, subject = 's') => {
+  const now = new Date().toISOString();
+  return { system_id: systemId, remote_ticket_id: remote, department_id: departmentId, subject, status: 'open', created_at: now, updated_at: now };
+};
+const tickets = () => db.knex('tickets').select('remote_ticket_id', 'subject', 'status').orderBy('id');
+
+describe(`direct writes on ${BACKEND}`, () => {
+  it('inserts, ignores only the conflict it names, updates and reads, in and out of a transaction', async () => {
+    const outside = await insertRow(db.knex, 'tickets', ticket('1'));
+    await db.knex.transaction(async (trx) => {
+      const inside = await insertRow(trx, 'tickets', ticket('2'));
+      expect(inside).toBeGreaterThan(outside!);
+      expect(await insertRow(trx, 'tickets', ticket('2', 'again'), { ignoreConflicts: ['system_id', 'remote_ticket_id'] })).toBeNull();
+      expect(await insertRow(trx, 'tickets', ticket('1', 'again'), { ignoreConflicts: true })).toBeNull();
+      await expect(insertRow(trx, 'tickets', ticket('3', 'x'))).resolves.toBeGreaterThan(0);
+      await updateById(trx, 'tickets', inside!, { status: 'closed', subject: 'closed one' });
+      expect(await firstWhere(trx, 'tickets', ['id', 'status'], { system_id: systemId, remote_ticket_id: '2' })).toMatchObject({ status: 'closed' });
+      expect(await firstWhere(trx, 'tickets', ['id'], { system_id: systemId, customer_email: null })).toBeTruthy(); // IS NULL, as knex writes it
+      expect(await firstWhere(trx, 'tickets', ['id'], { system_id: systemId, remote_ticket_id: 'none' })).toBeUndefined();
+      expect(await insertRows(trx, 'tickets', [ticket('4'), ticket('5'), ticket('6')])).toEqual(expect.arrayContaining([expect.any(Number)]));
+    });
+    expect(await tickets()).toEqual([
+      { remote_ticket_id: '1', subject: 's', status: 'open' },
+      { remote_ticket_id: '2', subject: 'closed one', status: 'closed' },
+      { remote_ticket_id: '3', subject: 'x', status: 'open' },
+      { remote_ticket_id: '4', subject: 's', status: 'open' },
+      { remote_ticket_id: '5', subject: 's', status: 'open' },
+      { remote_ticket_id: '6', subject: 's', status: 'open' },
+    ]);
+  });
+
+  it('returns the ids of many rows in their order', async () => {
+    const ids = await db.knex.transaction((trx) => insertRows(trx, 'tickets', [ticket('10'), ticket('11'), ticket('12')]));
+    const rows = await db.knex('tickets').select('id', 'remote_ticket_id').whereIn('id', ids);
+    expect(ids.map((id) => rows.find((r: { id: number }) => Number(r.id) === id)!.remote_ticket_id)).toEqual(['10', '11', '12']);
+  });
+
+  it('writes nothing that a rolled-back transaction wrote', async () => {
+    const before = await tickets();
+    await expect(
+      db.knex.transaction(async (trx) => {
+        await insertRow(trx, 'tickets', ticket('20'));
+        await updateById(trx, 'tickets', Number((await firstWhere<{ id: number }>(trx, 'tickets', ['id'], { system_id: systemId, remote_ticket_id: '1' }))!.id), { subject: 'changed' });
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect(await tickets()).toEqual(before);
+  });
+
+  it('refuses a write on a transaction that has ended, and writes nothing', async () => {
+    let ended: Parameters<Parameters<typeof db.knex.transaction>[0]>[0] | undefined;
+    await db.knex.transaction(async (trx) => {
+      ended = trx;
+    });
+    const before = await tickets();
+    await expect(insertRow(ended!, 'tickets', ticket('30'))).rejects.toThrow(/complete/i);
+    await expect(updateById(ended!, 'tickets', 1, { subject: 'late' })).rejects.toThrow(/complete/i);
+    expect(await tickets()).toEqual(before);
+  });
+});

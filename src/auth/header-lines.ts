@@ -13,8 +13,11 @@ export interface HeaderLine {
 const MAX_HEADER_BYTES = 1024 * 1024; // a header block past this is not a mail we authenticate; the rest is ignored
 
 export function headerLines(raw: Buffer): HeaderLine[] {
-  const text = raw.subarray(0, MAX_HEADER_BYTES).toString('latin1');
-  const end = /\r?\n\r?\n/.exec(text);
+  // the header block ends at the first empty line: only it is turned into text, not the body behind it
+  const head = raw.subarray(0, MAX_HEADER_BYTES);
+  const lf = [head.indexOf('\n\n'), head.indexOf('\n\r\n')].filter((i) => i >= 0);
+  const text = (lf.length ? head.subarray(0, Math.min(...lf) + 1) : head).toString('latin1');
+  const end = /\r?\n\r?\n|\r?\n$/.exec(text);
   const block = end ? text.slice(0, end.index) : text;
   const out: HeaderLine[] = [];
   for (const line of block.split(/\r?\n(?![ \t])/)) {

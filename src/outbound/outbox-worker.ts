@@ -14,7 +14,8 @@
 // left: a kill between the server's "250 accepted" and the commit of that
 // result (a few milliseconds: one group-committed UPDATE), after which the
 // row is sent again with the same Message-ID.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Knex } from 'knex';
 import type { Logger } from '../log';
@@ -44,7 +45,9 @@ export function openTransport(target: string): MailTransport {
     mkdirSync(dir, { recursive: true });
     return {
       async send(_envelope, raw, item) {
-        writeFileSync(join(dir, `${String(item.id).padStart(6, '0')}-${item.kind}.eml`), raw);
+        // off the event loop: creating a file costs the kernel ~0.65 ms on some disks (measured on ext4 here),
+        // which written synchronously held up the mailboxes and the database for every notification sent
+        await writeFile(join(dir, `${String(item.id).padStart(6, '0')}-${item.kind}.eml`), raw);
         return { refusals: [] };
       },
       close() {},

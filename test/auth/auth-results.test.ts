@@ -55,3 +55,14 @@ describe('the trusted header', () => {
     expect(trustedAuthResults([forged], [])).toBeNull();
   });
 });
+
+describe('headerLines', () => {
+  const names = (raw: string) => headerLines(Buffer.from(raw)).map((l) => `${l.name}=${l.value}`);
+  it('reads the header block only, up to the first empty line, with CRLF, LF or mixed line ends', () => {
+    expect(names('From: a@x\r\nSubject: s\r\n  folded\r\n\r\nFrom: body@x\r\n')).toEqual(['from=a@x', 'subject=s  folded']);
+    expect(names('From: a@x\nSubject: s\n\nFrom: body@x\n')).toEqual(['from=a@x', 'subject=s']);
+    expect(names('From: a@x\r\nSubject: s\n\r\nFrom: body@x\n')).toEqual(['from=a@x', 'subject=s']);
+    expect(names('From: a@x\r\nSubject: s\r\n')).toEqual(['from=a@x', 'subject=s']); // no body
+    expect(names('From: a@x')).toEqual(['from=a@x']);
+  });
+});

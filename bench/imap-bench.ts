@@ -200,6 +200,7 @@ export async function imapBench(n: number, print: (line: string) => void = conso
     rmSync(dir, { recursive: true, force: true });
     rmSync(work, { recursive: true, force: true });
     if (process.env.DESKBRIDGE_BENCH_SINK) rmSync(process.env.DESKBRIDGE_BENCH_SINK, { recursive: true, force: true });
+    delete process.env.DESKBRIDGE_BENCH_SINK;
   }
 }
 

@@ -60,16 +60,20 @@ const best = (values: string[]): AuthValue => values.sort((a, b) => rank(a) - ra
 const rank = (v: string) => (RANK.includes(v) ? RANK.indexOf(v) : RANK.length);
 
 const FROM_CACHE_SIZE = 1_000; // distinct From values: a desk's systems write a handful
-const parsedFrom = new Map<string, string[]>();
+const FROM_CACHE_MAX_CHARS = 256; // a longer value is parsed every time: the cache stays small (at most ~256 KiB of keys)
+const parsedFrom = new Map<string, readonly string[]>();
 /** The addresses of one From value, remembered: most mail comes from a few senders, each parsed once (profiled: 0.02 ms a mail). */
-function fromAddresses(value: string): string[] {
+function fromAddresses(value: string): readonly string[] {
   let addresses = parsedFrom.get(value);
   if (!addresses) {
     addresses = addressparser(value, { flatten: true })
       .map((a) => a.address)
       .filter(Boolean);
-    if (parsedFrom.size >= FROM_CACHE_SIZE) parsedFrom.delete(parsedFrom.keys().next().value as string);
-    parsedFrom.set(value, addresses);
+    if (value.length <= FROM_CACHE_MAX_CHARS) {
+      if (parsedFrom.size >= FROM_CACHE_SIZE) parsedFrom.delete(parsedFrom.keys().next().value as string);
+      // a copy of the key: the value is a slice of the mail's whole header block, which V8 would otherwise keep alive with it
+      parsedFrom.set(Buffer.from(value, 'utf8').toString('utf8'), addresses);
+    }
   }
   return addresses;
 }

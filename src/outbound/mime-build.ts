@@ -36,11 +36,13 @@ export interface SimpleMail {
 
 const BOUNDARY_PREFIX = '--_NmP'; // MimeNode's default boundaryPrefix
 /** The root headers MailComposer sets after the caller's own, in its order; a caller's header of the same name is replaced by them. */
-const STANDARD = new Set(['from', 'sender', 'to', 'cc', 'bcc', 'reply-to', 'in-reply-to', 'references', 'subject', 'message-id', 'date', 'mime-version', 'content-type', 'content-transfer-encoding']);
+// (Content-Disposition too: buildHeaders() parses and rebuilds it, dropping comments and quoting parameters.)
+const STANDARD = new Set(['from', 'sender', 'to', 'cc', 'bcc', 'reply-to', 'in-reply-to', 'references', 'subject', 'message-id', 'date', 'mime-version', 'content-type', 'content-transfer-encoding', 'content-disposition']);
 
 // An address nodemailer writes back exactly as given: a dot-atom local part at a lower-case ASCII host name
-// (normalizeDomain lower-cases and punycodes a domain; anything else is parsed and re-quoted).
-const PLAIN_ADDRESS = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)+$/;
+// (normalizeDomain lower-cases and punycodes a domain; anything else is parsed and re-quoted) whose last
+// label starts with a letter (one that is a number, 1.2 or 0x7f.1, makes the host an IPv4 address: 1.0.0.2).
+const PLAIN_ADDRESS = /^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*@(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z](?:[a-z0-9-]*[a-z0-9])?$/;
 const PLAIN_ID = /^<[\x21-\x3b\x3d\x3f-\x7e]+>$/; // a msg-id encodeHeaderValue leaves as it is
 const NAME_SAFE = /^[\w ]*$/; // a display name _encodeAddressName leaves as it is
 

@@ -10,7 +10,8 @@
 // PostgreSQL (where the round trip dwarfs the builder, and a batch of rows
 // goes in one statement), the same write goes through knex as before: the
 // tests run every repository on both backends, so the two paths are held to
-// the same results.
+// the same results. (These statements raise no knex `query` events, so
+// DEBUG=knex:query does not show them.)
 import type { Knex } from 'knex';
 
 interface Statement {
@@ -23,17 +24,29 @@ interface SqliteConnection {
 
 const connections = new WeakMap<Knex, SqliteConnection>();
 
-/** The connection of a SQLite transaction, or null (PostgreSQL, or not in a transaction: knex runs the statement). */
+/**
+ * The connection of a SQLite transaction, or null (PostgreSQL, or not in a
+ * transaction: knex runs the statement). The caller runs its statement with
+ * `live(conn)`, in the same synchronous step: knex refuses a statement on a
+ * transaction that has ended, and so must this — on the bare connection it
+ * would run outside any transaction and stay written. A write started before
+ * a rollback and run after it (one tick later, past the await here) is caught
+ * there too.
+ */
 async function sqliteTransaction(knex: Knex): Promise<SqliteConnection | null> {
   if (!knex.isTransaction || (knex.client as { driverName?: string }).driverName !== 'better-sqlite3') return null;
-  // knex refuses a statement on a transaction that has ended; so does this (the connection would run it outside any)
-  if ((knex as Knex.Transaction).isCompleted()) throw new Error('Transaction query already complete');
+  live(knex);
   let conn = connections.get(knex);
   if (!conn) {
     conn = (await (knex.client as { acquireConnection(): Promise<SqliteConnection> }).acquireConnection()) as SqliteConnection;
     connections.set(knex, conn);
   }
   return conn;
+}
+
+/** Throws, as knex does, when the transaction has ended. */
+function live(knex: Knex): void {
+  if ((knex as Knex.Transaction).isCompleted()) throw new Error('Transaction query already complete');
 }
 
 /** A value as knex hands it to better-sqlite3: undefined as NULL, booleans as 0/1, dates as epoch milliseconds. */
@@ -71,6 +84,7 @@ export async function insertRow(knex: Knex, table: string, row: Record<string, u
   const columns = Object.keys(row);
   const conflict = ignore === undefined ? '' : ignore === true ? ' on conflict do nothing' : ` on conflict (${ignore.map(quote).join(', ')}) do nothing`;
   const sql = sqlFor(`insert|${table}|${columns.join(',')}|${conflict}`, () => `insert into ${quote(table)} (${columns.map(quote).join(', ')}) values (${columns.map(() => '?').join(', ')})${conflict} returning "id"`);
+  live(knex);
   const inserted = conn.prepare(sql).get(columns.map((c) => bind(row[c]))) as { id: number } | undefined;
   return inserted ? Number(inserted.id) : null;
 }
@@ -92,15 +106,17 @@ export async function insertRows(knex: Knex, table: string, rows: ReadonlyArray<
   return ids;
 }
 
-/** Updates the row with this id. */
+/** Updates the row with this id; a field that is undefined is left as it is (as knex does). */
 export async function updateById(knex: Knex, table: string, id: number, fields: Record<string, unknown>): Promise<void> {
+  const columns = Object.keys(fields).filter((c) => fields[c] !== undefined);
+  if (columns.length === 0) return; // nothing to change (knex would refuse an empty update)
   const conn = await sqliteTransaction(knex);
   if (!conn) {
     await knex(table).where({ id }).update(fields);
     return;
   }
-  const columns = Object.keys(fields);
   const sql = sqlFor(`update|${table}|${columns.join(',')}`, () => `update ${quote(table)} set ${columns.map((c) => `${quote(c)} = ?`).join(', ')} where "id" = ?`);
+  live(knex);
   conn.prepare(sql).run([...columns.map((c) => bind(fields[c])), id]);
 }
 
@@ -111,5 +127,6 @@ export async function firstWhere<T>(knex: Knex, table: string, columns: string[]
   const conn = keys.some((k) => where[k] === null || where[k] === undefined) ? null : await sqliteTransaction(knex);
   if (!conn) return (await knex(table).select(columns).where(where).first()) as T | undefined;
   const sql = sqlFor(`first|${table}|${columns.join(',')}|${keys.join(',')}`, () => `select ${columns.map(quote).join(', ')} from ${quote(table)} where ${keys.map((k) => `${quote(k)} = ?`).join(' and ')} limit 1`);
+  live(knex);
   return conn.prepare(sql).get(keys.map((k) => bind(where[k]))) as T | undefined;
 }

@@ -87,6 +87,10 @@ describe('buildSimpleMime leaves other shapes to MailComposer', () => {
     ['a Message-ID without angle brackets', { messageId: 'm@support.example' }],
     ['a header name nodemailer writes differently', { extraHeaders: { 'X-Ticket-Id': '1' } }],
     ['a header that is one of the standard ones', { extraHeaders: { Subject: 'other' } }],
+    ['a Content-Disposition header (nodemailer rebuilds it)', { extraHeaders: { 'Content-Disposition': 'inline (a comment)' } }],
+    ['a numeric host (nodemailer reads it as an IPv4 address)', { to: ['anna@1.2'] }],
+    ['a hexadecimal host', { replyTo: 'bridge@0x7f.1' }],
+    ['a host whose last label is a number', { from: 'bridge@support.example.1' }],
   ];
   it.each(refused)('%s', async (_name, change) => {
     const m = { ...base, ...change };

@@ -66,6 +66,48 @@ describe(`direct writes on ${BACKEND}`, () => {
     expect(await tickets()).toEqual(before);
   });
 
+  it('on SQLite runs its statements itself (knex sees only BEGIN and COMMIT); on PostgreSQL through knex', async () => {
+    const seen: string[] = [];
+    const listen = (q: { sql: string }) => seen.push(q.sql);
+    db.knex.on('query', listen);
+    try {
+      await db.knex.transaction(async (trx) => {
+        const id = (await insertRow(trx, 'tickets', ticket('40')))!;
+        await updateById(trx, 'tickets', id, { subject: 'seen?' });
+        await firstWhere(trx, 'tickets', ['id'], { id });
+      });
+    } finally {
+      db.knex.off('query', listen);
+    }
+    const statements = seen.filter((sql) => !/^(BEGIN|COMMIT)/i.test(sql));
+    expect(statements).toHaveLength(BACKEND === 'sqlite' ? 0 : 3);
+  });
+
+  it('writes what knex writes: booleans, dates, buffers, nulls and an undefined left out', async () => {
+    const when = new Date(Date.UTC(2026, 10, 30, 12, 0, 0));
+    const row = (slug: string) => ({ slug, name: 'N', from_addresses: '[]', relay_to: 'r@x.example', profile: 'headers', profile_json: undefined, enabled: false, created_at: when, updated_at: when });
+    await db.knex('systems').insert(row('by-knex'));
+    await db.knex.transaction((trx) => insertRow(trx, 'systems', row('by-direct')));
+    const [a, b] = await db.knex('systems').select('enabled', 'created_at', 'profile_json').whereIn('slug', ['by-knex', 'by-direct']).orderBy('slug', 'desc');
+    expect(b).toEqual(a);
+    const id = (await db.knex.transaction((trx) => insertRow(trx, 'tickets', { ...ticket('41'), customer_email: 'c@x.example' })))!;
+    await db.knex.transaction((trx) => updateById(trx, 'tickets', id, { customer_email: undefined, subject: 'kept email' }));
+    expect(await db.knex('tickets').select('customer_email', 'subject').where({ id }).first()).toEqual({ customer_email: 'c@x.example', subject: 'kept email' });
+  });
+
+  it('throws on a conflict it was not told to ignore, as knex does', async () => {
+    await expect(db.knex.transaction((trx) => insertRow(trx, 'tickets', ticket('1')))).rejects.toThrow(/unique|UNIQUE/);
+  });
+
+  it.each(['rollback', 'commit'] as const)('refuses a write started before a %s and run after it (nothing written outside the transaction)', async (end) => {
+    const trx = await db.knex.transaction();
+    const pending = insertRow(trx, 'tickets', ticket(`late-${end}`)); // not awaited: the transaction ends first
+    pending.catch(() => {});
+    await trx[end]();
+    await expect(pending).rejects.toThrow(/complete/i);
+    expect(await db.knex('tickets').where({ remote_ticket_id: `late-${end}` }).first()).toBeUndefined();
+  });
+
   it('refuses a write on a transaction that has ended, and writes nothing', async () => {
     let ended: Parameters<Parameters<typeof db.knex.transaction>[0]>[0] | undefined;
     await db.knex.transaction(async (trx) => {

@@ -50,6 +50,18 @@ let encoder: MimeNode | null = null;
 /** A node for encodeHeaderValue() (public: "encodes a header value the way this node encodes it in the generated message"). */
 const encode = (key: string, value: unknown): string => (encoder ??= new MimeNode('text/plain')).encodeHeaderValue(key, value as string);
 
+const encodedCache = new Map<string, string>();
+/** encode() for the caller's own headers, remembered: most are the same on every mail (the loop header's instance, Auto-Submitted). */
+function encodeExtra(key: string, value: string): string {
+  const k = `${key}\n${value}`;
+  let encoded = encodedCache.get(k);
+  if (encoded === undefined) {
+    encoded = encode(key, value);
+    if (encodedCache.size < 200 && k.length <= 256) encodedCache.set(k, encoded); // a profile header that names the ticket differs per mail: not kept
+  }
+  return encoded;
+}
+
 const keyCache = new Map<string, boolean>();
 /** Whether MimeNode writes this header name as given (it normalises case: X-Ticket-Id becomes X-Ticket-ID). */
 function keptAsGiven(key: string): boolean {
@@ -108,7 +120,7 @@ export function buildSimpleMime(m: SimpleMail, date: Date, baseBoundary: string)
   const headers: Array<[string, string]> = [];
   for (const [key, value] of Object.entries(m.headers)) {
     if (STANDARD.has(key.toLowerCase()) || !keptAsGiven(key)) return null;
-    headers.push([key, encode(key, value)]);
+    headers.push([key, encodeExtra(key, value)]);
   }
   headers.push(['From', from], ['To', m.to.join(', ')]);
   if (m.replyTo) headers.push(['Reply-To', m.replyTo]);

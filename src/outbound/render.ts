@@ -137,10 +137,21 @@ export function loadTemplates(dir = DEFAULT_TEMPLATES_DIR, overrides?: string) {
   const at = (rel: string) => (overrides && existsSync(join(overrides, rel)) ? join(overrides, rel) : join(dir, rel));
   const slugs = new Set(dirs.flatMap((d) => (existsSync(join(d, 'systems')) ? readdirSync(join(d, 'systems')) : [])));
   const compiled = new Map<string, Handlebars.TemplateDelegate>();
+  const chosen = new Map<string, Handlebars.TemplateDelegate>(); // by system, name and kind: the files are read once (an edit needs a restart)
   /** The template NAME of one kind for a system: its own file under systems/<slug>/ when there is one, else the default. */
   const template = (slug: string | null, name: TemplateName, kind: Kind): Handlebars.TemplateDelegate => {
+    const owner = slug !== null && slugs.has(slug) ? slug : null; // a system without a folder of its own uses the defaults
+    const key = `${owner ?? ''}/${name}/${kind}`;
+    let t = chosen.get(key);
+    if (!t) {
+      t = choose(owner, name, kind);
+      chosen.set(key, t); // bounded by the folders: one entry per name and kind, per system with templates of its own
+    }
+    return t;
+  };
+  const choose = (slug: string | null, name: TemplateName, kind: Kind): Handlebars.TemplateDelegate => {
     const file = `${name}.${kind === 'text' ? 'txt' : 'html'}.hbs`;
-    const own = slug !== null && slugs.has(slug) ? at(join('systems', slug, file)) : null;
+    const own = slug !== null ? at(join('systems', slug, file)) : null;
     const path = own && existsSync(own) ? own : at(file);
     let t = compiled.get(path);
     if (!t) {

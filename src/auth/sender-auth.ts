@@ -80,8 +80,8 @@ function fromAddresses(value: string): readonly string[] {
 
 /** The single From address's domain, or why there is none. */
 function fromDomain(lines: HeaderLine[]): { from: string | null; note: string | null } {
-  const addresses = lines.filter((l) => l.name === 'from').flatMap((l) => fromAddresses(l.value).map((address) => ({ address })));
-  if (addresses.length === 1 && addresses[0]!.address.includes('@')) return { from: domainOf(addresses[0]!.address), note: null };
+  const addresses = lines.filter((l) => l.name === 'from').flatMap((l) => fromAddresses(l.value));
+  if (addresses.length === 1 && addresses[0]!.includes('@')) return { from: domainOf(addresses[0]!), note: null };
   return { from: null, note: addresses.length === 0 ? 'no From address' : `${addresses.length} From addresses` };
 }
 

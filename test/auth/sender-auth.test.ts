@@ -61,6 +61,17 @@ describe('verified here (DKIM and DMARC by mailauth)', () => {
     expect(a.domain === 'bill.example' && a.from === 'bill.example').toBe(false);
   });
 
+  it('reads the From domain the same on every mail (a value seen before is parsed once), however long it is', async () => {
+    const long = `"${'A very long display name '.repeat(20)}" <noreply@bill.example>`;
+    for (const from of ['Billing <noreply@bill.example>', 'Billing <noreply@bill.example>', long, long]) {
+      expect(await auth()(Buffer.from(notification(from)))).toMatchObject({ from: 'bill.example', note: expect.stringMatching(/^no DKIM/) });
+    }
+    const two = await auth()(Buffer.from(notification('noreply@bill.example', ['From: x@evil.example'])));
+    expect(two).toMatchObject({ from: null, note: expect.stringContaining('2 From addresses') });
+    const none = await auth()(Buffer.from(notification('undisclosed-recipients:;')));
+    expect(none).toMatchObject({ from: null, note: expect.stringContaining('no From address') });
+  });
+
   it('a mail with no signature asks no DNS at all', async () => {
     const resolver = zoneResolver(zone);
     const a = await createAuthenticator({ authservIds: [], resolver })(Buffer.from(notification('noreply@bill.example')));

@@ -13,11 +13,9 @@
 // another shape (attachments, an address that needs parsing or punycode, a
 // header the caller names unusually) returns null and goes through
 // MailComposer (compose.ts).
-import * as base64 from 'nodemailer/lib/base64';
 import MimeNode from 'nodemailer/lib/mime-node';
 import * as mimeFuncs from 'nodemailer/lib/mime-funcs';
-import * as qp from 'nodemailer/lib/qp';
-import { encodeInto } from './mime-serialize';
+import { writeBody } from './mime-serialize';
 
 export interface SimpleMail {
   from: string | { name: string; address: string };
@@ -35,8 +33,10 @@ export interface SimpleMail {
 }
 
 const BOUNDARY_PREFIX = '--_NmP'; // MimeNode's default boundaryPrefix
-/** The root headers MailComposer sets after the caller's own, in its order; a caller's header of the same name is replaced by them. */
-// (Content-Disposition too: buildHeaders() parses and rebuilds it, dropping comments and quoting parameters.)
+/**
+ * The root headers MailComposer sets after the caller's own (a caller's header of the same name is replaced by
+ * them), and Content-Disposition, which buildHeaders() parses and rebuilds (comments dropped, parameters quoted).
+ */
 const STANDARD = new Set(['from', 'sender', 'to', 'cc', 'bcc', 'reply-to', 'in-reply-to', 'references', 'subject', 'message-id', 'date', 'mime-version', 'content-type', 'content-transfer-encoding', 'content-disposition']);
 
 // An address nodemailer writes back exactly as given: a dot-atom local part at a lower-case ASCII host name
@@ -100,9 +100,7 @@ function writePart(type: 'text/plain' | 'text/html', content: string, out: Buffe
   const sevenBit = mimeFuncs.isPlainText(content) && !mimeFuncs.hasLongerLines(content, 76);
   const cte = sevenBit ? '7bit' : textEncoding(content) === 'Q' ? 'quoted-printable' : 'base64';
   out.push(Buffer.from(`Content-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: ${cte}\r\n\r\n`));
-  const bytes = Buffer.from(content);
-  if (cte === '7bit') out.push(bytes);
-  else encodeInto(cte === 'base64' ? new base64.Encoder() : new qp.Encoder({ binary: false }), bytes, out);
+  writeBody(Buffer.from(content), cte, type, out);
 }
 
 /**

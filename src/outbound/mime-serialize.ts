@@ -41,7 +41,7 @@ function plain(node: Node): boolean {
 }
 
 /** Runs `bytes` through an encoder's transform and flush steps, as one chunk (MimeNode pipes the content in as one). */
-export function encodeInto(encoder: Transform, bytes: Buffer, out: Buffer[]): void {
+function encodeInto(encoder: Transform, bytes: Buffer, out: Buffer[]): void {
   const fail = (err?: Error | null) => {
     if (err) throw err;
   };
@@ -53,17 +53,19 @@ export function encodeInto(encoder: Transform, bytes: Buffer, out: Buffer[]): vo
   encoder._flush!(fail);
 }
 
+/** A part's body in its transfer encoding, through the encoder MimeNode pipes it through (7bit and 8bit as they are). */
+export function writeBody(bytes: Buffer, encoding: string, contentType: string, out: Buffer[]): void {
+  if (encoding === 'base64') encodeInto(new base64.Encoder(), bytes, out);
+  else if (encoding === 'quoted-printable') encodeInto(new qp.Encoder({ binary: !/^text\//i.test(contentType) }), bytes, out);
+  else out.push(bytes);
+}
+
 function write(node: Node, out: Buffer[]): void {
   out.push(Buffer.from(`${node.buildHeaders()}\r\n\r\n`)); // sets contentType, multipart and boundary too
   // buildHeaders() set the header to getTransferEncoding()'s answer, which scans the content: read it rather than scan again
   const encoding = String(node.getHeader('Content-Transfer-Encoding') ?? '').toLowerCase().trim();
   const content = node.content as string | Buffer | undefined;
-  if (content) {
-    const bytes = typeof content === 'string' ? Buffer.from(content) : content;
-    if (encoding === 'base64') encodeInto(new base64.Encoder(), bytes, out);
-    else if (encoding === 'quoted-printable') encodeInto(new qp.Encoder({ binary: !/^text\//i.test(node.contentType ?? '') }), bytes, out);
-    else out.push(bytes);
-  }
+  if (content) writeBody(typeof content === 'string' ? Buffer.from(content) : content, encoding, node.contentType ?? '', out);
   if (!node.multipart) return;
   node.childNodes.forEach((child, i) => {
     out.push(Buffer.from(`${i > 0 ? '\r\n' : ''}--${node.boundary}\r\n`));

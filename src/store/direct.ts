@@ -24,18 +24,9 @@ interface SqliteConnection {
 
 const connections = new WeakMap<Knex, SqliteConnection>();
 
-/**
- * The connection of a SQLite transaction, or null (PostgreSQL, or not in a
- * transaction: knex runs the statement). The caller runs its statement with
- * `live(conn)`, in the same synchronous step: knex refuses a statement on a
- * transaction that has ended, and so must this — on the bare connection it
- * would run outside any transaction and stay written. A write started before
- * a rollback and run after it (one tick later, past the await here) is caught
- * there too.
- */
+/** The connection of a SQLite transaction, or null (PostgreSQL, or not in a transaction: knex runs the statement). */
 async function sqliteTransaction(knex: Knex): Promise<SqliteConnection | null> {
   if (!knex.isTransaction || (knex.client as { driverName?: string }).driverName !== 'better-sqlite3') return null;
-  live(knex);
   let conn = connections.get(knex);
   if (!conn) {
     conn = (await (knex.client as { acquireConnection(): Promise<SqliteConnection> }).acquireConnection()) as SqliteConnection;
@@ -44,9 +35,16 @@ async function sqliteTransaction(knex: Knex): Promise<SqliteConnection | null> {
   return conn;
 }
 
-/** Throws, as knex does, when the transaction has ended. */
-function live(knex: Knex): void {
+/**
+ * The prepared statement, to be run in the same synchronous step: knex
+ * refuses a statement on a transaction that has ended, and so does this — on
+ * the bare connection it would run outside any transaction and stay written.
+ * Checked here, after every await, a write started before a rollback and run
+ * after it is refused too.
+ */
+function statement(knex: Knex, conn: SqliteConnection, sql: string): Statement {
   if ((knex as Knex.Transaction).isCompleted()) throw new Error('Transaction query already complete');
+  return conn.prepare(sql);
 }
 
 /** A value as knex hands it to better-sqlite3: undefined as NULL, booleans as 0/1, dates as epoch milliseconds. */
@@ -84,8 +82,7 @@ export async function insertRow(knex: Knex, table: string, row: Record<string, u
   const columns = Object.keys(row);
   const conflict = ignore === undefined ? '' : ignore === true ? ' on conflict do nothing' : ` on conflict (${ignore.map(quote).join(', ')}) do nothing`;
   const sql = sqlFor(`insert|${table}|${columns.join(',')}|${conflict}`, () => `insert into ${quote(table)} (${columns.map(quote).join(', ')}) values (${columns.map(() => '?').join(', ')})${conflict} returning "id"`);
-  live(knex);
-  const inserted = conn.prepare(sql).get(columns.map((c) => bind(row[c]))) as { id: number } | undefined;
+  const inserted = statement(knex, conn, sql).get(columns.map((c) => bind(row[c]))) as { id: number } | undefined;
   return inserted ? Number(inserted.id) : null;
 }
 
@@ -116,8 +113,7 @@ export async function updateById(knex: Knex, table: string, id: number, fields: 
     return;
   }
   const sql = sqlFor(`update|${table}|${columns.join(',')}`, () => `update ${quote(table)} set ${columns.map((c) => `${quote(c)} = ?`).join(', ')} where "id" = ?`);
-  live(knex);
-  conn.prepare(sql).run([...columns.map((c) => bind(fields[c])), id]);
+  statement(knex, conn, sql).run([...columns.map((c) => bind(fields[c])), id]);
 }
 
 /** The first row (by no particular order: the caller's equalities name one) with these columns. */
@@ -127,6 +123,5 @@ export async function firstWhere<T>(knex: Knex, table: string, columns: string[]
   const conn = keys.some((k) => where[k] === null || where[k] === undefined) ? null : await sqliteTransaction(knex);
   if (!conn) return (await knex(table).select(columns).where(where).first()) as T | undefined;
   const sql = sqlFor(`first|${table}|${columns.join(',')}|${keys.join(',')}`, () => `select ${columns.map(quote).join(', ')} from ${quote(table)} where ${keys.map((k) => `${quote(k)} = ?`).join(' and ')} limit 1`);
-  live(knex);
-  return conn.prepare(sql).get(keys.map((k) => bind(where[k]))) as T | undefined;
+  return statement(knex, conn, sql).get(keys.map((k) => bind(where[k]))) as T | undefined;
 }

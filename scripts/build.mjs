@@ -8,14 +8,21 @@
 //     resolves and compiles a package file by file: knex alone is ~330 files
 //     (lodash's among them) and took ~85 of a ~200 ms `deskbridge map list`;
 //     its bundle loads in ~30 ms. Bundling the whole program was measured
-//     too and is slower: `--help` then parses megabytes it never runs.
+//     too and is slower: `--help` then parses megabytes it never runs;
+//  3. each bundle is made pure ASCII (esbuild escapes strings, regular
+//     expressions and names, and leaves comments as they are): Node.js reads
+//     an ASCII file into a one-byte string, where a few non-ASCII characters
+//     in comments cost mail.js ~25 ms of UTF-8 decoding at every start;
+//  4. OUT/src/code-cache.js runs the bundles through a piece of the program's
+//     work and writes their V8 code cache beside them (NAME.js.v8cache),
+//     which src/vendor.ts compiles them with.
 //
 // Usage: node scripts/build.mjs [--out DIR] [--no-check]
 //   (the test command builds into .tmp/test-pkg/dist with --no-check: it type-checks the sources beside it)
 import { spawnSync } from 'node:child_process';
-import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { build } from 'esbuild';
+import { build, transform } from 'esbuild';
 
 const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
 const outAt = process.argv.indexOf('--out');
@@ -62,3 +69,29 @@ await Promise.all(
   ),
 );
 writeFileSync(join(vendorDir, 'README'), 'Bundles of npm packages, built by scripts/build.mjs from node_modules; loaded by src/vendor.ts.\n');
+
+/**
+ * Escapes the non-ASCII characters esbuild left (in comments) as \\u{…} text.
+ * Checked, not assumed: esbuild must print the same program for both (a
+ * U+2028 ends a line comment, and escaped it would not; a raw template's
+ * text would change), else the build stops.
+ */
+async function asciiOnly(file) {
+  const text = readFileSync(file, 'utf8');
+  if (!/[^\0-\x7f]/.test(text)) return;
+  const ascii = text.replace(/[^\0-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
+  const program = async (code) => (await transform(code, { minifyWhitespace: true, charset: 'ascii', loader: 'js', logLevel: 'silent' })).code;
+  if ((await program(text)) !== (await program(ascii))) {
+    console.error(`build: ${file} has non-ASCII characters outside comments that cannot be escaped as text (see asciiOnly in scripts/build.mjs)`);
+    process.exit(1);
+  }
+  writeFileSync(file, ascii);
+}
+await Promise.all(Object.keys(VENDORED).map((name) => asciiOnly(join(vendorDir, `${name}.js`))));
+
+// the code cache, made by the compiled program itself (src/code-cache.ts), with the Node.js that builds
+const cache = spawnSync(process.execPath, [join(out, 'src', 'code-cache.js')], { stdio: ['ignore', 'ignore', 'inherit'], cwd: root, env: { ...process.env, DESKBRIDGE_LOG_LEVEL: 'warn' } });
+if (cache.status !== 0) {
+  console.error('build: writing the vendor bundles\' code cache failed (above)');
+  process.exit(cache.status ?? 1);
+}

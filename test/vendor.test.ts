@@ -2,7 +2,7 @@
 // src/vendor.ts) must behave as the packages do: the compiled program runs
 // them, every other test runs the packages. Under `npm test` the fresh test
 // build (dist/ beside DESKBRIDGE_TEST_BIN's bin/) holds them; vitest alone has none.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -11,8 +11,11 @@ import { makeKey, plainMail, signMail, zoneResolver } from './helpers/dkim';
 const dir = process.env.DESKBRIDGE_TEST_BIN ? join(dirname(process.env.DESKBRIDGE_TEST_BIN), '..', 'dist', 'vendor') : null;
 const present = dir !== null && existsSync(join(dir, 'knex.js'));
 if (!present) console.warn('!! test/vendor.test.ts: no test build (run `npm test`, which makes one): the vendor bundles are NOT checked');
+type VendorModule = typeof import('../src/vendor');
+// the build's own loader (dist/src/vendor.js), as the compiled program loads them: with their code cache
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const load = <T>(name: string) => require(join(dir!, `${name}.js`)) as T;
+const loader = () => require(join(dir!, '..', 'src', 'vendor.js')) as VendorModule;
+const load = <T>(name: string) => loader().vendored(name as never, () => { throw new Error(`no bundle ${name}`); }) as T;
 
 describe.runIf(present)('vendor bundles', () => {
   it('knex: opens SQLite through better-sqlite3 (left outside the bundle) and runs a query', async () => {
@@ -55,5 +58,41 @@ describe.runIf(present)('vendor bundles', () => {
     expect(mail.libmime.decodeWords('=?iso-8859-1?q?caf=E9?=')).toBe('café');
     expect(mail.htmlToText.htmlToText('<p>Hi</p>')).toBe('Hi');
     expect(mail.sanitizeHtml(String(parsed.html))).toBe('<p>Hi</p>\n');
+  });
+
+  it('every bundle is pure ASCII (read without UTF-8 decoding) and compiles with the code cache the build wrote', () => {
+    const bundles = readdirSync(dir!).filter((f) => f.endsWith('.js'));
+    expect(bundles.sort()).toEqual(['handlebars.js', 'knex.js', 'mail.js', 'mailauth-verify.js']);
+    for (const b of bundles) {
+      expect(readFileSync(join(dir!, b)).every((byte) => byte < 0x80), b).toBe(true);
+      expect(existsSync(join(dir!, `${b}.v8cache`)), b).toBe(true);
+    }
+    // the tests above loaded each through the loader, in this thread
+    expect(loader().loadedBundles().sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { name: 'handlebars', cache: 'used' },
+      { name: 'knex', cache: 'used' },
+      { name: 'mail', cache: 'used' },
+      { name: 'mailauth-verify', cache: 'used' },
+    ]);
+  });
+
+  it('a code cache V8 refuses (another Node.js, a damaged file) is ignored: the bundle compiles from its source and works', () => {
+    // the loader and one bundle laid out as in dist/, with a cache that is not one
+    const work = mkdtempSync(join(tmpdir(), 'deskbridge-vendor-cache-'));
+    try {
+      mkdirSync(join(work, 'src'));
+      mkdirSync(join(work, 'vendor'));
+      copyFileSync(join(dir!, '..', 'src', 'vendor.js'), join(work, 'src', 'vendor.js'));
+      copyFileSync(join(dir!, 'handlebars.js'), join(work, 'vendor', 'handlebars.js'));
+      writeFileSync(join(work, 'vendor', 'handlebars.js.v8cache'), Buffer.alloc(4096, 7));
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const copy = require(join(work, 'src', 'vendor.js')) as VendorModule;
+      const hb = copy.vendored<typeof import('handlebars')>('handlebars', () => { throw new Error('no bundle'); });
+      expect(hb.compile('{{a}}!')({ a: 'hi' })).toBe('hi!');
+      expect(copy.vendored('handlebars', () => null)).toBe(hb); // loaded once
+      expect(copy.loadedBundles()).toEqual([{ name: 'handlebars', cache: 'rejected' }]);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
   });
 });

@@ -13,7 +13,9 @@
 //     expressions and names, and leaves comments as they are): Node.js reads
 //     an ASCII file into a one-byte string, where a few non-ASCII characters
 //     in comments cost mail.js ~25 ms of UTF-8 decoding at every start;
-//  4. OUT/src/code-cache.js runs the bundles through a piece of the program's
+//  4. the packaged templates are compiled ahead into OUT/precompiled-templates.js
+//     (src/outbound/render.ts: precompiledModule());
+//  5. OUT/src/code-cache.js runs the bundles through a piece of the program's
 //     work and writes their V8 code cache beside them (NAME.js.v8cache),
 //     which src/vendor.ts compiles them with.
 //
@@ -88,6 +90,14 @@ async function asciiOnly(file) {
   writeFileSync(file, ascii);
 }
 await Promise.all(Object.keys(VENDORED).map((name) => asciiOnly(join(vendorDir, `${name}.js`))));
+
+// the packaged templates, compiled ahead with the options the program compiles them with (src/outbound/render.ts)
+const templates = spawnSync(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(join(out, 'src', 'outbound', 'render.js'))}).precompiledModule())`], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
+if (templates.status !== 0 || !templates.stdout.startsWith('// Written by')) {
+  console.error('build: compiling the templates ahead failed (above)');
+  process.exit(templates.status || 1);
+}
+writeFileSync(join(out, 'precompiled-templates.js'), templates.stdout);
 
 // the code cache, made by the compiled program itself (src/code-cache.ts), with the Node.js that builds
 const cache = spawnSync(process.execPath, [join(out, 'src', 'code-cache.js')], { stdio: ['ignore', 'ignore', 'inherit'], cwd: root, env: { ...process.env, DESKBRIDGE_LOG_LEVEL: 'warn' } });

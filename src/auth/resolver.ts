@@ -3,7 +3,6 @@
 // no cache, and a batch of mails from one system asks for the same key and
 // DMARC record again and again, so answers (a record, or "no such name") are
 // kept for CACHE_TTL_MS; failures are never kept — the next mail asks again.
-import { promises as dns } from 'node:dns';
 
 /** The shape mailauth calls: (name, 'TXT') → records, or a throw with a DNS error code. */
 export type Resolver = (name: string, rrtype: string) => Promise<unknown>;
@@ -19,7 +18,9 @@ const SERVER_RE = /^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:.]+|[A-Za-z0-9.-]+)(:\d{1,5})
 export const checkServer = (entry: string): string | null => (SERVER_RE.test(entry) ? null : `"${entry}" is not host[:port]`);
 
 export function createResolver(servers?: readonly string[]): Resolver {
-  const resolver = new dns.Resolver({ timeout: TIMEOUT_MS, tries: 2 });
+  // node:dns when a resolver is made, not when the configuration (which checks DESKBRIDGE_DNS) is read
+  const { Resolver: DnsResolver } = (require('node:dns') as typeof import('node:dns')).promises; // eslint-disable-line @typescript-eslint/no-require-imports
+  const resolver = new DnsResolver({ timeout: TIMEOUT_MS, tries: 2 });
   if (servers && servers.length > 0) resolver.setServers([...servers]);
   const cache = new Map<string, { at: number; value?: unknown; error?: NodeJS.ErrnoException }>();
   return async (name, rrtype) => {

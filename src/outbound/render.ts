@@ -5,7 +5,7 @@
 // start, for all of them (check()), never at a send. Data is only ever passed
 // as variables: a body that contains `{{…}}` stays text.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { basename, join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import type Handlebars from 'handlebars';
 import { DeskbridgeError } from '../errors';
 import { packageRoot } from '../package-root';
@@ -79,6 +79,58 @@ export const headerValue = (value: string) => value.replace(/[\r\n]+\s*/g, ' ').
 type Kind = 'text' | 'html';
 const compileOptions = (kind: Kind) => ({ strict: true, noEscape: kind === 'text', knownHelpers: { eq: true }, knownHelpersOnly: false });
 
+/**
+ * The packaged templates, compiled ahead by the build (scripts/build.mjs
+ * writes OUT/precompiled-templates.js from precompiledModule()): compiling a
+ * notification's two templates was ~25 ms of a single piped mail, on its
+ * critical path. A file is taken from there only when its text is the one
+ * compiled (an edited template, an override, is compiled here as before),
+ * and the sample render below checks it all the same.
+ */
+type TemplateSpec = ReturnType<typeof Handlebars.precompile>; // handlebars' own type, global in its typings
+interface PrecompiledEntry {
+  kind: Kind;
+  source: string;
+  spec: TemplateSpec;
+}
+const PRECOMPILED_FILE = extname(__filename) === '.js' ? join(__dirname, '..', '..', 'precompiled-templates.js') : null; // dist/src/outbound/ → dist/
+let precompiled: Map<string, TemplateSpec> | null | undefined;
+export const templateUse = { precompiled: 0, compiled: 0 }; // how this process got its templates (tests)
+
+function compileSource(hb: typeof Handlebars, source: string, kind: Kind): Handlebars.TemplateDelegate {
+  if (precompiled === undefined) {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const entries = PRECOMPILED_FILE && existsSync(PRECOMPILED_FILE) ? (require(PRECOMPILED_FILE) as PrecompiledEntry[]) : [];
+    precompiled = entries.length > 0 ? new Map(entries.map((e) => [`${e.kind}\0${e.source}`, e.spec])) : null;
+  }
+  const spec = precompiled?.get(`${kind}\0${source}`);
+  if (spec) {
+    templateUse.precompiled++;
+    return hb.template(spec);
+  }
+  templateUse.compiled++;
+  return hb.compile(source, compileOptions(kind));
+}
+
+/** The source of OUT/precompiled-templates.js: every template and partial under `dir`, in each kind it serves, compiled with the options used here. */
+export function precompiledModule(dir = DEFAULT_TEMPLATES_DIR): string {
+  const hb = handlebars();
+  const entries: string[] = [];
+  const walk = (d: string) => {
+    for (const f of readdirSync(d, { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const path = join(d, f.name);
+      if (f.isDirectory()) walk(path);
+      else if (f.name.endsWith('.hbs')) {
+        const kinds: Kind[] = f.name.endsWith('.txt.hbs') ? ['text'] : f.name.endsWith('.html.hbs') ? ['html'] : ['text', 'html'];
+        const source = readFileSync(path, 'utf8');
+        for (const kind of kinds) entries.push(`  { kind: ${JSON.stringify(kind)}, source: ${JSON.stringify(source)}, spec: ${hb.precompile(source, compileOptions(kind))} },`);
+      }
+    }
+  };
+  walk(dir);
+  return `// Written by scripts/build.mjs (precompiledModule() in src/outbound/render.ts) from templates/: do not edit.\nmodule.exports = [\n${entries.join('\n')}\n];\n`;
+}
+
 function environment(dirs: string[], kind: Kind): typeof Handlebars {
   const hb = handlebars().create();
   hb.registerHelper('eq', (a: unknown, b: unknown) => a === b);
@@ -92,7 +144,7 @@ function environment(dirs: string[], kind: Kind): typeof Handlebars {
     for (const file of [...shared, ...files.filter((f) => f.endsWith(own))]) {
       const name = file.endsWith(own) ? basename(file, own) : basename(file, '.hbs');
       try {
-        hb.registerPartial(name, hb.compile(readFileSync(join(partials, file), 'utf8'), compileOptions(kind)));
+        hb.registerPartial(name, compileSource(hb, readFileSync(join(partials, file), 'utf8'), kind));
       } catch (err) {
         throw new DeskbridgeError('ECONFIG', `template ${join(partials, file)}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
       }
@@ -106,7 +158,7 @@ export const notificationTemplate = (event: string): TemplateName => (event === 
 
 function compileFile(hb: typeof Handlebars, path: string, name: TemplateName, kind: Kind): Handlebars.TemplateDelegate {
   try {
-    const template = hb.compile(readFileSync(path, 'utf8'), compileOptions(kind));
+    const template = compileSource(hb, readFileSync(path, 'utf8'), kind);
     template(SAMPLES[name]); // compile now (handlebars is lazy) and meet every variable once
     if (name === 'staff-notice') template({ ...SAMPLES[name], notice: { ...SAMPLES[name].notice!, undelivered: true } }); // and its other branch: it is taken only when a relay is dead
     return template;

@@ -25,6 +25,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { build, transform } from 'esbuild';
+import { startupPlugin } from './bundle-startup.mjs';
 
 const root = join(import.meta.dirname ?? new URL('.', import.meta.url).pathname, '..');
 const outAt = process.argv.indexOf('--out');
@@ -63,6 +64,8 @@ await Promise.all(
       format: 'cjs',
       outfile: join(vendorDir, `${name}.js`),
       external: EXTERNAL,
+      // work the parse worker's packages do as they load, moved to their first use (scripts/bundle-startup.mjs)
+      plugins: name === 'mail' ? [startupPlugin(root)] : [],
       // names and lines stay readable in a stack trace; whitespace-only minifying measured no faster to load
       minify: false,
       legalComments: 'inline',

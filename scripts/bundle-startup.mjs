@@ -1,0 +1,81 @@
+// Two rewrites in the `mail` bundle (scripts/build.mjs) that move work a
+// package does when it loads to the moment it is first needed. Each parse
+// worker loads the bundle as it starts, and for a single piped mail that
+// start is the longest step of the call (profiled: ~35 ms of its ~90 ms
+// between the two). Neither changes what the packages compute, only when:
+//
+//  - mailparser makes its linkify-it instance when it loads (compiling the
+//    regular expressions of every top-level domain, ~20 ms), but uses it only
+//    to turn text into HTML, which deskbridge never asks for
+//    (skipTextToHtml, src/mail/mime-read.ts). It gets a stand-in that keeps
+//    the configuring calls and makes the real instance, replaying them, at
+//    its first other use;
+//  - libmime builds iconv-lite's GBK codec when it loads (~15 ms of tables),
+//    only to recognise a double-byte decoder when it decodes a charset other
+//    than UTF-8. It is built at that first comparison instead.
+//
+// Each rewrite checks that the code it rewrites is there, once: a package
+// update that changes it stops the build here rather than silently keeping
+// the slower start (or breaking the comparison).
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+
+const LIBMIME_CHARSET = /node_modules[\\/]libmime[\\/]dist[\\/]cjs[\\/]charset\.js$/;
+const GBK_AT_LOAD = "const DBCS_DECODER = iconv_lite_1.default.getCodec('gbk').decoder;";
+const GBK_COMPARED = 'codec.decoder === DBCS_DECODER';
+
+function once(text, needle, file) {
+  const at = text.indexOf(needle);
+  if (at < 0 || text.indexOf(needle, at + 1) >= 0) throw new Error(`bundle-startup: expected "${needle}" once in ${file}; the package changed: update or drop this rewrite (scripts/bundle-startup.mjs)`);
+}
+
+/** The stand-in for linkify-it, requiring the real one (by its resolved file, so this plugin does not catch it again). */
+const lazyLinkify = (realFile) => `
+const makeReal = require(${JSON.stringify(realFile)});
+const CONFIGURING = new Set(['tlds', 'add', 'set']);
+module.exports = function lazyLinkifyIt(...options) {
+  let real = null;
+  const calls = [];
+  const made = () => {
+    if (!real) {
+      real = makeReal(...options);
+      for (const [name, args] of calls) real[name](...args);
+    }
+    return real;
+  };
+  const standIn = new Proxy({}, {
+    get(_, name) {
+      if (!real && CONFIGURING.has(name)) return (...args) => (calls.push([name, args]), standIn);
+      const value = made()[name];
+      return typeof value === 'function' ? value.bind(real) : value;
+    },
+    set(_, name, value) {
+      made()[name] = value;
+      return true;
+    },
+  });
+  return standIn;
+};
+`;
+
+/** The esbuild plugin; `resolveDir` is where the bundle's packages are resolved from (the project's root). */
+export function startupPlugin(resolveDir) {
+  const linkifyFile = createRequire(`${resolveDir}/`).resolve('linkify-it', { paths: [createRequire(`${resolveDir}/`).resolve('mailparser')] });
+  return {
+    name: 'deskbridge-startup',
+    setup(b) {
+      b.onResolve({ filter: /^linkify-it$/ }, (args) => (/[\\/]mailparser[\\/]/.test(args.importer) ? { path: 'lazy-linkify-it', namespace: 'deskbridge-startup' } : undefined));
+      b.onLoad({ filter: /^lazy-linkify-it$/, namespace: 'deskbridge-startup' }, () => ({ contents: lazyLinkify(linkifyFile), loader: 'js', resolveDir }));
+      b.onLoad({ filter: LIBMIME_CHARSET }, (args) => {
+        const text = readFileSync(args.path, 'utf8');
+        once(text, GBK_AT_LOAD, args.path);
+        once(text, GBK_COMPARED, args.path);
+        const contents = text
+          .replace(GBK_AT_LOAD, "let dbcsDecoderBuilt; const dbcsDecoder = () => (dbcsDecoderBuilt ??= iconv_lite_1.default.getCodec('gbk').decoder); // deskbridge build: at first use (scripts/bundle-startup.mjs)")
+          .replace(GBK_COMPARED, 'codec.decoder === dbcsDecoder()');
+        if (contents.includes('DBCS_DECODER')) throw new Error(`bundle-startup: ${args.path} uses DBCS_DECODER elsewhere; update this rewrite`);
+        return { contents, loader: 'js' };
+      });
+    },
+  };
+}

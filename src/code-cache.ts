@@ -81,7 +81,7 @@ export async function writeVendorCodeCaches(): Promise<string[]> {
     await db.close();
     rmSync(work, { recursive: true, force: true });
   }
-  const missing = (['knex', 'handlebars', 'mail', 'mailauth-verify'] as const).filter((name) => !loadedBundles().some((b) => b.name === name));
+  const missing = (['knex', 'handlebars', 'mail', 'mailauth-verify', 'nodemailer'] as const).filter((name) => !loadedBundles().some((b) => b.name === name));
   if (missing.length > 0) throw new Error(`not loaded from a bundle: ${missing.join(', ')} (dist/vendor/ incomplete?)`);
   return writeCodeCaches();
 }

@@ -19,7 +19,7 @@ import { basename, dirname, extname, join } from 'node:path';
 import { Script, constants as vmConstants } from 'node:vm';
 import { isAscii } from 'node:buffer';
 
-export type VendoredName = 'knex' | 'handlebars' | 'mailauth-verify' | 'mail';
+export type VendoredName = 'knex' | 'handlebars' | 'mailauth-verify' | 'mail' | 'nodemailer';
 
 /** How a loaded bundle was compiled: with its code cache, without one beside it, or with one V8 refused. */
 export type CodeCacheUse = 'used' | 'none' | 'rejected';
@@ -71,6 +71,12 @@ function loadBundle(file: string): Loaded {
   entry.exports = module.exports;
   loaded.set(file, entry); // only once it ran through: a bundle that threw is not half-kept
   return entry;
+}
+
+/** One of nodemailer's modules (`nodemailer/lib/NAME`), from the nodemailer bundle when there is one. */
+export function nodemailerPart<T>(member: string, path: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return vendored('nodemailer', () => require(`nodemailer/lib/${path}`) as T, member);
 }
 
 /**

@@ -92,9 +92,24 @@ describe.runIf(present)('vendor bundles', () => {
     expect((await mail.mailparser.simpleParser(mails[5]!)).textAsHtml).toContain('<a href="https://twitter.com/bob">@bob</a>');
   });
 
+  it("nodemailer: its pieces from the one bundle write what the package writes", async () => {
+    type Parts = { addressparser: typeof import('nodemailer/lib/addressparser').default; MimeNode: typeof import('nodemailer/lib/mime-node').default; MailComposer: typeof import('nodemailer/lib/mail-composer').default; shared: typeof import('nodemailer/lib/shared') };
+    const nm = load<Parts>('nodemailer');
+    /* eslint-disable @typescript-eslint/no-require-imports */
+    const pkg = { addressparser: require('nodemailer/lib/addressparser'), MimeNode: require('nodemailer/lib/mime-node'), MailComposer: require('nodemailer/lib/mail-composer') } as Omit<Parts, 'shared'>;
+    /* eslint-enable @typescript-eslint/no-require-imports */
+    const list = 'Anna Staff <anna@desk.example>, "Bob, B." <bob@desk.example>, group: c@x.example;';
+    expect(nm.addressparser(list, { flatten: true })).toEqual(pkg.addressparser(list, { flatten: true }));
+    expect(new nm.MimeNode('text/plain').encodeHeaderValue('Subject', 'Caf\u00e9 \u{1F600} ticket')).toBe(new pkg.MimeNode('text/plain').encodeHeaderValue('Subject', 'Caf\u00e9 \u{1F600} ticket'));
+    const mail = { from: 'a@x.example', to: 'b@x.example', subject: 'S\u00fc', text: 't\u00e9xt', date: new Date(0), baseBoundary: 'b', messageId: '<m@x>', attachments: [{ filename: 'a.txt', content: 'A' }] };
+    const build = (C: Parts['MailComposer']) => new Promise<Buffer>((resolve, reject) => new C(mail).compile().build((err, out) => (err ? reject(err) : resolve(out))));
+    expect((await build(nm.MailComposer)).toString()).toBe((await build(pkg.MailComposer)).toString());
+    expect(nm.shared.parseConnectionUrl('smtp://u:p@127.0.0.1:2525')).toMatchObject({ host: '127.0.0.1', port: 2525, auth: { user: 'u', pass: 'p' } });
+  });
+
   it('every bundle is pure ASCII (read without UTF-8 decoding) and compiles with the code cache the build wrote', () => {
     const bundles = readdirSync(dir!).filter((f) => f.endsWith('.js'));
-    expect(bundles.sort()).toEqual(['handlebars.js', 'knex.js', 'mail.js', 'mailauth-verify.js']);
+    expect(bundles.sort()).toEqual(['handlebars.js', 'knex.js', 'mail.js', 'mailauth-verify.js', 'nodemailer.js']);
     for (const b of bundles) {
       expect(readFileSync(join(dir!, b)).every((byte) => byte < 0x80), b).toBe(true);
       expect(existsSync(join(dir!, `${b}.v8cache`)), b).toBe(true);
@@ -105,6 +120,7 @@ describe.runIf(present)('vendor bundles', () => {
       { name: 'knex', cache: 'used' },
       { name: 'mail', cache: 'used' },
       { name: 'mailauth-verify', cache: 'used' },
+      { name: 'nodemailer', cache: 'used' },
     ]);
   });
 

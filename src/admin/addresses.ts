@@ -1,7 +1,9 @@
 // Address checks shared by systems (sender allowlist, relay address) and
 // departments (staff). Pure: strings in, normalised strings out, or an input
 // error that names the bad value.
-import addressparser from 'nodemailer/lib/addressparser';
+import { nodemailerPart } from '../vendor';
+
+const addressparser = nodemailerPart<typeof import('nodemailer/lib/addressparser').default>('addressparser', 'addressparser');
 import { DeskbridgeError } from '../errors';
 import { loadOnce } from '../load-once';
 

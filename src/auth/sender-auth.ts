@@ -9,13 +9,14 @@
 // whatever DNS says, so it costs no lookup — nor the loading of mailauth,
 // which happens at the first signed mail. The result is data (stored with
 // the ledger row); policy.ts decides what it is worth.
-import addressparser from 'nodemailer/lib/addressparser';
 import { loadOnce } from '../load-once';
-import { vendored } from '../vendor';
+import { nodemailerPart, vendored } from '../vendor';
 import { trustedAuthResults, type ParsedAuthResults } from './auth-results';
 import { headerLines, type HeaderLine } from './header-lines';
 import { aligned, domainOf } from './org-domain';
 import { createResolver, type Resolver } from './resolver';
+
+const addressparser = loadOnce(() => nodemailerPart<typeof import('nodemailer/lib/addressparser').default>('addressparser', 'addressparser'));
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const mailauth = loadOnce(() => {
@@ -66,7 +67,7 @@ const parsedFrom = new Map<string, readonly string[]>();
 function fromAddresses(value: string): readonly string[] {
   let addresses = parsedFrom.get(value);
   if (!addresses) {
-    addresses = addressparser(value, { flatten: true })
+    addresses = addressparser()(value, { flatten: true })
       .map((a) => a.address)
       .filter(Boolean);
     if (value.length <= FROM_CACHE_MAX_CHARS) {

@@ -6,11 +6,14 @@
 // (mime-serialize.ts says why), or streamed when that pass does not cover it.
 // Both write the same bytes for the same mail.
 import { randomUUID } from 'node:crypto';
-import MailComposer from 'nodemailer/lib/mail-composer';
+import { nodemailerPart } from '../vendor';
 import { LOOP_HEADER } from '../mail/loop-header';
 import { buildSimpleMime } from './mime-build';
 import { serializeMime } from './mime-serialize';
 import { headerValue } from './render';
+
+// only for a mail the lean path does not write (attachments, an address nodemailer rewrites): most never need it
+const MailComposer = () => nodemailerPart<typeof import('nodemailer/lib/mail-composer').default>('MailComposer', 'mail-composer');
 
 export interface OutgoingMail {
   /** An address, or a display name with the address (a relay: "Anna Staff via Hosting"). */
@@ -54,7 +57,7 @@ export function composeMail(m: OutgoingMail): Promise<Buffer> {
 
 /** The mail through nodemailer's MailComposer: the tree written out in one pass (mime-serialize.ts), or streamed when that does not cover it. */
 export function composeWithNodemailer(m: OutgoingMail, headers: Record<string, string>, subject: string, date: Date, baseBoundary: string): Promise<Buffer> {
-  const composer = new MailComposer({
+  const composer = new (MailComposer())({
     from: m.from,
     to: m.to,
     replyTo: m.replyTo,

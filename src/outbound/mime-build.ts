@@ -13,9 +13,12 @@
 // another shape (attachments, an address that needs parsing or punycode, a
 // header the caller names unusually) returns null and goes through
 // MailComposer (compose.ts).
-import MimeNode from 'nodemailer/lib/mime-node';
-import * as mimeFuncs from 'nodemailer/lib/mime-funcs';
+import type MimeNode from 'nodemailer/lib/mime-node';
+import { nodemailerPart } from '../vendor';
 import { writeBody } from './mime-serialize';
+
+const MimeNodeClass = nodemailerPart<typeof MimeNode>('MimeNode', 'mime-node');
+const mimeFuncs = nodemailerPart<typeof import('nodemailer/lib/mime-funcs')>('mimeFuncs', 'mime-funcs');
 
 export interface SimpleMail {
   from: string | { name: string; address: string };
@@ -48,7 +51,7 @@ const NAME_SAFE = /^[\w ]*$/; // a display name _encodeAddressName leaves as it 
 
 let encoder: MimeNode | null = null;
 /** A node for encodeHeaderValue() (public: "encodes a header value the way this node encodes it in the generated message"). */
-const encode = (key: string, value: unknown): string => (encoder ??= new MimeNode('text/plain')).encodeHeaderValue(key, value as string);
+const encode = (key: string, value: unknown): string => (encoder ??= new MimeNodeClass('text/plain')).encodeHeaderValue(key, value as string);
 
 const encodedCache = new Map<string, string>();
 /** encode() for the caller's own headers, remembered: most are the same on every mail (the loop header's instance, Auto-Submitted). */
@@ -67,7 +70,7 @@ const keyCache = new Map<string, boolean>();
 function keptAsGiven(key: string): boolean {
   let kept = keyCache.get(key);
   if (kept === undefined) {
-    const node = new MimeNode('text/plain');
+    const node = new MimeNodeClass('text/plain');
     node.setHeader(key, 'x');
     kept = node.buildHeaders().startsWith(`${key}: x\r\n`);
     if (keyCache.size < 100) keyCache.set(key, kept);

@@ -12,10 +12,12 @@
 // MimeNode.stream() — the test compares the two byte for byte. A tree this
 // walk does not cover (streamed or linked content, a raw node, transforms, a
 // newline conversion) returns null, and the caller builds it the streaming way.
-import * as base64 from 'nodemailer/lib/base64';
 import type MimeNode from 'nodemailer/lib/mime-node';
-import * as qp from 'nodemailer/lib/qp';
+import { nodemailerPart } from '../vendor';
 import type { Transform } from 'node:stream';
+
+const base64 = nodemailerPart<typeof import('nodemailer/lib/base64')>('base64', 'base64');
+const qp = nodemailerPart<typeof import('nodemailer/lib/qp')>('qp', 'qp');
 
 /** The parts of a MimeNode this walk reads; most are documented on the class, the underscored ones say whether the tree streams in ways this walk does not follow. */
 interface Node {

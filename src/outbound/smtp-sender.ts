@@ -7,9 +7,12 @@
 // The connection URL means what it means to nodemailer (parseConnectionUrl):
 // smtp:// with STARTTLS when offered, smtps:// for TLS from the start,
 // user:password@ for AUTH, ?tls.rejectUnauthorized=false and the like.
-import SMTPConnection from 'nodemailer/lib/smtp-connection';
-import { parseConnectionUrl } from 'nodemailer/lib/shared';
+import type SMTPConnection from 'nodemailer/lib/smtp-connection';
+import { nodemailerPart } from '../vendor';
 import type { Refusal } from './send-outcome';
+
+const SMTPConnectionClass = nodemailerPart<typeof SMTPConnection>('SMTPConnection', 'smtp-connection');
+const { parseConnectionUrl } = nodemailerPart<typeof import('nodemailer/lib/shared')>('shared', 'shared');
 
 const MAX_MESSAGES_PER_CONNECTION = 100; // then a fresh connection, as nodemailer's pool does
 const CONNECTION_TIMEOUT_MS = 30_000;
@@ -66,7 +69,7 @@ export function createSmtpSender(url: string, o: { connectTimeoutMs?: number } =
 
   function open(): Promise<Lane> {
     return new Promise((resolve, reject) => {
-      const lane: Lane = { connection: new SMTPConnection(options), messages: 0, gone: false };
+      const lane: Lane = { connection: new SMTPConnectionClass(options), messages: 0, gone: false };
       let settled = false;
       const settle = (err?: Error | null) => {
         if (settled) return;

@@ -116,6 +116,7 @@ export function createParsePool(options: { deadlineMs?: number } = {}) {
     w.removeAllListeners();
     w.unref(); // an idle pool never keeps the process alive
     w.on('message', (m: { id: number; started?: boolean; facts?: MailFacts; error?: { message: string; code?: string } }) => {
+      if (worker !== w) return; // terminated for an overrun: its mails went to the new worker, which answers for them
       if (m.started) return arm(m.id);
       const p = settle(m.id);
       if (!p) return;

@@ -33,8 +33,29 @@ describe('parse pool', () => {
       const [overrun, next] = await Promise.allSettled([slow.parse(hostile, candidates), slow.parse(fixture('whmcs-new.eml'), candidates)]);
       expect(overrun).toMatchObject({ status: 'rejected', reason: { final: true, message: expect.stringMatching(/took longer than 3 s/) } });
       expect(next).toMatchObject({ status: 'fulfilled', value: { subject: expect.stringContaining('Ticket ID'), work: { extraction: { systemId: 2, fields: { ticket: { value: '482913' } } } } } });
+      // the same behind another mail in one batch: the worker takes it up after that one, and its deadline still runs
+      const [before, overrun2, after] = await Promise.allSettled([slow.parse(fixture('whmcs-new.eml'), candidates), slow.parse(hostile, candidates), slow.parse(fixture('whmcs-new.eml'), candidates)]);
+      expect([before.status, overrun2.status, after.status]).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(overrun2).toMatchObject({ reason: { final: true, message: expect.stringMatching(/took longer than 3 s/) } });
     } finally {
       await slow.close();
+    }
+  });
+
+  it("each mail's deadline runs from when the worker starts on it: a batch that takes longer than the deadline overruns none", async () => {
+    const pool2 = createParsePool({ deadlineMs: 1_000 });
+    try {
+      // mails that each take tens of milliseconds (HTML to sanitise and turn to text), posted at once, several seconds in all
+      const html = `<div>${'<p class="x" style="color:red">Lorem <b>ipsum</b> <a href="https://example.com/?a=1&amp;b=2">dolor</a> sit amet</p>\n'.repeat(2_500)}</div>`;
+      const mail = (i: number) => Buffer.from(`From: a@x.example\r\nMessage-ID: <big-${i}@x.example>\r\nContent-Type: text/html; charset=utf-8\r\n\r\n${html}\r\n`);
+      await pool2.parse(mail(-1)); // the worker loaded
+      const started = Date.now();
+      const results = await Promise.allSettled(Array.from({ length: 40 }, (_, i) => pool2.parse(mail(i))));
+      const took = Date.now() - started;
+      expect(results.filter((r) => r.status === 'rejected')).toEqual([]);
+      expect(took).toBeGreaterThan(1_000); // else the batch proves nothing: make the mails bigger
+    } finally {
+      await pool2.close();
     }
   });
 

@@ -13,6 +13,7 @@ import { withTimeout } from './ingest/mailbox-session';
 import { openDatabase, requireExistingDatabase } from './store/db';
 import { pendingMigrations } from './store/migrate';
 import { checkAuthSetup, checkPolicies } from './doctor-auth';
+import { checkBundles, CODE_CACHE_SCRIPT } from './vendor';
 
 export interface Check {
   name: string;
@@ -129,6 +130,18 @@ async function checkIngestSocket(path: string): Promise<Check> {
     : { name, ok: true, detail: `${path}: left by a bridge that stopped (the next \`run\` takes it over); each \`ingest\` call ingests its mail itself` };
 }
 
+/** The build's code cache (src/vendor.ts): refused after a change of Node.js, which only slows every start. */
+function checkStartupCache(): Check {
+  const name = 'start-up cache';
+  const bundles = checkBundles();
+  if (!bundles) return { name, ok: true, detail: 'running from the sources: no bundles' };
+  const off = bundles.filter((b) => b.cache !== 'used');
+  if (off.length === 0) return { name, ok: true, detail: `${bundles.length} bundle(s), each compiled from its code cache` };
+  // not a failure: the bundles compile from source as they would without a cache
+  const why = off.map((b) => `${b.name} (${b.cache === 'none' ? 'no cache' : `cache refused by Node.js ${process.version}`})`).join(', ');
+  return { name, ok: true, detail: `${why}: compiled from source at every start, slower; \`node ${CODE_CACHE_SCRIPT}\` writes the cache for this Node.js` };
+}
+
 async function withDatabase<T>(config: Config, run: (db: ReturnType<typeof openDatabase>) => Promise<T>): Promise<T> {
   const db = openDatabase(config.database);
   try {
@@ -153,6 +166,7 @@ export async function runDoctor(env: NodeJS.ProcessEnv = process.env): Promise<C
   if (config.ingestSocket) checks.push(await checkIngestSocket(config.ingestSocket));
   checks.push(await checkSmtp(config));
   checks.push(checkTemplates(DEFAULT_TEMPLATES_DIR, config.templates));
+  checks.push(checkStartupCache());
   checks.push(await checkAuthSetup(config));
   return checks;
 }

@@ -13,7 +13,7 @@
 // ~25 ms less, profiled). A cache that V8 rejects (another Node.js than the
 // one that built it, other V8 flags) costs only itself: the bundle is
 // compiled from its source, as without one.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname, join } from 'node:path';
 import { Script, constants as vmConstants } from 'node:vm';
@@ -35,6 +35,8 @@ interface Loaded {
 const loaded = new Map<string, Loaded>(); // by file: one copy of a bundle per thread, as require's own cache keeps one
 
 export const codeCacheFile = (bundle: string) => `${bundle}.v8cache`;
+/** The build's script that writes the code caches again (src/code-cache.ts, compiled beside this file). */
+export const CODE_CACHE_SCRIPT = join(__dirname, 'code-cache.js');
 
 /** Reads a bundle's source: an ASCII file (as the build writes them) without UTF-8 decoding. */
 function readSource(file: string): string {
@@ -50,10 +52,8 @@ function readCache(file: string): Buffer | undefined {
   }
 }
 
-/** Loads a CommonJS bundle as require() would (module wrapper, its own require), compiled with its code cache when V8 takes it. */
-function loadBundle(file: string): Loaded {
-  const known = loaded.get(file);
-  if (known) return known;
+/** Compiles a bundle (not run), with its code cache when there is one, and says how. */
+function compile(file: string): { script: Script; cache: CodeCacheUse } {
   const cachedData = readCache(file);
   // the same wrapper Node.js puts around a CommonJS module, on the first line so that line numbers stay the file's
   const script = new Script(`(function (exports, require, module, __filename, __dirname) { ${readSource(file)}\n});`, {
@@ -63,7 +63,15 @@ function loadBundle(file: string): Loaded {
     importModuleDynamically: vmConstants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
   });
   // V8's own verdict: cachedDataRejected is set only when a cache was given to it
-  const entry: Loaded = { exports: {}, script, cache: script.cachedDataRejected === false ? 'used' : script.cachedDataRejected === true ? 'rejected' : 'none' };
+  return { script, cache: script.cachedDataRejected === false ? 'used' : script.cachedDataRejected === true ? 'rejected' : 'none' };
+}
+
+/** Loads a CommonJS bundle as require() would (module wrapper, its own require), compiled with its code cache when V8 takes it. */
+function loadBundle(file: string): Loaded {
+  const known = loaded.get(file);
+  if (known) return known;
+  const { script, cache } = compile(file);
+  const entry: Loaded = { exports: {}, script, cache };
   const module = { exports: entry.exports, filename: file, id: file, loaded: false };
   const wrapper = script.runInThisContext() as (e: unknown, r: NodeJS.Require, m: unknown, f: string, d: string) => void;
   wrapper.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
@@ -90,7 +98,21 @@ export function vendored<T>(name: VendoredName, fromPackage: () => T, member?: s
   return (member === undefined ? bundle : bundle[member]) as T;
 }
 
-/** The bundles this thread loaded, and how each was compiled (doctor, tests). */
+/**
+ * Every bundle of this build and whether V8 takes its code cache, each
+ * compiled but not run (`deskbridge doctor`); null when running from the
+ * sources, which have none.
+ */
+export function checkBundles(): Array<{ name: string; cache: CodeCacheUse }> | null {
+  if (!bundles || !existsSync(bundles)) return null;
+  return readdirSync(bundles)
+    .filter((f) => f.endsWith('.js'))
+    .sort()
+    // a bundle this thread loaded: its verdict then (compiled again, V8's in-memory cache would answer, not the file)
+    .map((f) => ({ name: basename(f, '.js'), cache: (loaded.get(join(bundles, f)) ?? compile(join(bundles, f))).cache }));
+}
+
+/** The bundles this thread loaded, and how each was compiled (tests). */
 export function loadedBundles(): Array<{ name: string; cache: CodeCacheUse }> {
   return [...loaded].map(([file, l]) => ({ name: basename(file, '.js'), cache: l.cache }));
 }

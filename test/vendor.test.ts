@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { runCli } from './helpers/cli';
 import { makeKey, plainMail, signMail, zoneResolver } from './helpers/dkim';
 
 const dir = process.env.DESKBRIDGE_TEST_BIN ? join(dirname(process.env.DESKBRIDGE_TEST_BIN), '..', 'dist', 'vendor') : null;
@@ -139,6 +140,26 @@ describe.runIf(present)('vendor bundles', () => {
       expect(hb.compile('{{a}}!')({ a: 'hi' })).toBe('hi!');
       expect(copy.vendored('handlebars', () => null)).toBe(hb); // loaded once
       expect(copy.loadedBundles()).toEqual([{ name: 'handlebars', cache: 'rejected' }]);
+      // what `deskbridge doctor` reads: for a bundle loaded, its verdict then; for the others, compiled (not run) now
+      copyFileSync(join(dir!, 'knex.js'), join(work, 'vendor', 'knex.js')); // no cache beside it
+      copyFileSync(join(dir!, 'nodemailer.js'), join(work, 'vendor', 'nodemailer.js'));
+      writeFileSync(join(work, 'vendor', 'nodemailer.js.v8cache'), Buffer.alloc(512, 1));
+      expect(copy.checkBundles()).toEqual([
+        { name: 'handlebars', cache: 'rejected' },
+        { name: 'knex', cache: 'none' },
+        { name: 'nodemailer', cache: 'rejected' },
+      ]);
+      expect(loader().checkBundles()?.map((b) => b.cache)).toEqual(['used', 'used', 'used', 'used', 'used']);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it('deskbridge doctor says the bundles compile from their code cache', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'deskbridge-vendor-doctor-'));
+    try {
+      const r = await runCli(['doctor'], { env: { PATH: process.env.PATH, HOME: work, DESKBRIDGE_DATABASE: join(work, 'none.sqlite') }, cwd: work });
+      expect(r.stdout).toMatch(/^ok\s+start-up cache\s+5 bundle\(s\), each compiled from its code cache$/m);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }

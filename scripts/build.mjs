@@ -96,7 +96,8 @@ async function asciiOnly(file) {
   const text = readFileSync(file, 'utf8');
   if (!/[^\0-\x7f]/.test(text)) return;
   const ascii = text.replace(/[^\0-\x7f]/gu, (c) => `\\u{${c.codePointAt(0).toString(16)}}`);
-  const program = async (code) => (await transform(code, { minifyWhitespace: true, charset: 'ascii', loader: 'js', logLevel: 'silent' })).code;
+  // legal comments dropped too: escaped or not, a `/*! ... */` notice is no part of the program
+  const program = async (code) => (await transform(code, { minifyWhitespace: true, legalComments: 'none', charset: 'ascii', loader: 'js', logLevel: 'silent' })).code;
   if ((await program(text)) !== (await program(ascii))) {
     console.error(`build: ${file} has non-ASCII characters outside comments that cannot be escaped as text (see asciiOnly in scripts/build.mjs)`);
     process.exit(1);
@@ -113,9 +114,10 @@ if (templates.status !== 0 || !templates.stdout.startsWith('// Written by')) {
 }
 writeFileSync(join(out, 'precompiled-templates.js'), templates.stdout);
 
-// the code cache, made by the compiled program itself (src/code-cache.ts), with the Node.js that builds
-const cache = spawnSync(process.execPath, [join(out, 'src', 'code-cache.js')], { stdio: ['ignore', 'ignore', 'inherit'], cwd: root, env: { ...process.env, DESKBRIDGE_LOG_LEVEL: 'warn' } });
-if (cache.status !== 0) {
-  console.error('build: writing the vendor bundles\' code cache failed (above)');
-  process.exit(cache.status ?? 1);
-}
+// The code cache, made by the compiled program itself (src/code-cache.ts), with the Node.js that builds and
+// without the caller's NODE_OPTIONS: V8 refuses a cache written under other flags (an `npm ci` run with
+// --max-old-space-size would write caches no plain run takes). Optional: without it the bundles compile
+// from source at each start, so a failure here is told, not fatal.
+const { NODE_OPTIONS: _callerNodeOptions, ...env } = process.env;
+const cache = spawnSync(process.execPath, [join(out, 'src', 'code-cache.js')], { stdio: ['ignore', 'ignore', 'inherit'], cwd: root, env: { ...env, DESKBRIDGE_LOG_LEVEL: 'warn' } });
+if (cache.status !== 0) console.error(`build: WARNING: the vendor bundles' code cache was not written (above); they will compile from source at each start (\`node ${join(out, 'src', 'code-cache.js')}\` writes it)`);

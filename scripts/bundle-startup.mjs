@@ -58,13 +58,27 @@ module.exports = function lazyLinkifyIt(...options) {
 };
 `;
 
-/** The esbuild plugin; `resolveDir` is where the bundle's packages are resolved from (the project's root). */
+/**
+ * The esbuild plugin; `resolveDir` is where the bundle's packages are resolved
+ * from (the project's root). Each rewrite must have been made once the bundle
+ * is built: a package that moved or stopped importing the module would
+ * otherwise keep the slower start without a word.
+ */
 export function startupPlugin(resolveDir) {
   const linkifyFile = createRequire(`${resolveDir}/`).resolve('linkify-it', { paths: [createRequire(`${resolveDir}/`).resolve('mailparser')] });
+  const applied = { 'linkify-it stand-in': 0, 'libmime GBK at first use': 0 };
   return {
     name: 'deskbridge-startup',
     setup(b) {
-      b.onResolve({ filter: /^linkify-it$/ }, (args) => (/[\\/]mailparser[\\/]/.test(args.importer) ? { path: 'lazy-linkify-it', namespace: 'deskbridge-startup' } : undefined));
+      b.onEnd((result) => {
+        const missing = Object.entries(applied).filter(([, n]) => n === 0).map(([what]) => what);
+        if (missing.length > 0 && result.errors.length === 0) throw new Error(`bundle-startup: not applied: ${missing.join(', ')}; the packages changed: update or drop the rewrite (scripts/bundle-startup.mjs)`);
+      });
+      b.onResolve({ filter: /^linkify-it$/ }, (args) => {
+        if (!/[\\/]mailparser[\\/]/.test(args.importer)) return undefined;
+        applied['linkify-it stand-in']++;
+        return { path: 'lazy-linkify-it', namespace: 'deskbridge-startup' };
+      });
       b.onLoad({ filter: /^lazy-linkify-it$/, namespace: 'deskbridge-startup' }, () => ({ contents: lazyLinkify(linkifyFile), loader: 'js', resolveDir }));
       b.onLoad({ filter: LIBMIME_CHARSET }, (args) => {
         const text = readFileSync(args.path, 'utf8');
@@ -74,6 +88,7 @@ export function startupPlugin(resolveDir) {
           .replace(GBK_AT_LOAD, "let dbcsDecoderBuilt; const dbcsDecoder = () => (dbcsDecoderBuilt ??= iconv_lite_1.default.getCodec('gbk').decoder); // deskbridge build: at first use (scripts/bundle-startup.mjs)")
           .replace(GBK_COMPARED, 'codec.decoder === dbcsDecoder()');
         if (contents.includes('DBCS_DECODER')) throw new Error(`bundle-startup: ${args.path} uses DBCS_DECODER elsewhere; update this rewrite`);
+        applied['libmime GBK at first use']++;
         return { contents, loader: 'js' };
       });
     },

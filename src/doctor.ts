@@ -138,8 +138,9 @@ function checkStartupCache(): Check {
   const off = bundles.filter((b) => b.cache !== 'used');
   if (off.length === 0) return { name, ok: true, detail: `${bundles.length} bundle(s), each compiled from its code cache` };
   // not a failure: the bundles compile from source as they would without a cache
-  const why = off.map((b) => `${b.name} (${b.cache === 'none' ? 'no cache' : `cache refused by Node.js ${process.version}`})`).join(', ');
-  return { name, ok: true, detail: `${why}: compiled from source at every start, slower; \`node ${CODE_CACHE_SCRIPT}\` writes the cache for this Node.js` };
+  const reason = { none: 'no cache', mismatch: 'cache does not match the bundle: edited or damaged', rejected: `cache refused by this Node.js (${process.version}) or its V8 flags (NODE_OPTIONS)` } as const;
+  const why = off.map((b) => `${b.name} (${reason[b.cache as keyof typeof reason]})`).join(', ');
+  return { name, ok: true, detail: `${why}: compiled from source at every start, slower; \`node ${CODE_CACHE_SCRIPT}\`, run as the bridge runs (same Node.js, same NODE_OPTIONS), writes the cache again` };
 }
 
 async function withDatabase<T>(config: Config, run: (db: ReturnType<typeof openDatabase>) => Promise<T>): Promise<T> {

@@ -5,24 +5,40 @@
 // (knex: ~330 files, most of a `deskbridge map list`'s start-up).
 //
 // A bundle is compiled with the V8 code cache the build wrote beside it
-// (NAME.js.v8cache, scripts/code-cache.cjs): every process and every worker
+// (NAME.js.v8cache, src/code-cache.ts): every process and every worker
 // thread compiles the bundles it loads again (Node.js 20 keeps no compiled
 // code between runs), and for a single piped mail that compiling was on the
 // critical path of both threads. The build makes each bundle pure ASCII,
 // which Node.js reads into a one-byte string with no UTF-8 decoding (mail.js:
-// ~25 ms less, profiled). A cache that V8 rejects (another Node.js than the
-// one that built it, other V8 flags) costs only itself: the bundle is
-// compiled from its source, as without one.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+// ~25 ms less, profiled).
+//
+// V8 checks a cache's version, flags and source length, not its contents: a
+// damaged cache crashed the process, and one left beside an edited bundle of
+// the same length ran the old code. So the file starts with a SHA-256 of the
+// bundle's bytes and the cache together, checked before V8 sees the cache
+// (~2 ms for mail.js). A cache that fails it, or that V8 refuses (another
+// Node.js, other V8 flags such as NODE_OPTIONS=--max-old-space-size), is
+// ignored: the bundle compiles from its source, only slower.
+//
+// An import() inside a bundle compiled from a cache fails on Node.js 20 (it
+// loses its dynamic-import callback): no bundle's code that deskbridge runs
+// calls one (knex's, for migration files on disk, is unused: migrations come
+// from src/store/migration-source.ts).
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { basename, dirname, extname, join } from 'node:path';
-import { Script, constants as vmConstants } from 'node:vm';
+import { Script } from 'node:vm';
 import { isAscii } from 'node:buffer';
 
 export type VendoredName = 'knex' | 'handlebars' | 'mailauth-verify' | 'mail' | 'nodemailer';
 
-/** How a loaded bundle was compiled: with its code cache, without one beside it, or with one V8 refused. */
-export type CodeCacheUse = 'used' | 'none' | 'rejected';
+/**
+ * How a bundle was compiled: with its code cache; without one beside it; with
+ * one that does not match the bundle (edited since, or damaged); with one V8
+ * refused (another Node.js or other V8 flags than the build's).
+ */
+export type CodeCacheUse = 'used' | 'none' | 'mismatch' | 'rejected';
 
 // dist/src/vendor.js → dist/vendor/; from src/vendor.ts (not compiled) there is none
 const bundles = extname(__filename) === '.js' ? join(__dirname, '..', 'vendor') : null;
@@ -31,6 +47,7 @@ interface Loaded {
   exports: Record<string, unknown>;
   script: Script;
   cache: CodeCacheUse;
+  source: Buffer;
 }
 const loaded = new Map<string, Loaded>(); // by file: one copy of a bundle per thread, as require's own cache keeps one
 
@@ -38,40 +55,46 @@ export const codeCacheFile = (bundle: string) => `${bundle}.v8cache`;
 /** The build's script that writes the code caches again (src/code-cache.ts, compiled beside this file). */
 export const CODE_CACHE_SCRIPT = join(__dirname, 'code-cache.js');
 
-/** Reads a bundle's source: an ASCII file (as the build writes them) without UTF-8 decoding. */
-function readSource(file: string): string {
-  const bytes = readFileSync(file);
-  return isAscii(bytes) ? bytes.toString('latin1') : bytes.toString('utf8');
-}
+const CACHE_MAGIC = Buffer.from('deskbridge-v8cache-1\n');
+const DIGEST_BYTES = 32;
+const digest = (source: Buffer, payload: Uint8Array) => createHash('sha256').update(source).update(payload).digest();
 
-function readCache(file: string): Buffer | undefined {
+/** A cache file's V8 data, when its digest matches the bundle's bytes; else why not. */
+function readCache(file: string, source: Buffer): Buffer | 'none' | 'mismatch' {
+  let bytes: Buffer;
   try {
-    return readFileSync(codeCacheFile(file));
+    bytes = readFileSync(codeCacheFile(file));
   } catch {
-    return undefined; // none written (a build without one, or removed): compiled from the source
+    return 'none'; // none written (a build without one, or removed): compiled from the source
   }
+  const head = CACHE_MAGIC.length + DIGEST_BYTES;
+  if (bytes.length <= head || !bytes.subarray(0, CACHE_MAGIC.length).equals(CACHE_MAGIC)) return 'mismatch';
+  const payload = bytes.subarray(head);
+  return digest(source, payload).equals(bytes.subarray(CACHE_MAGIC.length, head)) ? payload : 'mismatch';
 }
 
-/** Compiles a bundle (not run), with its code cache when there is one, and says how. */
-function compile(file: string): { script: Script; cache: CodeCacheUse } {
-  const cachedData = readCache(file);
+/** Compiles a bundle (not run), with its code cache when there is one that fits, and says how. */
+function compile(file: string): { script: Script; cache: CodeCacheUse; source: Buffer } {
+  const source = readFileSync(file);
+  const cached = readCache(file, source);
+  // an ASCII file (as the build writes them) becomes a string without UTF-8 decoding
+  const text = isAscii(source) ? source.toString('latin1') : source.toString('utf8');
   // the same wrapper Node.js puts around a CommonJS module, on the first line so that line numbers stay the file's
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) { ${readSource(file)}\n});`, {
+  const script = new Script(`(function (exports, require, module, __filename, __dirname) { ${text}\n});`, {
     filename: file,
-    cachedData,
-    // an import() in a bundle (knex's loader of ESM migration files) resolves as it would in a required file
-    importModuleDynamically: vmConstants?.USE_MAIN_CONTEXT_DEFAULT_LOADER,
+    cachedData: typeof cached === 'string' ? undefined : cached,
   });
   // V8's own verdict: cachedDataRejected is set only when a cache was given to it
-  return { script, cache: script.cachedDataRejected === false ? 'used' : script.cachedDataRejected === true ? 'rejected' : 'none' };
+  const cache = typeof cached === 'string' ? cached : script.cachedDataRejected === true ? 'rejected' : 'used';
+  return { script, cache, source };
 }
 
 /** Loads a CommonJS bundle as require() would (module wrapper, its own require), compiled with its code cache when V8 takes it. */
 function loadBundle(file: string): Loaded {
   const known = loaded.get(file);
   if (known) return known;
-  const { script, cache } = compile(file);
-  const entry: Loaded = { exports: {}, script, cache };
+  const { script, cache, source } = compile(file);
+  const entry: Loaded = { exports: {}, script, cache, source };
   const module = { exports: entry.exports, filename: file, id: file, loaded: false };
   const wrapper = script.runInThisContext() as (e: unknown, r: NodeJS.Require, m: unknown, f: string, d: string) => void;
   wrapper.call(module.exports, module.exports, createRequire(file), module, file, dirname(file));
@@ -119,13 +142,17 @@ export function loadedBundles(): Array<{ name: string; cache: CodeCacheUse }> {
 
 /**
  * Writes the code cache of every bundle this thread loaded, beside it: for
- * scripts/code-cache.cjs, at build time, once the bundles have done a
+ * src/code-cache.ts, at build time, once the bundles have done a
  * representative piece of work (V8 then keeps the functions compiled so far,
  * not only the top level). Never called by the program itself.
  */
 export function writeCodeCaches(): string[] {
   return [...loaded].map(([file, l]) => {
-    writeFileSync(codeCacheFile(file), l.script.createCachedData());
-    return codeCacheFile(file);
+    const payload = l.script.createCachedData();
+    const target = codeCacheFile(file);
+    const partial = `${target}.${process.pid}.tmp`; // renamed into place whole: a reader never sees half a file
+    writeFileSync(partial, Buffer.concat([CACHE_MAGIC, digest(l.source, payload), payload]));
+    renameSync(partial, target);
+    return target;
   });
 }

@@ -2,6 +2,7 @@
 // src/vendor.ts) must behave as the packages do: the compiled program runs
 // them, every other test runs the packages. Under `npm test` the fresh test
 // build (dist/ beside DESKBRIDGE_TEST_BIN's bin/) holds them; vitest alone has none.
+import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -125,29 +126,53 @@ describe.runIf(present)('vendor bundles', () => {
     ]);
   });
 
-  it('a code cache V8 refuses (another Node.js, a damaged file) is ignored: the bundle compiles from its source and works', () => {
-    // the loader and one bundle laid out as in dist/, with a cache that is not one
+  it('a cache that does not fit is ignored: the bundle compiles from its source, runs its own code, and says why', () => {
+    // the loader and bundles laid out as in dist/, each with a cache that must not be used
     const work = mkdtempSync(join(tmpdir(), 'deskbridge-vendor-cache-'));
+    const MAGIC = Buffer.from('deskbridge-v8cache-1\n'); // the file format: magic, SHA-256 of bundle + V8 data, V8 data
+    const cacheFile = (source: Buffer, v8: Buffer) => Buffer.concat([MAGIC, createHash('sha256').update(source).update(v8).digest(), v8]);
+    const v8Data = (name: string) => readFileSync(join(dir!, `${name}.js.v8cache`)).subarray(MAGIC.length + 32);
     try {
       mkdirSync(join(work, 'src'));
       mkdirSync(join(work, 'vendor'));
       copyFileSync(join(dir!, '..', 'src', 'vendor.js'), join(work, 'src', 'vendor.js'));
-      copyFileSync(join(dir!, 'handlebars.js'), join(work, 'vendor', 'handlebars.js'));
-      writeFileSync(join(work, 'vendor', 'handlebars.js.v8cache'), Buffer.alloc(4096, 7));
+      const at = (name: string) => join(work, 'vendor', name);
+      // handlebars: edited after the build, same length (V8 alone would run the cached, old code), its cache left as built
+      const edited = Buffer.from(readFileSync(join(dir!, 'handlebars.js'), 'latin1').replace('"<": "&lt;"', '"<": "&LT;"'), 'latin1');
+      expect(edited.length).toBe(readFileSync(join(dir!, 'handlebars.js')).length);
+      writeFileSync(at('handlebars.js'), edited);
+      copyFileSync(join(dir!, 'handlebars.js.v8cache'), at('handlebars.js.v8cache'));
+      // knex: no cache; nodemailer: its cache damaged past the header (V8 does not check the data: it crashed on it)
+      copyFileSync(join(dir!, 'knex.js'), at('knex.js'));
+      copyFileSync(join(dir!, 'nodemailer.js'), at('nodemailer.js'));
+      const damaged = readFileSync(join(dir!, 'nodemailer.js.v8cache'));
+      for (let i = 2_000; i < damaged.length; i += 997) damaged[i]! ^= 0xff;
+      writeFileSync(at('nodemailer.js.v8cache'), damaged);
+      // mail: a well-formed file whose V8 data is another bundle's (as from another Node.js: V8 refuses it)
+      copyFileSync(join(dir!, 'mail.js'), at('mail.js'));
+      writeFileSync(at('mail.js.v8cache'), cacheFile(readFileSync(at('mail.js')), v8Data('knex')));
+      // mailauth-verify: garbage
+      copyFileSync(join(dir!, 'mailauth-verify.js'), at('mailauth-verify.js'));
+      writeFileSync(at('mailauth-verify.js.v8cache'), Buffer.alloc(4096, 7));
+
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const copy = require(join(work, 'src', 'vendor.js')) as VendorModule;
       const hb = copy.vendored<typeof import('handlebars')>('handlebars', () => { throw new Error('no bundle'); });
-      expect(hb.compile('{{a}}!')({ a: 'hi' })).toBe('hi!');
+      expect(hb.compile('<p>{{a}}</p>')({ a: '<b>' })).toBe('<p>&LT;b&gt;</p>'); // the edited code runs
       expect(copy.vendored('handlebars', () => null)).toBe(hb); // loaded once
-      expect(copy.loadedBundles()).toEqual([{ name: 'handlebars', cache: 'rejected' }]);
+      const nm = copy.vendored<{ addressparser: typeof import('nodemailer/lib/addressparser').default }>('nodemailer', () => { throw new Error('no bundle'); });
+      expect(nm.addressparser('a@x.example', { flatten: true })).toEqual([{ name: '', address: 'a@x.example' }]);
+      expect(copy.loadedBundles()).toEqual([
+        { name: 'handlebars', cache: 'mismatch' },
+        { name: 'nodemailer', cache: 'mismatch' },
+      ]);
       // what `deskbridge doctor` reads: for a bundle loaded, its verdict then; for the others, compiled (not run) now
-      copyFileSync(join(dir!, 'knex.js'), join(work, 'vendor', 'knex.js')); // no cache beside it
-      copyFileSync(join(dir!, 'nodemailer.js'), join(work, 'vendor', 'nodemailer.js'));
-      writeFileSync(join(work, 'vendor', 'nodemailer.js.v8cache'), Buffer.alloc(512, 1));
       expect(copy.checkBundles()).toEqual([
-        { name: 'handlebars', cache: 'rejected' },
+        { name: 'handlebars', cache: 'mismatch' },
         { name: 'knex', cache: 'none' },
-        { name: 'nodemailer', cache: 'rejected' },
+        { name: 'mail', cache: 'rejected' },
+        { name: 'mailauth-verify', cache: 'mismatch' },
+        { name: 'nodemailer', cache: 'mismatch' },
       ]);
       expect(loader().checkBundles()?.map((b) => b.cache)).toEqual(['used', 'used', 'used', 'used', 'used']);
     } finally {

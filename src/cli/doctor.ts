@@ -6,7 +6,7 @@ import { lazy } from './lazy';
 export function registerDoctor(program: Command): void {
   program
     .command('doctor')
-    .description('check the configuration, the database and its migrations, the auth policies of systems and departments, each IMAP login and mailbox, SMTP, the templates and sender authentication (DNS)')
+    .description('check the configuration, the database and its migrations, the auth policies of systems and departments, each IMAP login and mailbox, SMTP, the templates, sender authentication (DNS) and whether the build\'s code cache fits this Node.js')
     .option('--json', 'print the checks as an array of objects')
     .addHelpText('after', '\nExit 0 when every check passes, 1 when any fails.\n\nExample:\n  $ npx deskbridge doctor')
     .action(async (opts: { json?: boolean }) => {

@@ -89,7 +89,7 @@ describe(`deskbridge run under faults on ${BACKEND}`, () => {
     const r = await runCli(['doctor'], { env });
     expect(r.code).toBe(1);
     const lines = r.stdout.trim().split('\n');
-    expect(lines.map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual(['ok config', 'ok settings', 'ok database', 'ok policies', 'ok imap', 'FAIL imap', 'FAIL imap', 'FAIL smtp', 'ok templates', 'ok auth']);
+    expect(lines.map((l) => l.split(/\s+/).slice(0, 2).join(' '))).toEqual(['ok config', 'ok settings', 'ok database', 'ok policies', 'ok imap', 'FAIL imap', 'FAIL imap', 'FAIL smtp', 'ok templates', 'ok start-up', 'ok auth']);
     expect(lines[5]).toMatch(new RegExp(`${bad.name}@.*login refused.*fix: check the user and password`));
     expect(lines[6]).toMatch(/NoSuchFolder.*fix: name an existing folder/);
     const fine = await runCli(['doctor', '--json'], { env: { ...env, DESKBRIDGE_IMAP: good.url(), DESKBRIDGE_SMTP: '' } });

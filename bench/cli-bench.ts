@@ -225,9 +225,10 @@ async function rssFigure(n: number, rounds: number, print: (l: string) => void) 
   }
 }
 
-/** `parts`: 'pipe' runs (c) alone (BENCH_ONLY=pipe), for work on the start-up of a single-mail call; 'mix' runs (a) alone (BENCH_ONLY=mix). */
-export async function cliBench(n: number, rounds: number, pipeCalls: number, print: (l: string) => void = console.log, parts: 'all' | 'pipe' | 'mix' = 'all'): Promise<void> {
+/** `parts`: 'pipe' runs (c) alone (BENCH_ONLY=pipe), for work on the start-up of a single-mail call; 'mix' runs (a) alone (BENCH_ONLY=mix); 'rss' runs (e) alone (BENCH_ONLY=rss). */
+export async function cliBench(n: number, rounds: number, pipeCalls: number, print: (l: string) => void = console.log, parts: 'all' | 'pipe' | 'mix' | 'rss' = 'all'): Promise<void> {
   if (parts === 'pipe') return pipeFigure(pipeCalls, print);
+  if (parts === 'rss') return rssFigure(n, rounds, print);
   await mixFigure(n, rounds, 1, 'every mail a new ticket', print);
   await mixFigure(n, rounds, 5, '1 new : 4 replies', print);
   if (parts === 'mix') return;

@@ -17,7 +17,8 @@
 //   SMTP sink, vs nodemailer alone sending the same mails (BENCH_RELAY_N, 2,000).
 //   ingest with sender authentication on: the same N mails stamped by a trusted
 //   receiver, and DKIM-signed (mailauth verifies); BENCH_ONLY=ingest stops there, BENCH_ONLY=cli after the CLI figures;
-//   BENCH_ONLY=pipe runs only the MTA-pipe figure (c), BENCH_ONLY=mix only the CLI ingest figures (a), BENCH_ONLY=imap only the IMAP figures.
+//   BENCH_ONLY=pipe runs only the MTA-pipe figure (c), BENCH_ONLY=mix only the CLI ingest figures (a), BENCH_ONLY=rss only the CLI's peak RSS (e),
+//   BENCH_ONLY=imap only the IMAP figures.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -89,7 +90,7 @@ try {
 }
 
 async function rest() {
-  if (process.env.BENCH_ONLY === 'pipe' || process.env.BENCH_ONLY === 'mix') return cliBench(N, ROUNDS, Number(process.env.BENCH_PIPE_CALLS ?? 200), console.log, process.env.BENCH_ONLY);
+  if (process.env.BENCH_ONLY === 'pipe' || process.env.BENCH_ONLY === 'mix' || process.env.BENCH_ONLY === 'rss') return cliBench(N, ROUNDS, Number(process.env.BENCH_PIPE_CALLS ?? 200), console.log, process.env.BENCH_ONLY);
   if (process.env.BENCH_ONLY === 'imap') return imapBench(N);
   if (process.env.BENCH_ONLY === 'relay') return relayBench(Number(process.env.BENCH_RELAY_N ?? 2000));
   await ingest();

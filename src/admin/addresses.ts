@@ -1,11 +1,12 @@
 // Address checks shared by systems (sender allowlist, relay address) and
 // departments (staff). Pure: strings in, normalised strings out, or an input
 // error that names the bad value.
-import { nodemailerPart } from '../vendor';
-
-const addressparser = nodemailerPart<typeof import('nodemailer/lib/addressparser').default>('addressparser', 'addressparser');
 import { DeskbridgeError } from '../errors';
 import { loadOnce } from '../load-once';
+import { nodemailerPart } from '../vendor';
+
+// at the first address checked, as zod below: every CLI command imports this module
+const addressparser = loadOnce(() => nodemailerPart<typeof import('nodemailer/lib/addressparser').default>('addressparser', 'addressparser'));
 
 // zod is loaded at the first address checked, not with this module: every
 // CLI command imports it, and zod alone was half of `deskbridge --help`'s start.
@@ -55,7 +56,7 @@ export function splitList(value: string, option: string, normalise: (v: string, 
 export function parseStaffList(value: string, option: string): { staff: string[]; names: Record<string, string> } {
   const staff: string[] = [];
   const names: Record<string, string> = {};
-  for (const entry of addressparser(value, { flatten: true })) {
+  for (const entry of addressparser()(value, { flatten: true })) {
     if (!entry.address && !entry.name) continue;
     const address = normaliseAddress(entry.address || entry.name, option);
     if (!staff.includes(address)) staff.push(address);

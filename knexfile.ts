@@ -3,5 +3,6 @@
 // sucrase's register hook, so it stays TypeScript).
 import { loadConfig } from './src/config';
 import { knexConfig } from './src/store/db';
+import { migrationSource, MIGRATIONS_TABLE } from './src/store/migration-source';
 
-export default knexConfig(loadConfig().database);
+export default { ...knexConfig(loadConfig().database), migrations: { migrationSource, tableName: MIGRATIONS_TABLE } };

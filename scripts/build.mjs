@@ -12,7 +12,9 @@
 //  3. each bundle is made pure ASCII (esbuild escapes strings, regular
 //     expressions and names, and leaves comments as they are): Node.js reads
 //     an ASCII file into a one-byte string, where a few non-ASCII characters
-//     in comments cost mail.js ~25 ms of UTF-8 decoding at every start;
+//     in comments cost mail.js ~25 ms of UTF-8 decoding at every start; and
+//     it is written inside the CommonJS module wrapper src/vendor.ts would
+//     otherwise add (joining the two made V8 copy the text once more);
 //  4. the packaged templates are compiled ahead into OUT/precompiled-templates.js
 //     (src/outbound/render.ts: precompiledModule());
 //  5. OUT/src/code-cache.js runs the bundles through a piece of the program's
@@ -23,6 +25,7 @@
 //   (the test command builds into .tmp/test-pkg/dist with --no-check: it type-checks the sources beside it)
 import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join, resolve } from 'node:path';
 import { build, transform } from 'esbuild';
 import { startupPlugin } from './bundle-startup.mjs';
@@ -105,6 +108,13 @@ async function asciiOnly(file) {
   writeFileSync(file, ascii);
 }
 await Promise.all(Object.keys(VENDORED).map((name) => asciiOnly(join(vendorDir, `${name}.js`))));
+
+// each bundle inside the CommonJS module wrapper src/vendor.ts compiles it with (the text is then the script itself)
+const { BUNDLE_HEAD, BUNDLE_TAIL } = createRequire(import.meta.url)(join(out, 'src', 'vendor.js'));
+for (const name of Object.keys(VENDORED)) {
+  const file = join(vendorDir, `${name}.js`);
+  writeFileSync(file, `${BUNDLE_HEAD}${readFileSync(file, 'latin1')}${BUNDLE_TAIL}`, 'latin1');
+}
 
 // the packaged templates, compiled ahead with the options the program compiles them with (src/outbound/render.ts)
 const templates = spawnSync(process.execPath, ['-e', `process.stdout.write(require(${JSON.stringify(join(out, 'src', 'outbound', 'render.js'))}).precompiledModule())`], { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });

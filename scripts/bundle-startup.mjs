@@ -1,4 +1,4 @@
-// Two rewrites in the `mail` bundle (scripts/build.mjs) that move work a
+// Three rewrites in the `mail` bundle (scripts/build.mjs) that move work a
 // package does when it loads to the moment it is first needed. Each parse
 // worker loads the bundle as it starts, and for a single piped mail that
 // start is the longest step of the call (profiled: ~35 ms of its ~90 ms
@@ -13,6 +13,13 @@
 //  - libmime builds iconv-lite's GBK codec when it loads (~15 ms of tables),
 //    only to recognise a double-byte decoder when it decodes a charset other
 //    than UTF-8. It is built at that first comparison instead.
+//  - mailparser loads html-to-text when it loads, and with it htmlparser2
+//    and its `entities` copy, which decodes its entity tables from base64
+//    at load (~25 ms of a worker's start, profiled; atob is slow on Node.js
+//    20), but calls it only for a mail with HTML and no text part. It gets a
+//    stand-in whose properties load the real package at their first read
+//    (a text-only mail, the common notification, never loads it; the HTML
+//    sanitiser loads htmlparser2 when a mail has HTML).
 //
 // Each rewrite checks that the code it rewrites is there, once: a package
 // update that changes it stops the build here rather than silently keeping
@@ -58,6 +65,21 @@ module.exports = function lazyLinkifyIt(...options) {
 };
 `;
 
+/** The stand-in for html-to-text: the real module, required (by its resolved file) at the first property read. */
+const lazyModule = (realFile) => `
+let real = null;
+const made = () => (real ??= require(${JSON.stringify(realFile)}));
+module.exports = new Proxy({}, {
+  get: (_, name) => made()[name],
+  has: (_, name) => name in made(),
+  ownKeys: () => Reflect.ownKeys(made()),
+  getOwnPropertyDescriptor: (_, name) => {
+    const d = Reflect.getOwnPropertyDescriptor(made(), name);
+    return d && { ...d, configurable: true };
+  },
+});
+`;
+
 /**
  * The esbuild plugin; `resolveDir` is where the bundle's packages are resolved
  * from (the project's root). Each rewrite must have been made once the bundle
@@ -66,7 +88,8 @@ module.exports = function lazyLinkifyIt(...options) {
  */
 export function startupPlugin(resolveDir) {
   const linkifyFile = createRequire(`${resolveDir}/`).resolve('linkify-it', { paths: [createRequire(`${resolveDir}/`).resolve('mailparser')] });
-  const applied = { 'linkify-it stand-in': 0, 'libmime GBK at first use': 0 };
+  const htmlToTextFile = createRequire(`${resolveDir}/`).resolve('html-to-text', { paths: [createRequire(`${resolveDir}/`).resolve('mailparser')] });
+  const applied = { 'linkify-it stand-in': 0, 'libmime GBK at first use': 0, 'html-to-text at first use': 0 };
   return {
     name: 'deskbridge-startup',
     setup(b) {
@@ -80,6 +103,12 @@ export function startupPlugin(resolveDir) {
         return { path: 'lazy-linkify-it', namespace: 'deskbridge-startup' };
       });
       b.onLoad({ filter: /^lazy-linkify-it$/, namespace: 'deskbridge-startup' }, () => ({ contents: lazyLinkify(linkifyFile), loader: 'js', resolveDir }));
+      b.onResolve({ filter: /^html-to-text$/ }, (args) => {
+        if (!/[\\/]mailparser[\\/]/.test(args.importer)) return undefined;
+        applied['html-to-text at first use']++;
+        return { path: 'lazy-html-to-text', namespace: 'deskbridge-startup' };
+      });
+      b.onLoad({ filter: /^lazy-html-to-text$/, namespace: 'deskbridge-startup' }, () => ({ contents: lazyModule(htmlToTextFile), loader: 'js', resolveDir }));
       b.onLoad({ filter: LIBMIME_CHARSET }, (args) => {
         const text = readFileSync(args.path, 'utf8');
         once(text, GBK_AT_LOAD, args.path);

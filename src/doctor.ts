@@ -11,7 +11,7 @@ import { DEFAULT_TEMPLATES_DIR, loadTemplates } from './outbound/render';
 import { createSmtpSender } from './outbound/smtp-sender';
 import { withTimeout } from './ingest/mailbox-session';
 import { openDatabase, requireExistingDatabase } from './store/db';
-import { pendingMigrations } from './store/migrate';
+import { pendingMigrations } from './store/schema-check';
 import { checkAuthSetup, checkPolicies } from './doctor-auth';
 import { checkBundles, CODE_CACHE_SCRIPT } from './vendor';
 

@@ -72,14 +72,24 @@ function readCache(file: string, source: Buffer): Buffer | 'none' | 'mismatch' {
   return digest(source, payload).equals(bytes.subarray(CACHE_MAGIC.length, head)) ? payload : 'mismatch';
 }
 
+/**
+ * The wrapper Node.js puts around a CommonJS module, on the first line so that
+ * line numbers stay the file's. The build writes it into each bundle
+ * (scripts/build.mjs), so the file's text is the script as it is: wrapped
+ * here, V8 would copy megabytes once more to flatten the joined string.
+ */
+export const BUNDLE_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
+export const BUNDLE_TAIL = '\n});';
+const HEAD_BYTES = Buffer.from(BUNDLE_HEAD);
+
 /** Compiles a bundle (not run), with its code cache when there is one that fits, and says how. */
 function compile(file: string): { script: Script; cache: CodeCacheUse } {
   const source = readFileSync(file);
   const cached = readCache(file, source);
   // an ASCII file (as the build writes them) becomes a string without UTF-8 decoding
   const text = isAscii(source) ? source.toString('latin1') : source.toString('utf8');
-  // the same wrapper Node.js puts around a CommonJS module, on the first line so that line numbers stay the file's
-  const script = new Script(`(function (exports, require, module, __filename, __dirname) { ${text}\n});`, {
+  const wrapped = source.subarray(0, HEAD_BYTES.length).equals(HEAD_BYTES); // a bundle of an older build has no wrapper yet
+  const script = new Script(wrapped ? text : `${BUNDLE_HEAD}${text}${BUNDLE_TAIL}`, {
     filename: file,
     cachedData: typeof cached === 'string' ? undefined : cached,
   });

@@ -5,7 +5,7 @@ import { userInfo } from 'node:os';
 import type { Config } from '../config';
 import { DeskbridgeError } from '../errors';
 import type { Database } from '../store/db';
-import { pendingMigrations } from '../store/migrate';
+import { pendingMigrations } from '../store/schema-check';
 import { redactUrl } from '../url-secrets';
 import { lazy } from './lazy';
 

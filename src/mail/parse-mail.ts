@@ -21,10 +21,15 @@ export type { MailAttachment, MailFacts } from './mail-facts';
 const libmime = loadOnce(() => vendored('mail', () => require('libmime') as typeof Libmime, 'libmime'));
 const htmlToText = loadOnce(() => vendored('mail', () => require('html-to-text') as typeof import('html-to-text'), 'htmlToText').htmlToText);
 
-/** Loads what a parse needs now, rather than at the first mail (the parse pool's worker, at its start). */
-export function loadParser(): void {
+/**
+ * Loads what a parse needs now, rather than at the first mail (the parse
+ * pool's worker, at its start). Without `html`, what only a mail with HTML
+ * and no text needs (html-to-text, htmlparser2) is left to that first mail:
+ * a single piped mail, most often plain text, does not wait for it.
+ */
+export function loadParser(options: { html?: boolean } = {}): void {
   libmime();
-  htmlToText();
+  if (options.html !== false) htmlToText();
   loadMimeReader();
 }
 

@@ -13,10 +13,12 @@ const ext = existsSync(join(__dirname, 'parse-mail.js')) ? '.js' : '.ts';
 if (ext === '.ts') require('tsx/cjs/api').register();
 const { parseMail, loadParser } = require(`./parse-mail${ext}`);
 const { doMailWork } = require(`./mail-work${ext}`);
-// the libraries load now, while the pool's owner is still starting, not at the first mail (the HTML
-// sanitiser too, except for a single piped mail: most need none, and the others load it when they do)
-loadParser();
-if (!(workerData && workerData.single)) require(`./html-sanitize${ext}`).loadSanitizer();
+// the libraries load now, while the pool's owner is still starting, not at the first mail (what only HTML
+// needs too — html-to-text, the HTML sanitiser — except for a single piped mail: most have none, and the
+// others load it when they do)
+const single = Boolean(workerData && workerData.single);
+loadParser({ html: !single });
+if (!single) require(`./html-sanitize${ext}`).loadSanitizer();
 
 const queue = [];
 let busy = false;

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { isPostgres, type Config } from '../config';
 import { DeskbridgeError } from '../errors';
 import { DIALECTS, type Dialect } from './dialect';
-import { MIGRATIONS_TABLE, migrationSource } from './migration-source';
+import { MIGRATIONS_TABLE } from './migration-names';
 import { vendored } from '../vendor';
 
 const SQLITE_BUSY_TIMEOUT_MS = 15_000; // another process may hold the write lock through a batch commit
@@ -65,7 +65,8 @@ const quiet = (...args: unknown[]) => {
 const KNEX_LOG = { warn: quiet, error: quiet, deprecate: quiet, debug: quiet };
 
 export function knexConfig(database: string): Knex.Config {
-  const migrations = { migrationSource, tableName: MIGRATIONS_TABLE };
+  // the migrations themselves are handed to knex where they run (migrate.ts, knexfile.ts): every other call only opens the database
+  const migrations = { tableName: MIGRATIONS_TABLE };
   if (isPostgres(database)) {
     return { client: 'pg', connection: database, pool: { min: 0, max: 10 }, migrations, log: KNEX_LOG };
   }

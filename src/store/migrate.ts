@@ -1,10 +1,11 @@
 // Brings the schema to the latest migration. Safe when two processes start at
 // once: on PostgreSQL a session advisory lock serialises them; on SQLite the
 // second waits on knex's migration lock and retries, then finds nothing to do.
+// (What the database lacks, the check every command makes, is schema-check.ts.)
 import type { Knex } from 'knex';
 import { DeskbridgeError } from '../errors';
 import type { Database } from './db';
-import { MIGRATIONS, MIGRATIONS_TABLE } from './migration-source';
+import { migrationSource, MIGRATIONS_TABLE } from './migration-source';
 
 const MIGRATION_LOCK_KEY = 0x6465736b; // "desk": the advisory lock id migrations hold on PostgreSQL
 const RETRY_DELAY_MS = 200;
@@ -39,7 +40,7 @@ export async function migrateLatest(db: Database): Promise<MigrateResult> {
     const started = Date.now();
     for (;;) {
       try {
-        const [, applied] = (await db.knex.migrate.latest()) as [number, string[]];
+        const [, applied] = (await db.knex.migrate.latest({ migrationSource, tableName: MIGRATIONS_TABLE })) as [number, string[]];
         return { applied };
       } catch (err) {
         if (!isContention(err) || Date.now() - started > RETRY_FOR_MS) {
@@ -50,24 +51,4 @@ export async function migrateLatest(db: Database): Promise<MigrateResult> {
     }
   };
   return db.dialect.advisoryLocks ? withAdvisoryLock(db.knex, run) : run();
-}
-
-/**
- * The migrations the database lacks, asked on every CLI call that works on
- * the database. One read of knex's own table rather than knex's
- * `migrate.list()`, which first makes sure its two tables exist (creating
- * them in a database that lacks them: a read-only command would write) and
- * cost a single-mail `deskbridge ingest` several round trips. A database that
- * has run migrations this code does not know (a newer deskbridge) is refused,
- * as knex refuses it.
- */
-export async function pendingMigrations(db: Database): Promise<string[]> {
-  const applied = new Set<string>();
-  if (await db.knex.schema.hasTable(MIGRATIONS_TABLE)) {
-    for (const row of (await db.knex(MIGRATIONS_TABLE).select('name')) as Array<{ name: string }>) applied.add(row.name);
-  }
-  const known = new Set(MIGRATIONS.map(([name]) => name));
-  const unknown = [...applied].filter((name) => !known.has(name));
-  if (unknown.length > 0) throw new DeskbridgeError('EMIGRATION', `the database has migrations this deskbridge does not know (${unknown.join(', ')}): it was migrated by a newer version`);
-  return MIGRATIONS.map(([name]) => name).filter((name) => !applied.has(name));
 }

@@ -78,8 +78,8 @@ await Promise.all(
       format: 'cjs',
       outfile: join(vendorDir, `${name}.js`),
       external: EXTERNAL,
-      // work the parse worker's packages do as they load, moved to their first use (scripts/bundle-startup.mjs)
-      plugins: name === 'mail' ? [startupPlugin(root)] : [],
+      // work the packages do as they load, moved to their first use (scripts/bundle-startup.mjs)
+      plugins: name === 'mail' || name === 'nodemailer' ? [startupPlugin(root, name)] : [],
       // names and lines stay readable in a stack trace; whitespace-only minifying measured no faster to load
       minify: false,
       legalComments: 'inline',

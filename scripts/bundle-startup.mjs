@@ -1,8 +1,9 @@
-// Three rewrites in the `mail` bundle (scripts/build.mjs) that move work a
-// package does when it loads to the moment it is first needed. Each parse
-// worker loads the bundle as it starts, and for a single piped mail that
-// start is the longest step of the call (profiled: ~35 ms of its ~90 ms
-// between the two). Neither changes what the packages compute, only when:
+// Rewrites in the `mail` and `nodemailer` bundles (scripts/build.mjs) that
+// move work a package does when it loads to the moment it is first needed.
+// Each parse worker loads the mail bundle as it starts, and the main thread
+// of a single piped mail the nodemailer bundle, and for such a call both are
+// on its critical path (profiled: ~35 ms of the worker's ~90 ms between the
+// two, then ~25 ms more). None changes what the packages compute, only when:
 //
 //  - mailparser makes its linkify-it instance when it loads (compiling the
 //    regular expressions of every top-level domain, ~20 ms), but uses it only
@@ -19,13 +20,17 @@
 //    20), but calls it only for a mail with HTML and no text part. It gets a
 //    stand-in whose properties load the real package at their first read
 //    (a text-only mail, the common notification, never loads it; the HTML
-//    sanitiser loads htmlparser2 when a mail has HTML).
+//    sanitiser loads htmlparser2 when a mail has HTML);
+//  - nodemailer's MIME builder and shared helpers load its fetch, and with
+//    it node:http and node:https (~10 ms), for content given by URL, which
+//    deskbridge never gives. They get a function that loads it when called.
 //
 // Each rewrite checks that the code it rewrites is there, once: a package
 // update that changes it stops the build here rather than silently keeping
 // the slower start (or breaking the comparison).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 const LIBMIME_CHARSET = /node_modules[\\/]libmime[\\/]dist[\\/]cjs[\\/]charset\.js$/;
 const GBK_AT_LOAD = "const DBCS_DECODER = iconv_lite_1.default.getCodec('gbk').decoder;";
@@ -81,15 +86,35 @@ module.exports = new Proxy({}, {
 `;
 
 /**
- * The esbuild plugin; `resolveDir` is where the bundle's packages are resolved
- * from (the project's root). Each rewrite must have been made once the bundle
- * is built: a package that moved or stopped importing the module would
+ * The stand-in for a module whose export is one function (nodemailer's
+ * fetch): a function that requires the real one at its first call. (A Proxy
+ * would not do: TypeScript's `__importDefault` reads `__esModule` off it
+ * when the importer loads, which would load the real module at once.)
+ */
+const lazyFunction = (realFile) => `
+let real = null;
+module.exports = function lazyStandIn(...args) {
+  return (real ??= require(${JSON.stringify(realFile)}))(...args);
+};
+`;
+const EXPORTS_FUNCTION = 'module.exports = exports.default;';
+
+
+/**
+ * The esbuild plugin for the bundle `bundle` ('mail' or 'nodemailer');
+ * `resolveDir` is where the bundle's packages are resolved from (the
+ * project's root). Each rewrite must have been made once the bundle is
+ * built: a package that moved or stopped importing the module would
  * otherwise keep the slower start without a word.
  */
-export function startupPlugin(resolveDir) {
-  const linkifyFile = createRequire(`${resolveDir}/`).resolve('linkify-it', { paths: [createRequire(`${resolveDir}/`).resolve('mailparser')] });
-  const htmlToTextFile = createRequire(`${resolveDir}/`).resolve('html-to-text', { paths: [createRequire(`${resolveDir}/`).resolve('mailparser')] });
-  const applied = { 'linkify-it stand-in': 0, 'libmime GBK at first use': 0, 'html-to-text at first use': 0 };
+export function startupPlugin(resolveDir, bundle) {
+  const from = (pkg, within) => createRequire(`${resolveDir}/`).resolve(pkg, { paths: [createRequire(`${resolveDir}/`).resolve(within)] });
+  const REWRITES = {
+    mail: ['linkify-it stand-in', 'libmime GBK at first use', 'html-to-text at first use'],
+    nodemailer: ['nodemailer fetch at first use'],
+  };
+  if (!REWRITES[bundle]) throw new Error(`bundle-startup: no rewrites for the bundle ${bundle}`);
+  const applied = Object.fromEntries(REWRITES[bundle].map((what) => [what, 0]));
   return {
     name: 'deskbridge-startup',
     setup(b) {
@@ -97,18 +122,29 @@ export function startupPlugin(resolveDir) {
         const missing = Object.entries(applied).filter(([, n]) => n === 0).map(([what]) => what);
         if (missing.length > 0 && result.errors.length === 0) throw new Error(`bundle-startup: not applied: ${missing.join(', ')}; the packages changed: update or drop the rewrite (scripts/bundle-startup.mjs)`);
       });
+      b.onLoad({ filter: /^lazy:/, namespace: 'deskbridge-startup' }, (args) => ({ contents: args.pluginData.contents, loader: 'js', resolveDir }));
+      const standIn = (what, contents) => {
+        applied[what]++;
+        return { path: `lazy:${what}`, namespace: 'deskbridge-startup', pluginData: { contents } };
+      };
+      if (bundle === 'nodemailer') {
+        // nodemailer's fetch (node:http and node:https with it, ~10 ms) serves only content given by URL, which deskbridge never gives
+        b.onResolve({ filter: /^\.\.\/fetch\/index\.js$/ }, (args) => {
+          if (!/[\\/]nodemailer[\\/]dist[\\/]cjs[\\/](mime-node|shared)[\\/]/.test(args.importer)) return undefined;
+          const real = join(dirname(args.importer), '..', 'fetch', 'index.js');
+          if (!readFileSync(real, 'utf8').includes(EXPORTS_FUNCTION)) throw new Error(`bundle-startup: ${real} no longer exports its function as module.exports; update this rewrite`);
+          return standIn('nodemailer fetch at first use', lazyFunction(real));
+        });
+        return;
+      }
       b.onResolve({ filter: /^linkify-it$/ }, (args) => {
         if (!/[\\/]mailparser[\\/]/.test(args.importer)) return undefined;
-        applied['linkify-it stand-in']++;
-        return { path: 'lazy-linkify-it', namespace: 'deskbridge-startup' };
+        return standIn('linkify-it stand-in', lazyLinkify(from('linkify-it', 'mailparser')));
       });
-      b.onLoad({ filter: /^lazy-linkify-it$/, namespace: 'deskbridge-startup' }, () => ({ contents: lazyLinkify(linkifyFile), loader: 'js', resolveDir }));
       b.onResolve({ filter: /^html-to-text$/ }, (args) => {
         if (!/[\\/]mailparser[\\/]/.test(args.importer)) return undefined;
-        applied['html-to-text at first use']++;
-        return { path: 'lazy-html-to-text', namespace: 'deskbridge-startup' };
+        return standIn('html-to-text at first use', lazyModule(from('html-to-text', 'mailparser')));
       });
-      b.onLoad({ filter: /^lazy-html-to-text$/, namespace: 'deskbridge-startup' }, () => ({ contents: lazyModule(htmlToTextFile), loader: 'js', resolveDir }));
       b.onLoad({ filter: LIBMIME_CHARSET }, (args) => {
         const text = readFileSync(args.path, 'utf8');
         once(text, GBK_AT_LOAD, args.path);

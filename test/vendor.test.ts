@@ -4,6 +4,8 @@
 // build (dist/ beside DESKBRIDGE_TEST_BIN's bin/) holds them; vitest alone has none.
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -110,6 +112,21 @@ describe.runIf(present)('vendor bundles', () => {
     const build = (C: Parts['MailComposer']) => new Promise<Buffer>((resolve, reject) => new C(mail).compile().build((err, out) => (err ? reject(err) : resolve(out))));
     expect((await build(nm.MailComposer)).toString()).toBe((await build(pkg.MailComposer)).toString());
     expect(nm.shared.parseConnectionUrl('smtp://u:p@127.0.0.1:2525')).toMatchObject({ host: '127.0.0.1', port: 2525, auth: { user: 'u', pass: 'p' } });
+    // content given by URL: nodemailer's fetch, which the bundle loads at this first call (scripts/bundle-startup.mjs)
+    const server = createServer((_, res) => res.end('served over HTTP'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const href = `http://127.0.0.1:${(server.address() as AddressInfo).port}/a.txt`;
+      const byUrl = { ...mail, attachments: [{ filename: 'a.txt', href }] };
+      const buildByUrl = (C: Parts['MailComposer']) => new Promise<Buffer>((resolve, reject) => new C(byUrl).compile().build((err, out) => (err ? reject(err) : resolve(out))));
+      const fromBundle = (await buildByUrl(nm.MailComposer)).toString();
+      expect(fromBundle).toBe((await buildByUrl(pkg.MailComposer)).toString());
+      expect(fromBundle).toContain(Buffer.from('served over HTTP').toString('base64'));
+      const resolved = await new Promise<unknown>((resolve, reject) => nm.shared.resolveContent({ c: { href } }, 'c', (err: Error | null, v: unknown) => (err ? reject(err) : resolve(v))));
+      expect(String(resolved)).toBe('served over HTTP');
+    } finally {
+      server.close();
+    }
   });
 
   it('every bundle is pure ASCII (read without UTF-8 decoding) and compiles with the code cache the build wrote', () => {

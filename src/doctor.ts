@@ -37,7 +37,12 @@ async function checkDatabase(config: Config): Promise<Check> {
   } catch (err) {
     return { name, ok: false, detail: message(err), fix: 'run `deskbridge init` where the config file is, or set DESKBRIDGE_DATABASE' };
   }
-  const db = openDatabase(config.database);
+  let db: ReturnType<typeof openDatabase>;
+  try {
+    db = openDatabase(config.database);
+  } catch (err) {
+    return { name, ok: false, detail: `${redactUrl(config.database)}: ${message(err)}`, fix: 'see the start-up cache check below' }; // the database layer itself did not load (a damaged bundle)
+  }
   try {
     const pending = await withTimeout(pendingMigrations(db), CHECK_TIMEOUT_MS, 'database');
     if (pending.length > 0) return { name, ok: false, detail: `${redactUrl(config.database)}: ${pending.length} migration(s) not applied`, fix: 'run `deskbridge migrate`' };
@@ -135,6 +140,8 @@ function checkStartupCache(): Check {
   const name = 'start-up cache';
   const bundles = checkBundles();
   if (!bundles) return { name, ok: true, detail: 'running from the sources: no bundles' };
+  const broken = bundles.filter((b) => b.damaged);
+  if (broken.length > 0) return { name, ok: false, detail: broken.map((b) => b.damaged).join('; '), fix: 'install deskbridge again (or run `npm run build` in a checkout)' };
   const off = bundles.filter((b) => b.cache !== 'used');
   if (off.length === 0) return { name, ok: true, detail: `${bundles.length} bundle(s), each compiled from its code cache` };
   // not a failure: the bundles compile from source as they would without a cache

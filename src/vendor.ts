@@ -30,6 +30,7 @@ import { createRequire } from 'node:module';
 import { basename, dirname, extname, join } from 'node:path';
 import { Script } from 'node:vm';
 import { isAscii } from 'node:buffer';
+import { DeskbridgeError } from './errors';
 
 export type VendoredName = 'knex' | 'handlebars' | 'mailauth-verify' | 'mail' | 'nodemailer';
 
@@ -81,6 +82,11 @@ function readCache(file: string, source: Buffer): Buffer | 'none' | 'mismatch' {
 export const BUNDLE_HEAD = '(function (exports, require, module, __filename, __dirname) { ';
 export const BUNDLE_TAIL = '\n});';
 const HEAD_BYTES = Buffer.from(BUNDLE_HEAD);
+const TAIL_BYTES = Buffer.from(BUNDLE_TAIL);
+
+/** A bundle that cannot be loaded as the build wrote it: the installation is damaged, and the message names the file. */
+const damaged = (file: string, what: string, cause?: unknown) =>
+  new DeskbridgeError('EINTERNAL', `${file} ${what}: this installation of deskbridge is damaged; install it again (or run \`npm run build\` in a checkout)`, { cause });
 
 /** Compiles a bundle (not run), with its code cache when there is one that fits, and says how. */
 function compile(file: string): { script: Script; cache: CodeCacheUse } {
@@ -89,10 +95,16 @@ function compile(file: string): { script: Script; cache: CodeCacheUse } {
   // an ASCII file (as the build writes them) becomes a string without UTF-8 decoding
   const text = isAscii(source) ? source.toString('latin1') : source.toString('utf8');
   const wrapped = source.subarray(0, HEAD_BYTES.length).equals(HEAD_BYTES); // a bundle of an older build has no wrapper yet
-  const script = new Script(wrapped ? text : `${BUNDLE_HEAD}${text}${BUNDLE_TAIL}`, {
-    filename: file,
-    cachedData: typeof cached === 'string' ? undefined : cached,
-  });
+  if (wrapped && !source.subarray(source.length - TAIL_BYTES.length).equals(TAIL_BYTES)) throw damaged(file, 'is cut short (it does not end as the build writes it)');
+  let script: Script;
+  try {
+    script = new Script(wrapped ? text : `${BUNDLE_HEAD}${text}${BUNDLE_TAIL}`, {
+      filename: file,
+      cachedData: typeof cached === 'string' ? undefined : cached,
+    });
+  } catch (err) {
+    throw damaged(file, `does not compile (${(err as Error).message})`, err);
+  }
   // V8's own verdict: cachedDataRejected is set only when a cache was given to it
   const cache = typeof cached === 'string' ? cached : script.cachedDataRejected === true ? 'rejected' : 'used';
   return { script, cache };
@@ -135,13 +147,20 @@ export function vendored<T>(name: VendoredName, fromPackage: () => T, member?: s
  * compiled but not run (`deskbridge doctor`); null when running from the
  * sources, which have none.
  */
-export function checkBundles(): Array<{ name: string; cache: CodeCacheUse }> | null {
+export function checkBundles(): Array<{ name: string; cache: CodeCacheUse; damaged?: string }> | null {
   if (!bundles || !existsSync(bundles)) return null;
   return readdirSync(bundles)
     .filter((f) => f.endsWith('.js'))
     .sort()
-    // a bundle this thread loaded: its verdict then (compiled again, V8's in-memory cache would answer, not the file)
-    .map((f) => ({ name: basename(f, '.js'), cache: (loaded.get(join(bundles, f)) ?? compile(join(bundles, f))).cache }));
+    .map((f) => {
+      const name = basename(f, '.js');
+      try {
+        // a bundle this thread loaded: its verdict then (compiled again, V8's in-memory cache would answer, not the file)
+        return { name, cache: (loaded.get(join(bundles, f)) ?? compile(join(bundles, f))).cache };
+      } catch (err) {
+        return { name, cache: 'none' as const, damaged: (err as Error).message };
+      }
+    });
 }
 
 /** The bundles this thread loaded, and how each was compiled (tests). */

@@ -2,6 +2,7 @@
 // src/vendor.ts) must behave as the packages do: the compiled program runs
 // them, every other test runs the packages. Under `npm test` the fresh test
 // build (dist/ beside DESKBRIDGE_TEST_BIN's bin/) holds them; vitest alone has none.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -97,6 +98,13 @@ describe.runIf(present)('vendor bundles', () => {
     expect(decoded).toBe('A\ufffd BC');
     expect((await mail.mailparser.simpleParser(mails[5]!)).textAsHtml).toContain('<a href="https://twitter.com/bob">@bob</a>');
     expect((await mail.mailparser.simpleParser(mails[6]!)).text).toContain('The server answers slowly\u00a0& often.');
+    // and in a fresh process, where this HTML-only mail is the first use of html-to-text (above, an earlier test loaded it)
+    const first = spawnSync(process.execPath, ['-e', `
+      const mail = require(${JSON.stringify(join(dir!, '..', 'src', 'vendor.js'))}).vendored('mail', () => null);
+      mail.mailparser.simpleParser(Buffer.from(process.argv[1], 'base64')).then((m) => process.stdout.write(JSON.stringify({ text: m.text })));
+    `, mails[6]!.toString('base64')], { encoding: 'utf8' });
+    expect(first.status, first.stderr).toBe(0);
+    expect(JSON.parse(first.stdout)).toEqual({ text: (await pkg.simpleParser(mails[6]!)).text });
   });
 
   it("nodemailer: its pieces from the one bundle write what the package writes", async () => {
@@ -155,7 +163,7 @@ describe.runIf(present)('vendor bundles', () => {
     try {
       mkdirSync(join(work, 'src'));
       mkdirSync(join(work, 'vendor'));
-      copyFileSync(join(dir!, '..', 'src', 'vendor.js'), join(work, 'src', 'vendor.js'));
+      for (const f of ['vendor.js', 'errors.js']) copyFileSync(join(dir!, '..', 'src', f), join(work, 'src', f));
       const at = (name: string) => join(work, 'vendor', name);
       // handlebars: edited after the build, same length (V8 alone would run the cached, old code), its cache left as built
       const edited = Buffer.from(readFileSync(join(dir!, 'handlebars.js'), 'latin1').replace('"<": "&lt;"', '"<": "&LT;"'), 'latin1');
@@ -195,6 +203,39 @@ describe.runIf(present)('vendor bundles', () => {
         { name: 'nodemailer', cache: 'mismatch' },
       ]);
       expect(loader().checkBundles()?.map((b) => b.cache)).toEqual(['used', 'used', 'used', 'used', 'used']);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
+    }
+  });
+
+  it("a bundle cut short or damaged stops the call with a message naming the file; doctor's check lists it", () => {
+    const work = mkdtempSync(join(tmpdir(), 'deskbridge-vendor-damaged-'));
+    try {
+      mkdirSync(join(work, 'src'));
+      mkdirSync(join(work, 'vendor'));
+      for (const f of ['vendor.js', 'errors.js']) copyFileSync(join(dir!, '..', 'src', f), join(work, 'src', f));
+      const at = (name: string) => join(work, 'vendor', name);
+      for (const name of ['handlebars', 'knex', 'mail', 'mailauth-verify', 'nodemailer']) copyFileSync(join(dir!, `${name}.js`), at(`${name}.js`));
+      // knex: its last bytes lost (a full disk, an interrupted copy); mail: a byte changed inside, so it no longer parses
+      const knex = readFileSync(at('knex.js'));
+      writeFileSync(at('knex.js'), knex.subarray(0, knex.length - 4));
+      const mail = readFileSync(at('mail.js'), 'latin1');
+      const fn = mail.indexOf('function', 1000);
+      writeFileSync(at('mail.js'), `${mail.slice(0, fn)}functio(${mail.slice(fn + 8)}`, 'latin1');
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const copy = require(join(work, 'src', 'vendor.js')) as VendorModule;
+      const fail = (name: string) => () => copy.vendored(name as never, () => null);
+      expect(fail('knex')).toThrow(`${at('knex.js')} is cut short (it does not end as the build writes it): this installation of deskbridge is damaged`);
+      expect(fail('mail')).toThrow(new RegExp(`^${at('mail.js').replace(/[.\\/]/g, '\\$&')} does not compile \\(.+\\): this installation of deskbridge is damaged`));
+      expect(fail('knex')).toThrow(expect.objectContaining({ code: 'EINTERNAL' }));
+      expect(copy.vendored<typeof import('handlebars')>('handlebars', () => { throw new Error('no bundle'); }).compile('{{a}}')({ a: 1 })).toBe('1'); // the others load
+      expect(copy.checkBundles()?.map((b) => [b.name, b.damaged ? 'damaged' : b.cache])).toEqual([
+        ['handlebars', 'none'], // no cache copied: compiled from source
+        ['knex', 'damaged'],
+        ['mail', 'damaged'],
+        ['mailauth-verify', 'none'],
+        ['nodemailer', 'none'],
+      ]);
     } finally {
       rmSync(work, { recursive: true, force: true });
     }

@@ -19,6 +19,8 @@ export const lazy = {
   ingestOutput: () => require('./ingest-results') as typeof import('./ingest-results'),
   extract: () => require('../mail/extract') as typeof import('../mail/extract'),
   log: () => require('../log') as typeof import('../log'),
+  // the migrations' modules with it: only `init` and `migrate` run them (every command checks their names, store/schema-check.ts)
+  migrate: () => require('../store/migrate') as typeof import('../store/migrate'),
   notify: () => require('../outbound/notify') as typeof import('../outbound/notify'),
   outboxWorker: () => require('../outbound/outbox-worker') as typeof import('../outbound/outbox-worker'),
   parseMail: () => require('../mail/parse-mail') as typeof import('../mail/parse-mail'),

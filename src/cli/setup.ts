@@ -5,8 +5,8 @@ import { resolve } from 'node:path';
 import { redactUrl } from '../url-secrets';
 
 const DEFAULT_CONFIG_FILE = 'deskbridge.config.json'; // config.ts's, without loading its schema (zod) for `--help`
-import { migrateLatest } from '../store/migrate';
 import type { CliContext } from './context';
+import { lazy } from './lazy';
 
 export const SAMPLE_CONFIG = `// deskbridge configuration (JSON with comments). Every key can also be set by
 // an environment variable, which wins (DESKBRIDGE_DATABASE, DESKBRIDGE_IMAP, …;
@@ -48,7 +48,7 @@ export function registerSetup(program: Command, ctx: CliContext): void {
         writeFileSync(path, SAMPLE_CONFIG, { flag: 'wx' });
         process.stdout.write(`wrote ${path}\n`);
       }
-      const { applied } = await migrateLatest(ctx.rawDatabase());
+      const { applied } = await lazy.migrate().migrateLatest(ctx.rawDatabase());
       process.stdout.write(`database ${redactUrl(ctx.config.database)}: ${applied.length ? `applied ${applied.length} migration(s)` : 'up to date'}\n`);
     });
 
@@ -57,7 +57,7 @@ export function registerSetup(program: Command, ctx: CliContext): void {
     .description('bring the database schema up to date (safe to run twice, or from two processes at once)')
     .addHelpText('after', '\nExample:\n  $ DESKBRIDGE_DATABASE=postgres://deskbridge@db.internal/deskbridge npx deskbridge migrate')
     .action(async () => {
-      const { applied } = await migrateLatest(ctx.rawDatabase());
+      const { applied } = await lazy.migrate().migrateLatest(ctx.rawDatabase());
       if (applied.length === 0) process.stdout.write('already up to date\n');
       for (const name of applied) process.stdout.write(`applied ${name}\n`);
     });

@@ -64,9 +64,16 @@ const quiet = (...args: unknown[]) => {
 };
 const KNEX_LOG = { warn: quiet, error: quiet, deprecate: quiet, debug: quiet };
 
+const WITHOUT_MIGRATIONS: Knex.MigrationSource<never> = {
+  getMigrations: () => Promise.reject(new Error('the migrations run through migrateLatest (src/store/migrate.ts) or `npx knex` (knexfile.ts), which hand knex their list')),
+  getMigrationName: () => '',
+  getMigration: () => Promise.reject(new Error('no migrations here')),
+};
+
 export function knexConfig(database: string): Knex.Config {
-  // the migrations themselves are handed to knex where they run (migrate.ts, knexfile.ts): every other call only opens the database
-  const migrations = { tableName: MIGRATIONS_TABLE };
+  // the migrations themselves are handed to knex where they run (migrate.ts, knexfile.ts): every other call only
+  // opens the database, and a knex.migrate call without them is refused in words (knex would read ./migrations)
+  const migrations = { tableName: MIGRATIONS_TABLE, migrationSource: WITHOUT_MIGRATIONS };
   if (isPostgres(database)) {
     return { client: 'pg', connection: database, pool: { min: 0, max: 10 }, migrations, log: KNEX_LOG };
   }

@@ -57,14 +57,25 @@ export const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = MIGRATION
 const unlisted = Object.keys(MODULES).filter((name) => !MIGRATION_NAMES.includes(name));
 if (unlisted.length > 0) throw new Error(`migration ${unlisted.join(', ')} is imported in migration-source.ts but not listed in migration-names.ts`);
 
-export const migrationSource: Knex.MigrationSource<readonly [string, Migration]> = {
-  getMigrations: async () => [...MIGRATIONS],
-  getMigrationName: ([name]) => name,
-  // Forward only: knex insists on a down(), so each gets one that refuses.
-  getMigration: async ([name, migration]) => ({
-    up: migration.up,
-    down: async () => {
-      throw new Error(`${name}: deskbridge migrations are forward-only; restore a backup to go back`);
-    },
-  }),
-};
+interface Entry {
+  /** The name, under the property knex's CLI prints (`npx knex migrate:list`), as for its own migration files. */
+  file: string;
+  migration: Migration;
+}
+
+/** A knex migration source over these migrations, or the first ones of them (upgrade tests). */
+export function migrationSourceOf(migrations: ReadonlyArray<readonly [string, Migration]>): Knex.MigrationSource<Entry> {
+  return {
+    getMigrations: async () => migrations.map(([file, migration]) => ({ file, migration })),
+    getMigrationName: ({ file }) => file,
+    // Forward only: knex insists on a down(), so each gets one that refuses.
+    getMigration: async ({ file, migration }) => ({
+      up: migration.up,
+      down: async () => {
+        throw new Error(`${file}: deskbridge migrations are forward-only; restore a backup to go back`);
+      },
+    }),
+  };
+}
+
+export const migrationSource = migrationSourceOf(MIGRATIONS);

@@ -4,7 +4,7 @@
 // --auth none` alone is a valid choice. `profile test` shows a mail's
 // authentication and what the system's policy would do with it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { migrationSource, MIGRATIONS } from '../../src/store/migration-source';
+import { MIGRATIONS, migrationSourceOf } from '../../src/store/migration-source';
 import { migrateLatest } from '../../src/store/migrate';
 import { createPipeline } from '../../src/pipeline';
 import { cliFor } from '../helpers/cli';
@@ -20,7 +20,7 @@ beforeAll(async () => {
   target = await createTestDatabase('upgrade');
   db = openDatabase(target.url);
   // the schema as it was before sender authentication, with a system, a department and a map made then
-  await db.knex.migrate.latest({ migrationSource: { ...migrationSource, getMigrations: async () => MIGRATIONS.slice(0, BEFORE) } });
+  await db.knex.migrate.latest({ migrationSource: migrationSourceOf(MIGRATIONS.slice(0, BEFORE)) });
   const now = new Date().toISOString();
   await db.knex('systems').insert({ slug: 'acme', name: 'Acme', from_addresses: '["@billing.acme.example"]', relay_to: 'support@billing.acme.example', profile: 'whmcs', enabled: true, created_at: now, updated_at: now });
   await db.knex('departments').insert({ slug: 'hosting', name: 'Hosting', created_at: now, updated_at: now });

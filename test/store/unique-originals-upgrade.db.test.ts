@@ -5,7 +5,7 @@
 // such double.
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase, type Database } from '../../src/store/db';
-import { MIGRATIONS, migrationSource } from '../../src/store/migration-source';
+import { MIGRATIONS, migrationSource, migrationSourceOf } from '../../src/store/migration-source';
 import { BACKEND, createTestDatabase, type TestDatabase } from '../helpers/database';
 
 let target: TestDatabase | undefined;
@@ -20,7 +20,7 @@ describe(`upgrading a ledger with doubles on ${BACKEND}`, () => {
     target = await createTestDatabase('upgrade');
     db = openDatabase(target.url);
     const before = MIGRATIONS.findIndex(([name]) => name === '20261130120100_unique_inbound_originals');
-    const config = { migrationSource: { ...migrationSource, getMigrations: async () => MIGRATIONS.slice(0, before) } };
+    const config = { migrationSource: migrationSourceOf(MIGRATIONS.slice(0, before)) };
     await db.knex.migrate.latest(config);
     const now = new Date().toISOString();
     const row = (id: number, mailbox: string) => ({ id, source: 'imap', mailbox, uidvalidity: 1, uid: id, message_id: '<m@x.example>', from_address: 'a@x.example', content_hash: 'h'.repeat(64), size: 10, raw: Buffer.from('x'), state: 'ticket_created', attempts: 0, received_at: now });

@@ -4,7 +4,8 @@
 // `run` and knexfile.ts connect the same way.
 import type { Knex } from 'knex';
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { isPostgres, type Config } from '../config';
 import { DeskbridgeError } from '../errors';
 import { DIALECTS, type Dialect } from './dialect';
@@ -70,6 +71,24 @@ const WITHOUT_MIGRATIONS: Knex.MigrationSource<never> = {
   getMigration: () => Promise.reject(new Error('no migrations here')),
 };
 
+let addon: string | object | undefined;
+/**
+ * better-sqlite3's compiled addon, named to it. The knex bundle carries the
+ * package's JavaScript (scripts/build.mjs), whose own search for the addon
+ * (the `bindings` package, from the calling file's folder) would look beside
+ * the bundle; and that search, unbundled, is ~2 ms of every start. Where the
+ * package keeps it elsewhere (a debug build), `bindings` finds it from the
+ * package's own folder.
+ */
+function sqliteAddon(): string | object {
+  if (addon) return addon;
+  const root = dirname(require.resolve('better-sqlite3/package.json'));
+  const release = join(root, 'build', 'Release', 'better_sqlite3.node');
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  addon = existsSync(release) ? release : (createRequire(join(root, 'package.json'))('bindings') as (o: object) => object)({ bindings: 'better_sqlite3.node', module_root: root });
+  return addon;
+}
+
 export function knexConfig(database: string): Knex.Config {
   // the migrations themselves are handed to knex where they run (migrate.ts, knexfile.ts): every other call only
   // opens the database, and a knex.migrate call without them is refused in words (knex would read ./migrations)
@@ -80,7 +99,7 @@ export function knexConfig(database: string): Knex.Config {
   if (database !== ':memory:') mkdirSync(dirname(database), { recursive: true });
   return {
     client: 'better-sqlite3',
-    connection: { filename: database, options: { timeout: SQLITE_BUSY_TIMEOUT_MS } } as Knex.Sqlite3ConnectionConfig,
+    connection: { filename: database, options: { nativeBinding: sqliteAddon() } } as Knex.Sqlite3ConnectionConfig,
     useNullAsDefault: true,
     log: KNEX_LOG,
     pool: {
@@ -89,6 +108,8 @@ export function knexConfig(database: string): Knex.Config {
       afterCreate(conn: SqliteConnection, done: (err: Error | null, conn: unknown) => void) {
         try {
           cachePreparedStatements(conn);
+          // first: the pragmas below may wait for another process's lock too (knex passes better-sqlite3 no timeout option)
+          conn.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
           conn.pragma('journal_mode = WAL');
           conn.pragma('foreign_keys = ON');
           conn.pragma('synchronous = NORMAL'); // WAL + NORMAL is durable across process crashes

@@ -15,6 +15,15 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const ROOT = join(__dirname, '..', '..');
 
 describe('SQLite with two writing processes', () => {
+  it("waits up to db.ts's busy timeout (15 s) for the other process's lock, not better-sqlite3's default 5 s", async () => {
+    const db = openDatabase(join(dir, 'timeout.sqlite'));
+    try {
+      expect(await db.knex.raw('pragma busy_timeout')).toEqual([{ timeout: 15_000 }]);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('a read-then-write transaction waits for the other process instead of failing', async () => {
     const file = join(dir, 'shared.sqlite');
     const db = openDatabase(file);

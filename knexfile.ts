@@ -3,6 +3,7 @@
 // sucrase's register hook, so it stays TypeScript).
 import { loadConfig } from './src/config';
 import { knexConfig } from './src/store/db';
-import { migrationSource, MIGRATIONS_TABLE } from './src/store/migration-source';
+import { MIGRATIONS_TABLE } from './src/store/migration-names';
+import { migrationSource } from './src/store/migration-source';
 
 export default { ...knexConfig(loadConfig().database), migrations: { migrationSource, tableName: MIGRATIONS_TABLE } };

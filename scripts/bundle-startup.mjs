@@ -99,7 +99,6 @@ module.exports = function lazyStandIn(...args) {
 `;
 const EXPORTS_FUNCTION = 'module.exports = exports.default;';
 
-
 /**
  * The esbuild plugin for the bundle `bundle` ('mail' or 'nodemailer');
  * `resolveDir` is where the bundle's packages are resolved from (the

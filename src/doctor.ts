@@ -13,7 +13,7 @@ import { withTimeout } from './ingest/mailbox-session';
 import { openDatabase, requireExistingDatabase } from './store/db';
 import { pendingMigrations } from './store/schema-check';
 import { checkAuthSetup, checkPolicies } from './doctor-auth';
-import { checkBundles, CODE_CACHE_SCRIPT } from './vendor';
+import { checkBundles, CODE_CACHE_SCRIPT, REINSTALL } from './vendor';
 
 export interface Check {
   name: string;
@@ -141,7 +141,7 @@ function checkStartupCache(): Check {
   const bundles = checkBundles();
   if (!bundles) return { name, ok: true, detail: 'running from the sources: no bundles' };
   const broken = bundles.filter((b) => b.damaged);
-  if (broken.length > 0) return { name, ok: false, detail: broken.map((b) => b.damaged).join('; '), fix: 'install deskbridge again (or run `npm run build` in a checkout)' };
+  if (broken.length > 0) return { name, ok: false, detail: broken.map((b) => b.damaged).join('; '), fix: REINSTALL };
   const off = bundles.filter((b) => b.cache !== 'used');
   if (off.length === 0) return { name, ok: true, detail: `${bundles.length} bundle(s), each compiled from its code cache` };
   // not a failure: the bundles compile from source as they would without a cache

@@ -84,9 +84,10 @@ export const BUNDLE_TAIL = '\n});';
 const HEAD_BYTES = Buffer.from(BUNDLE_HEAD);
 const TAIL_BYTES = Buffer.from(BUNDLE_TAIL);
 
+/** What to do about a damaged bundle (the error below, and `deskbridge doctor`). */
+export const REINSTALL = 'install deskbridge again (or run `npm run build` in a checkout)';
 /** A bundle that cannot be loaded as the build wrote it: the installation is damaged, and the message names the file. */
-const damaged = (file: string, what: string, cause?: unknown) =>
-  new DeskbridgeError('EINTERNAL', `${file} ${what}: this installation of deskbridge is damaged; install it again (or run \`npm run build\` in a checkout)`, { cause });
+const damaged = (file: string, what: string, cause?: unknown) => new DeskbridgeError('EINTERNAL', `${file} ${what}: this installation of deskbridge is damaged; ${REINSTALL}`, { cause });
 
 /** Compiles a bundle (not run), with its code cache when there is one that fits, and says how. */
 function compile(file: string): { script: Script; cache: CodeCacheUse } {

@@ -5,7 +5,8 @@
 import type { Knex } from 'knex';
 import { DeskbridgeError } from '../errors';
 import type { Database } from './db';
-import { migrationSource, MIGRATIONS_TABLE } from './migration-source';
+import { MIGRATIONS_TABLE } from './migration-names';
+import { migrationSource } from './migration-source';
 
 const MIGRATION_LOCK_KEY = 0x6465736b; // "desk": the advisory lock id migrations hold on PostgreSQL
 const RETRY_DELAY_MS = 200;

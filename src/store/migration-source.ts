@@ -4,7 +4,7 @@
 // names and order are in migration-names.ts, which every command's schema
 // check reads without loading these.
 import type { Knex } from 'knex';
-import { MIGRATION_NAMES, MIGRATIONS_TABLE } from './migration-names';
+import { MIGRATION_NAMES } from './migration-names';
 import * as m0 from '../../migrations/20261126000100_create_systems';
 import * as m1 from '../../migrations/20261126000200_create_departments';
 import * as m2 from '../../migrations/20261126000300_create_department_staff';
@@ -45,8 +45,6 @@ const MODULES: Readonly<Record<string, Migration>> = {
   '20261130130100_create_inbound_history': m1301,
   '20261130140100_add_department_staff_name': m14a,
 };
-
-export { MIGRATIONS_TABLE };
 
 /** Every migration in the order it runs, with its module; built from MIGRATION_NAMES, and refusing to load if the two lists differ. */
 export const MIGRATIONS: ReadonlyArray<readonly [string, Migration]> = MIGRATION_NAMES.map((name) => {

@@ -20,7 +20,8 @@ const run = () => require(main).main(process.argv);
 if (process.argv[2] === 'ingest') {
   // An MTA pipe runs one `ingest` per mail: the mail goes to a running `deskbridge run` when one serves
   // DESKBRIDGE_INGEST_SOCKET, before the command line is even loaded; else the parse worker, the longest
-  // step of a mail ingested here, starts at once on the second core (cli/ingest-pipe.ts)
+  // step of a mail ingested here, starts at once on the second core, and the plain forms (stdin, files,
+  // --json) run without the rest of the command line (cli/ingest-pipe.ts)
   require(join(dist, 'cli', 'ingest-pipe.js'))
     .pipeFastPath(process.argv.slice(3))
     .then((done) => done || run(), run);

@@ -5,8 +5,10 @@
 // with DESKBRIDGE_INGEST_SOCKET served by a running `deskbridge run`, the
 // mail is handed over there (ingest-handoff.ts) and the call ends having
 // loaded little more than the configuration; otherwise the parse worker is
-// started at once (the longest step of a mail ingested here) and the normal
-// command takes over, with stdin as read so far. The `ingest` command itself
+// started at once (the longest step of a mail ingested here) and the
+// `ingest` command runs without commander, with stdin as read so far. The
+// plain files form (`ingest FILE…`, as xargs calls it) takes the same short
+// way. The `ingest` command itself
 // tries the same hand-over when it runs without bin/deskbridge.js (the
 // sources through tsx), so the two paths behave alike.
 import { lstatSync, type Stats } from 'node:fs';
@@ -61,29 +63,34 @@ export async function handOffStdin(config: Config, json: boolean): Promise<boole
 
 /**
  * For bin/deskbridge.js, given the arguments after `ingest`: true when the
- * call was dealt with here. Only the plain pipe forms (`ingest`, `ingest
- * --json`) are: the mail handed over, or else ingested by the `ingest`
- * command's own code without the rest of the command line (commander and
- * every other command: a fifth of a call's start-up). Any other form (files,
- * --help, a typo) is left to the command line, with the parse worker started.
+ * call was dealt with here. The plain forms — a mail on stdin (`ingest`,
+ * `ingest --json`) or files (`ingest FILE… [--json]`) — are: a piped mail
+ * handed over, or else ingested by the `ingest` command's own code without
+ * the rest of the command line (commander and every other command: a fifth
+ * of a single mail's start-up, and what the parse worker waited for before
+ * its first file). Any other form (--help, another option, a typo, a file
+ * name that starts with "-") is left to the command line, with the parse
+ * worker started.
  */
 export async function pipeFastPath(args: readonly string[]): Promise<boolean> {
-  const pipe = args.length === 0 || (args.length === 1 && args[0] === '--json');
-  if (!pipe) {
+  const files = args.filter((a, i) => a !== '--json' || args.indexOf('--json') !== i);
+  const json = files.length < args.length;
+  if (files.some((a) => a.startsWith('-'))) {
     lazy.parsePool().startWorkerEarly();
     return false;
   }
-  const json = args[0] === '--json';
-  let config: Config | null = null;
-  try {
-    config = lazy.config().loadConfig();
-  } catch {
-    // the command below says what is wrong with it, in its own words
+  if (files.length === 0) {
+    let config: Config | null = null;
+    try {
+      config = lazy.config().loadConfig();
+    } catch {
+      // the command below says what is wrong with it, in its own words
+    }
+    if (config && (await handOffStdin(config, json))) return true;
   }
-  if (config && (await handOffStdin(config, json))) return true;
   lazy.parsePool().startWorkerEarly();
   const { runCommand } = require('./run-command') as typeof import('./run-command'); // eslint-disable-line @typescript-eslint/no-require-imports
   const { ingestCommand } = require('./ingest') as typeof import('./ingest'); // eslint-disable-line @typescript-eslint/no-require-imports
-  await runCommand((ctx) => ingestCommand(ctx, [], { json }));
+  await runCommand((ctx) => ingestCommand(ctx, files, { json }));
   return true;
 }

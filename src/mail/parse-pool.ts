@@ -87,7 +87,10 @@ export function createParsePool(options: { deadlineMs?: number } = {}) {
     return p;
   };
 
-  /** The deadline runs from the moment the worker starts on the mail (it says so): a worker's start-up and the mails before it do not count. */
+  /**
+   * The deadline runs from the moment the worker starts on the mail — it says so for a mail it takes up after a pause,
+   * and takes up the next at once when it answers one — so a worker's start-up and the mails before it do not count.
+   */
   function arm(id: number): void {
     const p = pending.get(id);
     if (!p || p.timer) return;
@@ -120,6 +123,9 @@ export function createParsePool(options: { deadlineMs?: number } = {}) {
       if (m.started) return arm(m.id);
       const p = settle(m.id);
       if (!p) return;
+      // the worker goes straight on to the next mail it holds (it says `started` only after a pause): its deadline runs from now
+      const next = pending.keys().next();
+      if (!next.done) arm(next.value);
       if (m.facts) p.resolve(revive(m.facts));
       else p.reject(Object.assign(new Error(m.error?.message ?? 'parse failed'), m.error?.code ? { code: m.error.code } : {}));
     });

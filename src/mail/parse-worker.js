@@ -25,9 +25,14 @@ let busy = false;
 
 async function drain() {
   busy = true;
+  let first = true;
   while (queue.length > 0) {
     const { id, raw, candidates } = queue.shift();
-    parentPort.postMessage({ id, started: true }); // the pool's deadline for this mail runs from here
+    // The pool's deadline for a mail runs from when this starts on it. Said only for the first mail after a pause:
+    // a later one starts the moment the answer for the one before it is sent, and the pool arms its deadline on
+    // that answer (a message a mail less each way: 2,500 fewer on a 2,500-file ingest).
+    if (first) parentPort.postMessage({ id, started: true });
+    first = false;
     try {
       const facts = await parseMail(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
       facts.work = doMailWork(facts, candidates || []);

@@ -27,19 +27,46 @@ writeFileSync(
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 let calls = 0;
-async function loads(args: string[]): Promise<{ migrations: string[]; bundles: string[] }> {
+async function loads(args: string[]): Promise<{ migrations: string[]; bundles: string[]; modules: string[]; stdout: string }> {
   const out = join(work, `loaded-${++calls}.json`);
   const run = await runCli(args, { env: { DESKBRIDGE_DATABASE: join(work, 'desk.sqlite'), DESKBRIDGE_CONFIG: undefined, NODE_OPTIONS: `--require ${probe}`, DESKBRIDGE_PROBE_OUT: out } });
   expect(run.code, run.stderr).toBe(0);
   const loaded = JSON.parse(readFileSync(out, 'utf8')) as { modules: string[]; bundles: string[] };
-  return { migrations: loaded.modules.filter((f) => /[\\/](migrations[\\/]|store[\\/]migration-source\.js$|store[\\/]migrate\.js$)/.test(f)), bundles: loaded.bundles.sort() };
+  return {
+    migrations: loaded.modules.filter((f) => /[\\/](migrations[\\/]|store[\\/]migration-source\.js$|store[\\/]migrate\.js$)/.test(f)),
+    bundles: loaded.bundles.sort(),
+    modules: loaded.modules,
+    stdout: run.stdout,
+  };
 }
+
+/** The command-line modules a call loaded: commander's, and the cli/ modules other than the ingest path's own. */
+const commandLine = (modules: string[]) => modules.filter((f) => /[\\/]node_modules[\\/]commander[\\/]/.test(f) || /[\\/]cli[\\/](main|department|inbox|map|outbox|run|system|ticket|setup|status|audit|profile|doctor)\.js$/.test(f));
 
 describe.runIf(built)(`what a command of the build loads (${BIN})`, () => {
   it('migrate runs the migrations (the probe sees them), map list and --help load none of their modules', async () => {
     const migrate = await loads(['migrate']);
     expect(migrate.migrations.length).toBeGreaterThanOrEqual(18); // migrate.js, migration-source.js and every migration
-    expect(await loads(['map', 'list'])).toEqual({ migrations: [], bundles: ['knex'] });
-    expect(await loads(['--help'])).toEqual({ migrations: [], bundles: [] });
+    expect(await loads(['map', 'list'])).toMatchObject({ migrations: [], bundles: ['knex'] });
+    expect(await loads(['--help'])).toMatchObject({ migrations: [], bundles: [] });
+  });
+
+  it('ingest FILE… (as xargs calls it) runs without the rest of the command line, with the same results; another option goes through it', async () => {
+    const mails = [0, 1].map((i) => {
+      const file = join(work, `files-form-${i}.eml`);
+      writeFileSync(file, `From: someone@elsewhere.example\r\nTo: bridge@support.example\r\nSubject: files form ${i}\r\nMessage-ID: <files-form-${i}@elsewhere.example>\r\n\r\nHello.\r\n`);
+      return file;
+    });
+    const files = await loads(['ingest', mails[0]!, '--json', mails[1]!]);
+    expect(commandLine(files.modules)).toEqual([]);
+    const results = JSON.parse(files.stdout) as Array<{ file: string; state: string }>;
+    expect(results.map((r) => [r.file, r.state])).toEqual([
+      [mails[0], 'rejected_sender'],
+      [mails[1], 'rejected_sender'],
+    ]);
+    // the same files again, through commander (`--` ends its options): the same mails, now duplicates
+    const viaCommander = await loads(['ingest', '--json', '--', ...mails]);
+    expect(commandLine(viaCommander.modules).length).toBeGreaterThan(0);
+    expect((JSON.parse(viaCommander.stdout) as Array<{ state: string }>).map((r) => r.state)).toEqual(['duplicate', 'duplicate']);
   });
 });

@@ -74,10 +74,19 @@ export function createParsePool(options: { deadlineMs?: number } = {}) {
   function post(w: Worker, id: number, raw: Buffer, candidates: readonly ProfileCandidate[]): void {
     const bytes = new Uint8Array(raw);
     const same = candidates === sentCandidates;
-    sentCandidates = candidates;
     w.postMessage({ id, raw: bytes, ...(same ? {} : { candidates }) }, [bytes.buffer]);
+    sentCandidates = candidates; // only once they went: candidates that could not be sent are not what the worker holds
   }
   const pending = new Map<number, Pending>(); // in the order posted: the worker works through them in that order
+
+  /** Posts a pending mail; one that cannot be posted fails alone and leaves no entry behind (to be timed or sent again). */
+  function send(w: Worker, id: number, p: Pending): void {
+    try {
+      post(w, id, p.raw, p.candidates);
+    } catch (err) {
+      settle(id)?.reject(err as Error);
+    }
+  }
 
   const settle = (id: number) => {
     const p = pending.get(id);
@@ -94,7 +103,10 @@ export function createParsePool(options: { deadlineMs?: number } = {}) {
   function arm(id: number): void {
     const p = pending.get(id);
     if (!p || p.timer) return;
-    p.timer = setTimeout(() => overrun(id), deadlineMs);
+    // When the timer fires, answers the worker sent meanwhile may still wait in this thread's queue (it was busy:
+    // a large batch written synchronously, a slow disk), and timers run before messages are delivered: the
+    // verdict waits for one turn of the event loop, in which they are, so an answer in time is not an overrun.
+    p.timer = setTimeout(() => setImmediate(() => pending.get(id) === p && overrun(id)), deadlineMs);
     p.timer.unref();
   }
 
@@ -108,7 +120,7 @@ export function createParsePool(options: { deadlineMs?: number } = {}) {
     if (pending.size > 0) {
       const w2 = start();
       worker = w2;
-      for (const [qid, q] of pending) post(w2, qid, q.raw, q.candidates);
+      for (const [qid, q] of [...pending]) send(w2, qid, q);
     }
   }
 
@@ -150,8 +162,9 @@ export function createParsePool(options: { deadlineMs?: number } = {}) {
       worker ??= start();
       const id = ++seq;
       return new Promise<MailFacts>((resolve, reject) => {
-        pending.set(id, { raw, candidates, resolve, reject, timer: null });
-        post(worker!, id, raw, candidates);
+        const p: Pending = { raw, candidates, resolve, reject, timer: null };
+        pending.set(id, p);
+        send(worker!, id, p);
       });
     },
     /** Stops the worker; mails it still held fail (their callers record them `failed`, retried later). */

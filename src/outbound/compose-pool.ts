@@ -76,17 +76,26 @@ export function createComposePool(out: Pick<Outbound, 'address' | 'secret' | 'in
       const id = ++seq;
       const w = worker;
       return new Promise<NewOutboxItem[]>((resolve, reject) => {
-        const timer = setTimeout(() => {
+        const overrun = () => {
           if (!pending.has(id)) return;
           pending.delete(id);
           reject(new Error(`composing the notification took longer than ${deadlineMs} ms; the compose worker is stopped`));
           if (worker === w) worker = null; // the next job starts a new worker, not one on its way out (as the parse pool does)
           void w.terminate(); // its other jobs fail with it ('exit')
-        }, deadlineMs);
+        };
+        // an answer that came while this thread was busy waits in its queue, and timers run before messages are
+        // delivered: the verdict waits for one turn of the event loop, in which it is (as the parse pool's does)
+        const timer = setTimeout(() => setImmediate(overrun), deadlineMs);
         timer.unref();
         const settle = <T>(f: (v: T) => void) => (v: T) => (clearTimeout(timer), f(v));
         pending.set(id, { resolve: settle(resolve), reject: settle(reject) });
-        w.postMessage({ id, n });
+        try {
+          w.postMessage({ id, n });
+        } catch (err) {
+          // a job that cannot be posted fails alone: nothing of it is left to time out and stop the worker under the others
+          pending.get(id)?.reject(err as Error);
+          pending.delete(id);
+        }
       });
     },
     /** Stops the worker; jobs it still held fail (the pipeline composes them on the main thread instead). */

@@ -76,6 +76,49 @@ describe('parse pool', () => {
     }
   });
 
+  it('a mail whose answer waits while this thread is busy past the deadline is not taken for an overrun', async () => {
+    // a synchronous stretch on the main thread (a large batch written to SQLite, a slow disk) longer than the deadline,
+    // while the worker answered long before it: the answer is queued, and the timer must not fire first
+    const html = `<div>${'<p class="x">Lorem <b>ipsum</b> <a href="https://example.com/?a=1&amp;b=2">dolor</a> sit amet</p>\n'.repeat(2_500)}</div>`;
+    const mail = Buffer.from(`From: a@x.example\r\nSubject: busy\r\nContent-Type: text/html; charset=utf-8\r\n\r\n${html}\r\n`);
+    const busy = createParsePool({ deadlineMs: 2_000 });
+    try {
+      await busy.parse(mail); // loaded and warm
+      const answer = busy.parse(mail);
+      await new Promise((resolve) => setTimeout(resolve, 20)); // the worker has said it started: the deadline runs
+      await new Promise((resolve) => setImmediate(resolve)); // busy from here, the end of a turn: timers are what runs next
+      const until = Date.now() + 3_000;
+      while (Date.now() < until); // this thread busy for 1.5 deadlines
+      await expect(answer).resolves.toMatchObject({ subject: 'busy' });
+    } finally {
+      await busy.close();
+    }
+  });
+
+  it('a mail that cannot be handed to the worker fails alone: nothing of it is left to be timed, sent again or stand for its candidates', async () => {
+    const p = createParsePool({ deadlineMs: 2_000 });
+    const mask = { id: 2, slug: 'acme', from: ['support@billing.acme.example'], enabled: true, profile: { name: 'mask', fields: { ticket: [{ from: 'subject' as const, pattern: 'Ticket ID: (?<value>\\d+)' }] } }, profileKey: 'mask' };
+    const unsendable = [{ ...mask, profileKey: () => 'mask' }] as unknown as (typeof mask)[]; // a function: no structured clone
+    try {
+      const before = p.parse(fixture('whmcs-new.eml'), [mask]);
+      await expect(p.parse(fixture('whmcs-new.eml'), unsendable)).rejects.toThrow(/could not be cloned/);
+      await expect(p.parse(fixture('whmcs-new.eml'), unsendable)).rejects.toThrow(/could not be cloned/); // not taken as sent already
+      const hostile = Buffer.from(`From: a@x.example\r\n\r\n${'a'.repeat(60)}!\r\n`);
+      const evil = [{ id: 1, slug: 'x', from: ['a@x.example'], enabled: true, profile: { name: 'evil', fields: { ticket: [{ from: 'body' as const, pattern: '^(?<value>(a|aa)+)$' }] } }, profileKey: 'evil' }];
+      const overrun = p.parse(hostile, evil).catch((err: Error) => ({ err, at: Date.now() }));
+      const after = p.parse(fixture('whmcs-new.eml'), [mask]);
+      const posted = Date.now();
+      await expect(before).resolves.toMatchObject({ work: { extraction: { systemId: 2 } } });
+      const { err, at } = (await overrun) as { err: Error & { final?: boolean }; at: number };
+      expect(err).toMatchObject({ final: true, message: expect.stringMatching(/took longer than 2 s/) });
+      // its own deadline: the refused mails before it held no timer that ran first and stopped the worker under it
+      expect(at - posted).toBeLessThan(3_500);
+      await expect(after).resolves.toMatchObject({ work: { extraction: { systemId: 2, fields: { ticket: { value: '482913' } } } } });
+    } finally {
+      await p.close();
+    }
+  });
+
   it('a worker that is stopped fails the mails it held, and the next call starts a new one', async () => {
     const held = expect(pool.parse(fixture('whmcs-new.eml'))).rejects.toThrow(/parse worker stopped/);
     await pool.close();

@@ -1,7 +1,7 @@
 // `deskbridge ingest [FILE…]`: .eml files, or stdin when no file is named (the
 // form an MTA pipe uses), through the same pipeline as the IMAP listener.
 import type { Command } from 'commander';
-import { accessSync, constants, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import { DeskbridgeError } from '../errors';
 import type { Outbound } from '../outbound/notify';
 import type { IncomingMail, MailResult } from '../pipeline';
@@ -9,22 +9,25 @@ import type { InboundRow } from '../store/inbound';
 import { WAITING_FOR_CONFIG } from '../store/savepoint';
 import { lazy, outboundOf } from './lazy';
 import type { CliContext } from './context';
+import { batchBounds, readMailFile } from './ingest-files';
 import { handOffStdin, readStdinOnce } from './ingest-pipe';
 import { printResults } from './ingest-results';
 import { warnNoNotifications } from './output';
 
-const BATCH_SIZE = 100; // mails per commit: past SQLite's per-commit ceiling, small enough to keep memory flat
 const COMPOSE_POOL_MIN_FILES = 20; // fewer notifications are composed on the main thread sooner than a worker has loaded
 
-function checkFiles(files: string[]): void {
-  for (const file of files) {
+/** Every file readable and a file, before anything is ingested (a bad one changes nothing); their sizes. */
+function checkFiles(files: string[]): number[] {
+  return files.map((file) => {
     try {
       accessSync(file, constants.R_OK);
-      if (!statSync(file).isFile()) throw new Error('not a file');
+      const st = statSync(file);
+      if (!st.isFile()) throw new Error('not a file');
+      return st.size;
     } catch (err) {
       throw new DeskbridgeError('EINVALID', `ingest: cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-  }
+  });
 }
 
 export function registerIngest(program: Command, ctx: CliContext): void {
@@ -50,7 +53,7 @@ function templatesCompile(outbound: Outbound): boolean {
 
 /** `deskbridge ingest [FILE…] [--json]`: what the command does, also run without commander for an MTA pipe (ingest-pipe.ts). */
 export async function ingestCommand(ctx: CliContext, files: string[], opts: { json?: boolean }): Promise<void> {
-  checkFiles(files);
+  const sizes = checkFiles(files);
   // One mail on stdin (an MTA pipe) and a running `run` serving DESKBRIDGE_INGEST_SOCKET: it takes the mail
   // (ingest-pipe.ts, which bin/deskbridge.js runs before this); without an answer, this process ingests it, below.
   if (files.length === 0 && (await handOffStdin(ctx.config, Boolean(opts.json)))) return;
@@ -86,9 +89,12 @@ export async function ingestCommand(ctx: CliContext, files: string[], opts: { js
       if (raw.length === 0) throw new DeskbridgeError('EINVALID', 'ingest: no file named and nothing on stdin');
       results.push(...(await pipeline.ingest([{ raw, label: 'stdin', source: 'stdin' }])));
     }
-    // the next batch is read and parsed (on the pool's thread) while this one is written
-    const batchAt = (i: number) => files.slice(i * BATCH_SIZE, (i + 1) * BATCH_SIZE).map((file): IncomingMail => ({ raw: readFileSync(file), label: file, source: 'file', sourceRef: file }));
-    results.push(...(await pipeline.ingestInTurn(Math.ceil(files.length / BATCH_SIZE), batchAt)));
+    // the next batch is read and parsed (on the pool's thread) while this one is written; a file past the message
+    // limit is read for its headers alone (ingest-files.ts)
+    const batches = batchBounds(sizes, ctx.config.maxMessageBytes);
+    const batchAt = (i: number) =>
+      files.slice(...batches[i]!).map((file): IncomingMail => ({ ...readMailFile(file, ctx.config.maxMessageBytes), label: file, source: 'file', sourceRef: file }));
+    results.push(...(await pipeline.ingestInTurn(batches.length, batchAt)));
   } finally {
     await Promise.all([pool.close(), composer?.close()]);
   }

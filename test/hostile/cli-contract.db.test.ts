@@ -2,7 +2,7 @@
 // mail got a ledger state (failed included), --json prints only JSON, no
 // stack trace at the default log level; human output escapes control
 // characters from mail text while --json keeps them exact.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,6 +49,23 @@ describe(`deskbridge ingest under bad mail on ${BACKEND}`, () => {
       ['garbage.eml', 'rejected_sender'],
     ]);
     expect(r.stderr).not.toMatch(/^\s+at /m);
+  });
+
+  it('a file past the message limit, even past 2 GiB, is read for its headers alone: too_large with its subject, and the files beside it go on', async () => {
+    const huge = file('huge.eml', 'From: Support <support@billing.acme.example>\r\nSubject: [Ticket ID: BIG001] a huge mail\r\nMessage-ID: <huge@x>\r\n\r\nthe start of a body\r\n');
+    truncateSync(huge, 3 * 1024 ** 3); // sparse: 3 GiB long, next to nothing on disk
+    const after = file('after-huge.eml', 'From: Support <support@billing.acme.example>\r\nSubject: [Ticket ID: BIG002] after it\r\nMessage-ID: <after-huge@x>\r\n\r\nClient: Eve <eve@customer.example>\r\nhello\r\n');
+    const r = await cli(['ingest', '--json', huge, after]);
+    expect(r.code, r.stderr).toBe(0);
+    // (the failed mail of the test before is retried first)
+    const out = (JSON.parse(r.stdout) as Array<{ file: string; state: string; reason: string | null; inboundId: number }>).filter((m) => m.file !== join(dir, 'failing.eml'));
+    expect(out.map((m) => [m.file, m.state])).toEqual([
+      [huge, 'too_large'],
+      [after, 'ticket_created'],
+    ]);
+    expect(out[0]!.reason).toContain(`${3 * 1024 ** 3} bytes, over the limit`);
+    const shown = await cli(['inbox', 'show', String(out[0]!.inboundId), '--json']);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ subject: '[Ticket ID: BIG001] a huge mail', size: 3 * 1024 ** 3 });
   });
 
   it('ticket show and list escape control characters; --json keeps them exact', async () => {

@@ -15,6 +15,7 @@ import { encodeUserinfo, redactUrl } from './url-secrets';
 export const DEFAULT_CONFIG_FILE = 'deskbridge.config.json';
 export const DEFAULT_DATABASE = './deskbridge.sqlite';
 const DEFAULT_MAX_MESSAGE_BYTES = 25 * 1024 * 1024; // the usual MTA limit; larger mail is kept as headers only
+const MAX_MESSAGE_BYTES_CEILING = 1024 ** 3; // a mail is held whole in memory to be parsed: no MTA passes on more than this
 const MAX_SOCKET_PATH_BYTES = 107; // sun_path on Linux, less its terminating NUL
 
 /** Config key → environment variable; every one also has a NAME_FILE variant. */
@@ -122,7 +123,7 @@ const SETTINGS = {
   pollSeconds: { read: number({ int: true, min: 1, max: 3600 }), default: () => 60 }, // the fallback poll behind IDLE
   instance: { read: text((v) => /^[\w.-]+$/.test(v), 'expected letters, digits, dot, dash or underscore'), default: () => hostname() },
   logLevel: { read: text((v) => (LOG_LEVELS as readonly string[]).includes(v), `expected one of ${LOG_LEVELS.join(', ')}`) as Reader<(typeof LOG_LEVELS)[number]>, default: () => 'info' as const },
-  maxMessageBytes: { read: number({ int: true, above: 0 }), default: () => DEFAULT_MAX_MESSAGE_BYTES },
+  maxMessageBytes: { read: number({ int: true, above: 0, max: MAX_MESSAGE_BYTES_CEILING }), default: () => DEFAULT_MAX_MESSAGE_BYTES },
   mailDeadlineSeconds: { read: number({ above: 0, max: 600 }), default: () => 10 }, // one mail's parse, sanitising and extraction; past it the mail is parked
   stallMinutes: { read: number({ above: 0, max: 24 * 60 }), default: () => 15 }, // mail waiting and the cursor still: /healthz fails
   // sender authentication (src/auth/): whose Authentication-Results to trust, which resolvers to ask

@@ -11,7 +11,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
-import { createPipeline } from '../src/pipeline';
+import { createPipeline, inBatches } from '../src/pipeline';
 import { createParsePool } from '../src/mail/parse-pool';
 import { editSystem } from '../src/admin/systems';
 import { createAuthenticator, type Authenticate } from '../src/auth/sender-auth';
@@ -39,10 +39,11 @@ async function main() {
       authenticate = createAuthenticator({ authservIds: mode === 'pipeline-ar' ? ['mx.support.example'] : [], resolver: zoneResolver(zone) });
     }
     const pipeline = createPipeline(db, { bridgeAddress: 'bridge@support.example', maxMessageBytes: 25 * 1024 * 1024, parse: pool.parse, authenticate });
-    const batchAt = (i: number) => files.slice(i * BATCH, (i + 1) * BATCH).map((file) => ({ raw: readFileSync(file), label: file, source: 'file' as const, sourceRef: file }));
+    const nextFiles = inBatches(files, BATCH);
+    const batchAt = () => nextFiles()?.map((file) => ({ raw: readFileSync(file), label: file, source: 'file' as const, sourceRef: file })) ?? null;
     const start = process.hrtime.bigint();
     // as `deskbridge ingest` does: the next batch parses on the pool's thread while this one is written
-    for (const r of await pipeline.ingestInTurn(Math.ceil(files.length / BATCH), batchAt)) states[r.state] = (states[r.state] ?? 0) + 1;
+    for (const r of await pipeline.ingestInTurn(batchAt)) states[r.state] = (states[r.state] ?? 0) + 1;
     seconds = Number(process.hrtime.bigint() - start) / 1e9;
     await pool.close();
     await db.close();

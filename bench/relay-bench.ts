@@ -20,7 +20,7 @@ import { outboundFrom } from '../src/outbound/notify';
 import { createOutboxWorker, openTransport, SEND_CONCURRENCY } from '../src/outbound/outbox-worker';
 import { loadTemplates } from '../src/outbound/render';
 import { makeToken } from '../src/outbound/reply-token';
-import { createPipeline, type IncomingMail } from '../src/pipeline';
+import { createPipeline, inBatches, type IncomingMail } from '../src/pipeline';
 import { openDatabase } from '../src/store/db';
 import { notification } from '../test/helpers/notifications';
 import { benchChild, killAll } from './child';
@@ -89,7 +89,7 @@ async function roleBridge(port: number, database: string, n: number) {
   // as `run` does: each committed batch wakes the sender, which works while the next batch is read
   const stop = new AbortController();
   const sending = worker.run(stop.signal);
-  await pipeline.ingestInTurn(Math.ceil(n / 100), (i) => replies.slice(i * 100, (i + 1) * 100), () => worker.nudge());
+  await pipeline.ingestInTurn(inBatches(replies, 100), () => worker.nudge());
   for (;;) {
     const sent = Number((await db.knex('outbox').where({ state: 'sent' }).count({ n: '*' }).first())!.n);
     if (sent >= n) break;

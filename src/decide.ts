@@ -67,8 +67,12 @@ export function headerBlock(raw: Buffer): Buffer {
  * came must not turn an authentic mail into a forgery.
  */
 export async function prepare(raw: Buffer, options: DecideOptions, declaredSize?: number, candidates?: readonly ProfileCandidate[], storedAuth?: SenderAuth | null): Promise<Prepared> {
-  const hash = createHash('sha256').update(raw).digest('hex');
   const size = Math.max(raw.length, declaredSize ?? 0);
+  // A mail read in part (its head: it is past the size limit) is known by what was read and its full size: never
+  // the same content as a whole mail of those bytes, nor as a large mail of another size that begins the same way.
+  const digest = createHash('sha256');
+  if (size > raw.length) digest.update(`deskbridge-partial:${size}\0`);
+  const hash = digest.update(raw).digest('hex');
   const tooLarge = size > options.maxMessageBytes;
   let facts: MailFacts;
   try {

@@ -45,6 +45,16 @@ import { listSystems } from './store/systems';
 
 export const MAX_ATTEMPTS = 3; // a mail that fails this often is parked, so it never blocks the ones after it
 
+/** `nextBatch` for ingestInTurn over items in memory: `size` at a time, in order. */
+export function inBatches<T>(items: readonly T[], size: number): () => T[] | null {
+  let at = 0;
+  return () => {
+    if (at >= items.length) return null;
+    at += size;
+    return items.slice(at - size, at);
+  };
+}
+
 export interface IncomingMail extends InboundSource {
   raw: Buffer;
   /** How the caller names the mail in its report: a file name, "stdin", a UID. */
@@ -248,19 +258,31 @@ export function createPipeline(db: Database, options: PipelineOptions) {
     },
 
     /**
-     * Ingests `count` batches in order, each in its own transaction; batch
-     * i + 1 is read (`batchAt`) and parsed while batch i is written, which is
-     * where a parse pool pays off. `afterEach` sees each committed batch.
+     * Ingests batches in order, each in its own transaction, until `nextBatch`
+     * gives null; the next batch is read and parsed while one is written,
+     * which is where a parse pool pays off. `afterEach` sees each committed
+     * batch. A batch that cannot be read (`nextBatch` throws: a file gone
+     * since it was checked) stops the run after the batch before it is
+     * written, and the error is thrown on.
      */
-    async ingestInTurn(count: number, batchAt: (i: number) => IncomingMail[], afterEach?: (results: MailResult[]) => void): Promise<MailResult[]> {
+    async ingestInTurn(nextBatch: () => IncomingMail[] | null, afterEach?: (results: MailResult[]) => void): Promise<MailResult[]> {
       const all: MailResult[] = [];
-      let next = count > 0 ? this.prepareBatch(batchAt(0)) : null;
-      for (let i = 0; i < count; i++) {
-        const current = next!;
-        next = i + 1 < count ? this.prepareBatch(batchAt(i + 1)) : null;
+      const first = nextBatch();
+      let next = first ? this.prepareBatch(first) : null;
+      while (next) {
+        const current = next;
+        let unreadable: { error: unknown } | null = null;
+        let following: IncomingMail[] | null = null;
+        try {
+          following = nextBatch();
+        } catch (error) {
+          unreadable = { error };
+        }
+        next = following ? this.prepareBatch(following) : null;
         const results = await this.ingest(current);
         afterEach?.(results);
         all.push(...results);
+        if (unreadable) throw unreadable.error;
       }
       return all;
     },

@@ -11,7 +11,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createParsePool } from '../src/mail/parse-pool';
-import { createPipeline, type IncomingMail, type MailResult } from '../src/pipeline';
+import { createPipeline, inBatches, type IncomingMail, type MailResult } from '../src/pipeline';
 import { LEDGER_STATES } from '../src/store/inbound';
 import { BACKEND, openTestDatabase } from './helpers/database';
 import { fixture } from './helpers/mail';
@@ -121,7 +121,7 @@ describe.skipIf(!present && !ci)(`fuzzing the intake on ${BACKEND} (seed ${SEED}
       }
     };
     const pipeline = createPipeline(db, { bridgeAddress: 'bridge@support.example', maxMessageBytes: 25 * 1024 * 1024, parse: timed });
-    results.push(...(await pipeline.ingestInTurn(Math.ceil(COUNT / BATCH), (i) => mails.slice(i * BATCH, (i + 1) * BATCH))));
+    results.push(...(await pipeline.ingestInTurn(inBatches(mails, BATCH))));
     results.push(...(await pipeline.ingest([{ raw: fixture('whmcs-new.eml'), label: 'good mail after', source: 'file' }])));
   }, 900_000);
 

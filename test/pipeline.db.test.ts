@@ -36,6 +36,22 @@ describe(`pipeline on ${BACKEND}`, () => {
     expect((await getThread(db.knex, first[0]!.ticketId!)).map((m) => m.event)).toEqual(['new', 'new', 'new']);
   });
 
+  it('ingestInTurn: a batch that cannot be read stops the run after the batch before it is written; that one is kept, the error thrown on', async () => {
+    const pipeline = createPipeline(db, options);
+    const mail = (i: number): IncomingMail => ({ raw: Buffer.from(notification(i, 1, 'turn')), label: `m${i}`, source: 'file' });
+    const batches = [[mail(0), mail(1)], [mail(2), mail(3)]];
+    const committed: string[] = [];
+    let call = 0;
+    const nextBatch = () => {
+      if (call === batches.length) throw new DeskbridgeError('EINVALID', 'ingest: cannot read "m4": ENOENT');
+      return batches[call++]!;
+    };
+    await expect(pipeline.ingestInTurn(nextBatch, (results) => committed.push(...results.map((r) => `${r.label}:${r.state}`)))).rejects.toThrow('cannot read "m4"');
+    // the second batch was already read (and parsed) when the third failed to read: it is written, not dropped
+    expect(committed).toEqual(['m0:ticket_created', 'm1:ticket_created', 'm2:ticket_created', 'm3:ticket_created']);
+    expect(await count('inbound')).toBe(4);
+  });
+
   it('a ticket thread: created, updated, closed, reopened — one ticket, every message kept', async () => {
     const pipeline = createPipeline(db, options);
     const results = await pipeline.ingest(files('whmcs-new.eml', 'whmcs-reply.eml', 'whmcs-closed.eml', 'whmcs-after-close.eml'));

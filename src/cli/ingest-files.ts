@@ -1,40 +1,25 @@
 // How `deskbridge ingest FILE…` reads its files: in batches (one transaction
 // each, the next read and parsed while one is written) of at most 100 files
-// and 32 MiB read, the bounds the IMAP reader fetches by (fetch-plan.ts). A
-// file past the message limit (DESKBRIDGE_MAX_MESSAGE_BYTES) is read for its
-// first 256 KiB alone, its header block, as the IMAP reader fetches such a
-// mail's header only: the pipeline records it too_large with its headers and
-// its full size. Read whole, a batch of files at the limit held gigabytes,
-// and a file past 2 GiB stopped the call (Node reads no more into one Buffer).
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+// and 32 MiB read, the bounds the IMAP reader fetches by (fetch-plan.ts),
+// counted on the bytes actually read (a file may have grown since it was
+// checked). A file past the message limit (DESKBRIDGE_MAX_MESSAGE_BYTES) is
+// read for its first 256 KiB alone, its header block, as the IMAP reader
+// fetches such a mail's header only: the pipeline records it too_large with
+// its headers and its full size. Read whole, a batch of files at the limit
+// held gigabytes, and a file past 2 GiB stopped the call (Node reads no more
+// into one Buffer).
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
+import { DeskbridgeError } from '../errors';
 
 export const BATCH_FILES = 100; // mails per commit: past SQLite's per-commit ceiling, small enough to keep memory flat
 export const BATCH_BYTES = 32 * 1024 * 1024;
 export const HEAD_BYTES = 256 * 1024; // what a too-large mail keeps (decide.ts headerBlock)
 
-/** The bytes a file costs to read: all of it within the message limit, else its head. */
-const readCost = (size: number, maxMessageBytes: number) => (size > maxMessageBytes ? Math.min(size, HEAD_BYTES) : size);
-
-/**
- * The batches of files with these sizes, as [start, end) index pairs, in
- * order: at most `files` files and `bytes` read each; a file that alone is
- * over `bytes` (below a message limit that high) is a batch of its own.
- */
-export function batchBounds(sizes: readonly number[], maxMessageBytes: number, limits: { files: number; bytes: number } = { files: BATCH_FILES, bytes: BATCH_BYTES }): Array<[number, number]> {
-  const bounds: Array<[number, number]> = [];
-  let start = 0;
-  let bytes = 0;
-  for (let i = 0; i < sizes.length; i++) {
-    const cost = readCost(sizes[i]!, maxMessageBytes);
-    if (i > start && (i - start >= limits.files || bytes + cost > limits.bytes)) {
-      bounds.push([start, i]);
-      start = i;
-      bytes = 0;
-    }
-    bytes += cost;
-  }
-  if (start < sizes.length) bounds.push([start, sizes.length]);
-  return bounds;
+export interface ReadFile {
+  file: string;
+  raw: Buffer;
+  /** The file's size when `raw` is its head alone (it is past the message limit). */
+  size?: number;
 }
 
 /** Up to `limit` bytes from the start of an open file (fewer at its end). */
@@ -53,18 +38,55 @@ function readHead(fd: number, limit: number): Buffer {
  * A mail file's bytes; for one past the message limit, its head, with the
  * file's size (the pipeline then records it too_large and keeps the headers).
  * Never reads more than the limit and one byte, whatever the file does
- * between being measured and read.
+ * between being checked and read; a file that is no longer a regular file
+ * (a FIFO put in its place would block the open) is refused.
  */
 export function readMailFile(file: string, maxMessageBytes: number): { raw: Buffer; size?: number } {
-  const fd = openSync(file, 'r');
+  const fd = openSync(file, constants.O_RDONLY | constants.O_NONBLOCK);
   try {
-    const size = fstatSync(fd).size;
-    if (size > maxMessageBytes) return { raw: readHead(fd, Math.min(size, HEAD_BYTES)), size };
-    let raw = readHead(fd, Math.min(size, maxMessageBytes) + 1); // one byte more: a file that grew since shows it
-    if (raw.length > size) raw = readHead(fd, maxMessageBytes + 1); // it did: read on, up to the limit and one byte
+    const st = fstatSync(fd);
+    if (!st.isFile()) throw Object.assign(new Error('not a file'), { code: 'ENOTFILE' });
+    if (st.size > maxMessageBytes) return { raw: readHead(fd, Math.min(st.size, HEAD_BYTES)), size: st.size };
+    let raw = readHead(fd, st.size + 1); // one byte more: a file that grew since shows it
+    if (raw.length > st.size) raw = readHead(fd, maxMessageBytes + 1); // it did: read on, up to the limit and one byte
     if (raw.length <= maxMessageBytes) return { raw };
-    return { raw: Buffer.from(raw.subarray(0, HEAD_BYTES)), size: raw.length };
+    return { raw: Buffer.from(raw.subarray(0, HEAD_BYTES)), size: Math.max(raw.length, fstatSync(fd).size) };
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The files read in batches, in order: each call gives the next batch, null
+ * after the last. A batch holds at most `limits.files` files and
+ * `limits.bytes` read, counted on what was read; a file that alone is past
+ * that is a batch of its own. A file that cannot be read throws EINVALID
+ * naming it (the batches before it are the caller's to write).
+ */
+export function fileBatches(files: readonly string[], maxMessageBytes: number, limits: { files: number; bytes: number } = { files: BATCH_FILES, bytes: BATCH_BYTES }): () => ReadFile[] | null {
+  let next = 0;
+  let carried: ReadFile | null = null; // read, but past the batch it was read for: the first of the next
+  const readOne = (file: string): ReadFile => {
+    try {
+      return { file, ...readMailFile(file, maxMessageBytes) };
+    } catch (err) {
+      throw new DeskbridgeError('EINVALID', `ingest: cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  };
+  return () => {
+    const batch: ReadFile[] = [];
+    let bytes = 0;
+    while (batch.length < limits.files) {
+      const item: ReadFile | null = carried ?? (next < files.length ? readOne(files[next++]!) : null);
+      carried = null;
+      if (!item) break;
+      if (batch.length > 0 && bytes + item.raw.length > limits.bytes) {
+        carried = item;
+        break;
+      }
+      batch.push(item);
+      bytes += item.raw.length;
+    }
+    return batch.length > 0 ? batch : null;
+  };
 }

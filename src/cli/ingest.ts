@@ -2,32 +2,30 @@
 // form an MTA pipe uses), through the same pipeline as the IMAP listener.
 import type { Command } from 'commander';
 import { accessSync, constants, statSync } from 'node:fs';
-import { DeskbridgeError } from '../errors';
+import { DeskbridgeError, isDeskbridgeError } from '../errors';
 import type { Outbound } from '../outbound/notify';
 import type { IncomingMail, MailResult } from '../pipeline';
 import type { InboundRow } from '../store/inbound';
 import { WAITING_FOR_CONFIG } from '../store/savepoint';
 import { lazy, outboundOf } from './lazy';
 import type { CliContext } from './context';
-import { batchBounds, readMailFile } from './ingest-files';
+import { fileBatches } from './ingest-files';
 import { handOffStdin, readStdinOnce } from './ingest-pipe';
 import { printResults } from './ingest-results';
 import { warnNoNotifications } from './output';
 
 const COMPOSE_POOL_MIN_FILES = 20; // fewer notifications are composed on the main thread sooner than a worker has loaded
 
-/** Every file readable and a file, before anything is ingested (a bad one changes nothing); their sizes. */
-function checkFiles(files: string[]): number[] {
-  return files.map((file) => {
+/** Every file readable and a file, before anything is ingested (a bad one changes nothing). */
+function checkFiles(files: string[]): void {
+  for (const file of files) {
     try {
       accessSync(file, constants.R_OK);
-      const st = statSync(file);
-      if (!st.isFile()) throw new Error('not a file');
-      return st.size;
+      if (!statSync(file).isFile()) throw new Error('not a file');
     } catch (err) {
       throw new DeskbridgeError('EINVALID', `ingest: cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
-  });
+  }
 }
 
 export function registerIngest(program: Command, ctx: CliContext): void {
@@ -53,7 +51,7 @@ function templatesCompile(outbound: Outbound): boolean {
 
 /** `deskbridge ingest [FILE…] [--json]`: what the command does, also run without commander for an MTA pipe (ingest-pipe.ts). */
 export async function ingestCommand(ctx: CliContext, files: string[], opts: { json?: boolean }): Promise<void> {
-  const sizes = checkFiles(files);
+  checkFiles(files);
   // One mail on stdin (an MTA pipe) and a running `run` serving DESKBRIDGE_INGEST_SOCKET: it takes the mail
   // (ingest-pipe.ts, which bin/deskbridge.js runs before this); without an answer, this process ingests it, below.
   if (files.length === 0 && (await handOffStdin(ctx.config, Boolean(opts.json)))) return;
@@ -89,12 +87,20 @@ export async function ingestCommand(ctx: CliContext, files: string[], opts: { js
       if (raw.length === 0) throw new DeskbridgeError('EINVALID', 'ingest: no file named and nothing on stdin');
       results.push(...(await pipeline.ingest([{ raw, label: 'stdin', source: 'stdin' }])));
     }
-    // the next batch is read and parsed (on the pool's thread) while this one is written; a file past the message
-    // limit is read for its headers alone (ingest-files.ts)
-    const batches = batchBounds(sizes, ctx.config.maxMessageBytes);
-    const batchAt = (i: number) =>
-      files.slice(...batches[i]!).map((file): IncomingMail => ({ ...readMailFile(file, ctx.config.maxMessageBytes), label: file, source: 'file', sourceRef: file }));
-    results.push(...(await pipeline.ingestInTurn(batches.length, batchAt)));
+    // the next batch is read and parsed (on the pool's thread) while this one is written; batches are bounded in
+    // files and bytes, a file past the message limit is read for its headers alone (ingest-files.ts)
+    const nextFiles = fileBatches(files, ctx.config.maxMessageBytes);
+    const nextBatch = () => nextFiles()?.map(({ file, raw, size }): IncomingMail => ({ raw, size, label: file, source: 'file', sourceRef: file })) ?? null;
+    const before = results.length;
+    try {
+      await pipeline.ingestInTurn(nextBatch, (committed) => results.push(...committed));
+    } catch (err) {
+      // a file gone (or changed into something else) since it was checked: the batches before it are committed
+      const done = results.length - before;
+      if (!isDeskbridgeError(err) || err.code !== 'EINVALID' || done === 0) throw err;
+      printResults(results, opts.json);
+      throw new DeskbridgeError('EINVALID', `${err.message}; the ${done} mail(s) before it are ingested (above), and the same command again ingests the rest (those as duplicates)`);
+    }
   } finally {
     await Promise.all([pool.close(), composer?.close()]);
   }

@@ -1,44 +1,56 @@
 // How `deskbridge ingest FILE…` batches and reads its files (ingest-files.ts):
-// at most 100 files and 32 MiB read a batch, a file past the message limit
-// read for its head alone.
+// at most 100 files and 32 MiB read a batch, counted on what was read, a file
+// past the message limit read for its head alone.
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BATCH_BYTES, batchBounds, HEAD_BYTES, readMailFile } from '../../src/cli/ingest-files';
+import { BATCH_BYTES, fileBatches, HEAD_BYTES, readMailFile, type ReadFile } from '../../src/cli/ingest-files';
 
 const MiB = 1024 * 1024;
 const LIMIT = 25 * MiB;
 
-describe('batchBounds', () => {
-  it('small files: batches of 100, the last one shorter', () => {
-    expect(batchBounds(Array(250).fill(3_000), LIMIT)).toEqual([
-      [0, 100],
-      [100, 200],
-      [200, 250],
-    ]);
-    expect(batchBounds([], LIMIT)).toEqual([]);
+describe('fileBatches', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'deskbridge-file-batches-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const files = (sizes: number[]) =>
+    sizes.map((size, i) => {
+      const path = join(dir, `f${sizes.length}-${i}.eml`);
+      writeFileSync(path, 'x'.repeat(size));
+      return path;
+    });
+  const all = (next: () => ReadFile[] | null) => {
+    const batches: ReadFile[][] = [];
+    for (let b = next(); b; b = next()) batches.push(b);
+    return batches;
+  };
+
+  it('small files: batches of 100 in order, the last one shorter', () => {
+    const paths = files(Array(250).fill(300));
+    const batches = all(fileBatches(paths, LIMIT));
+    expect(batches.map((b) => b.length)).toEqual([100, 100, 50]);
+    expect(batches.flat().map((f) => f.file)).toEqual(paths);
+    expect(all(fileBatches([], LIMIT))).toEqual([]);
   });
 
-  it('large files: no batch reads more than 32 MiB, unless one file alone is that large', () => {
-    const sizes = [20 * MiB, 20 * MiB, 5 * MiB, 5 * MiB, 1_000, 24 * MiB];
-    const bounds = batchBounds(sizes, LIMIT);
-    expect(bounds).toEqual([
-      [0, 1],
-      [1, 5],
-      [5, 6],
-    ]);
-    for (const [start, end] of bounds) expect(sizes.slice(start, end).reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(BATCH_BYTES);
-    // a message limit above the batch's bytes: a file over 32 MiB is a batch of its own
-    expect(batchBounds([1_000, 40 * MiB, 1_000], 100 * MiB)).toEqual([
-      [0, 1],
-      [1, 2],
-      [2, 3],
-    ]);
+  it('no batch reads more than its bytes, counted on what was read, unless one file alone is that large', () => {
+    const KiB = 1024;
+    const limits = { files: 100, bytes: 32 * KiB };
+    const sizes = [20 * KiB, 20 * KiB, 5 * KiB, 5 * KiB, 1_000, 24 * KiB, 40 * KiB, 10];
+    const batches = all(fileBatches(files(sizes), 64 * KiB, limits));
+    expect(batches.map((b) => b.map((f) => f.raw.length))).toEqual([[20 * KiB], [20 * KiB, 5 * KiB, 5 * KiB, 1_000], [24 * KiB], [40 * KiB], [10]]);
+    // past the message limit a file counts its head only: here, all of it is its head (it is shorter than 256 KiB)
+    const over = all(fileBatches(files([30 * KiB, 30 * KiB]), 25 * KiB, limits));
+    expect(over.map((b) => b.map((f) => f.size))).toEqual([[30 * KiB], [30 * KiB]]);
   });
 
-  it('a file past the message limit counts its head only, however large', () => {
-    expect(batchBounds([3 * 1024 * MiB, 1_000, 26 * MiB, 1_000], LIMIT)).toEqual([[0, 4]]);
+  it('a file gone since it was listed stops the reading with a line naming it; the batches before it were given', () => {
+    const paths = files([10, 10, 10]);
+    rmSync(paths[2]!);
+    const next = fileBatches(paths, LIMIT, { files: 2, bytes: BATCH_BYTES });
+    expect(next()!.map((f) => f.file)).toEqual(paths.slice(0, 2));
+    expect(() => next()).toThrow(`ingest: cannot read "${paths[2]}": ENOENT`);
   });
 });
 
@@ -68,5 +80,11 @@ describe('readMailFile', () => {
     expect(read.size).toBe(3 * 1024 * MiB);
     // one byte over the limit is over it too; a short one past it is read whole (all of it is its head)
     expect(readMailFile(file('just-over.eml', 5_001), 5_000)).toMatchObject({ size: 5_001, raw: expect.objectContaining({ length: 5_001 }) });
+  });
+
+  it('a FIFO put where a file was is refused at once, not waited on', () => {
+    const fifo = join(dir, 'fifo.eml');
+    execFileSync('mkfifo', [fifo]);
+    expect(() => readMailFile(fifo, LIMIT)).toThrow('not a file');
   });
 });

@@ -68,6 +68,23 @@ describe(`deskbridge ingest under bad mail on ${BACKEND}`, () => {
     expect(JSON.parse(shown.stdout)).toMatchObject({ subject: '[Ticket ID: BIG001] a huge mail', size: 3 * 1024 ** 3 });
   });
 
+  it('mails past the limit are known by their head and their size: a whole mail of those bytes, or a larger one that only begins the same way, is no duplicate of it; the same file again is', async () => {
+    const small = cliFor(db.url, { DESKBRIDGE_ADDRESS: 'bridge@support.example', DESKBRIDGE_MAX_MESSAGE_BYTES: String(300 * 1024) });
+    const mail = `From: reports@elsewhere.example\r\nSubject: a large report\r\n\r\n${Array.from({ length: 20_000 }, (_, i) => `line ${i} of a long report\r\n`).join('')}`; // ~530 KiB, no Message-ID
+    const large = file('large.eml', mail.slice(0, 400 * 1024)); // past the limit: read for its first 256 KiB
+    const larger = file('larger.eml', mail.slice(0, 500 * 1024)); // the same first 256 KiB
+    const head = file('large-head.eml', mail.slice(0, 256 * 1024)); // a whole mail, those very 256 KiB
+    const r = await small(['ingest', '--json', large, larger, head, large]);
+    expect(r.code, r.stderr).toBe(0);
+    const out = (JSON.parse(r.stdout) as Array<{ file: string; state: string; reason: string | null }>).filter((m) => m.file !== join(dir, 'failing.eml'));
+    expect(out.map((m) => [m.file.slice(dir.length + 1), m.state])).toEqual([
+      ['large.eml', 'too_large'],
+      ['larger.eml', 'too_large'],
+      ['large-head.eml', 'rejected_sender'],
+      ['large.eml', 'duplicate'],
+    ]);
+  });
+
   it('ticket show and list escape control characters; --json keeps them exact', async () => {
     const human = await cli(['ticket', 'show', '1']);
     expect(human.code, human.stderr).toBe(0);

@@ -13,6 +13,7 @@ import { sanitizeMailHtml } from './mail/html-sanitize';
 import type { ProfileCandidate } from './mail/mail-work';
 import { systemProfile } from './mail/profiles';
 import { oneLine, type MailAttachment, type MailFacts } from './mail/mail-facts';
+import { MAX_HEADER_BYTES } from './mail/mime-read';
 import { parseMail } from './mail/parse-mail';
 import { route } from './route/route';
 import type { RoutingSnapshot } from './route/snapshot';
@@ -58,7 +59,7 @@ export interface Prepared {
 /** The header block only: what a too-large mail keeps. */
 export function headerBlock(raw: Buffer): Buffer {
   const end = raw.indexOf('\r\n\r\n') >= 0 ? raw.indexOf('\r\n\r\n') + 4 : raw.indexOf('\n\n') >= 0 ? raw.indexOf('\n\n') + 2 : raw.length;
-  return raw.subarray(0, Math.min(end, 256 * 1024));
+  return raw.subarray(0, Math.min(end, MAX_HEADER_BYTES));
 }
 
 /**

@@ -10,10 +10,12 @@
 // into one Buffer).
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { DeskbridgeError } from '../errors';
+import { BATCH_BYTES } from '../ingest/fetch-plan';
+import { MAX_HEADER_BYTES } from '../mail/mime-read';
 
+export { BATCH_BYTES };
 export const BATCH_FILES = 100; // mails per commit: past SQLite's per-commit ceiling, small enough to keep memory flat
-export const BATCH_BYTES = 32 * 1024 * 1024;
-export const HEAD_BYTES = 256 * 1024; // what a too-large mail keeps (decide.ts headerBlock)
+export const HEAD_BYTES = MAX_HEADER_BYTES; // what a too-large mail keeps (decide.ts headerBlock)
 
 export interface ReadFile {
   file: string;

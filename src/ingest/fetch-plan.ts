@@ -6,6 +6,8 @@
 // be fetched is recorded (parked_failed, naming its UID) and passed over, so
 // the mails after it go on. Pure: the session keeps the state between
 // connections and asks here what to do.
+/** Bytes fetched (or, by `ingest FILE…`, read) for one batch at most: a run of large mails stays in bounds (one mail always fits). */
+export const BATCH_BYTES = 32 * 1024 * 1024;
 export const FETCH_BASE_MS = 30_000; // round trips and a server that is slow to start
 export const FETCH_PER_MAIL_MS = 1_000; // per mail: the server reads it from disk
 export const FETCH_PER_MB_MS = 10_000; // per MB: 0.8 Mbit/s is the slowest link we wait for

@@ -21,7 +21,7 @@ import type { BridgeMetrics } from '../http/metrics';
 import type { Logger } from '../log';
 import type { IncomingMail, MailResult, Pipeline } from '../pipeline';
 import { advanceCursor, readCursor } from '../store/cursors';
-import { afterSuccess, afterTimeout, fetchDeadlineMs, type FetchState } from './fetch-plan';
+import { afterSuccess, afterTimeout, BATCH_BYTES, fetchDeadlineMs, type FetchState } from './fetch-plan';
 import type { MailboxProgress } from './health';
 import type { MailboxSpec } from './mailbox-spec';
 import { recordUnfetchable } from './unfetchable';
@@ -30,7 +30,6 @@ export const COMMAND_TIMEOUT_MS = 60_000; // commands other than a fetch of mail
 const CONNECT_TIMEOUT_MS = 30_000;
 const AUTO_IDLE_DELAY_MS = 50; // back in IDLE right after a catch-up: new mail is announced at once
 const MAX_IDLE_MS = 4 * 60_000; // re-issue IDLE before NAT boxes and the 5 min socket timeout forget us
-const BATCH_BYTES = 32 * 1024 * 1024; // a batch is also cut by size, so a run of large mails stays in bounds
 const PREFETCH_BATCHES = 2; // fetched and parsed ahead of the one being written; bounds memory at 3 batches
 
 /** What a mailbox reader is given (mailbox-reader.ts), and passes on to each session. */

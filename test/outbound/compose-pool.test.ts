@@ -3,7 +3,7 @@
 // fails (the pipeline then writes its batch again, composing inline) and
 // stops the worker; the next job starts a new one.
 import { simpleParser } from 'mailparser';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createComposePool, type ComposePool } from '../../src/outbound/compose-pool';
 import type { NotificationInput } from '../../src/outbound/notify';
 
@@ -52,5 +52,23 @@ describe('compose pool', () => {
     const until = Date.now() + 3_000;
     while (Date.now() < until); // the worker answers within milliseconds; the answer waits in this thread's queue
     await expect(job).resolves.toHaveLength(2);
+  });
+
+  it('a notification that cannot be handed to the worker fails alone, at once, and leaves no deadline armed to stop the worker later', async () => {
+    const p = pool(60_000);
+    await p.compose(input); // the worker started and warm
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }); // the deadlines armed from here are counted, not run
+    try {
+      const before = p.compose(input);
+      const refused = p.compose({ ...input, text: (() => 'not cloneable') as unknown as string }); // a function: structured clone refuses it
+      const after = p.compose(input);
+      await expect(refused).rejects.toThrow(/could not be cloned/);
+      await expect(before).resolves.toHaveLength(2);
+      await expect(after).resolves.toHaveLength(2);
+      // a deadline left for the refused job would fire in a minute and stop the worker under whatever it then holds
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

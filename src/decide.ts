@@ -74,7 +74,9 @@ export async function prepare(raw: Buffer, options: DecideOptions, declaredSize?
   const digest = createHash('sha256');
   if (size > raw.length) digest.update(`deskbridge-partial:${size}\0`);
   const hash = digest.update(raw).digest('hex');
-  const tooLarge = size > options.maxMessageBytes;
+  // Held in part (a reader took its head only, or a replay of a row that kept its headers): too large whatever the
+  // limit is now. Decided on the head, a mail over an earlier, lower limit became a ticket event with no body.
+  const tooLarge = size > options.maxMessageBytes || size > raw.length;
   let facts: MailFacts;
   try {
     // The one full parse (or, for a too-large mail, a parse of its headers alone).
@@ -118,7 +120,9 @@ function staffRef(facts: MailFacts): StaffRef | null {
 
 export function decide(p: Prepared, snapshot: RoutingSnapshot, options: DecideOptions): Decision {
   const done = (outcome: InboundOutcome): Decision => ({ kind: 'outcome', outcome });
-  if (p.tooLarge) return done({ state: 'too_large', reason: `${p.size} bytes, over the limit of ${options.maxMessageBytes}; headers kept, body not parsed` });
+  if (p.tooLarge && p.size > options.maxMessageBytes) return done({ state: 'too_large', reason: `${p.size} bytes, over the limit of ${options.maxMessageBytes}; headers kept, body not parsed` });
+  // within today's limit, but only its headers were kept when it came: the whole mail, ingested again, takes its place
+  if (p.tooLarge) return done({ state: 'too_large', reason: `${p.size} bytes, over the limit when it came; only its headers were kept: ingest the whole mail again to process it` });
   if (p.limit) return done({ state: 'too_large', reason: `${p.limit}; kept whole, not processed` });
   if (!p.facts) throw p.parseError ?? new Error('mail was not parsed');
   const facts = p.facts;

@@ -36,7 +36,7 @@ import type { Database } from './store/db';
 import * as ledger from './store/inbound';
 import type { InboundOutcome, InboundSource, LedgerState } from './store/inbound';
 import { claimInState } from './store/inbound-claim';
-import { loadDuplicateIndex, originalAfterConflict } from './store/inbound-dedupe';
+import { loadDuplicateIndex, originalAfterConflict, supersedePartial } from './store/inbound-dedupe';
 import { keepOutcome } from './store/inbound-history';
 import { isReplayable } from './store/replayable';
 import { errorText, recordFailure, underSavepoint } from './store/savepoint';
@@ -176,10 +176,18 @@ export function createPipeline(db: Database, options: PipelineOptions) {
         const row = rows[i]!;
         const bare = (o: InboundOutcome) => ledger.insertInbound(trx, { ...row, messageId: null, from: null, subject: null }, o);
         let original = originals.find(row);
+        const insert = (o: InboundOutcome) => ledger.insertInbound(trx, row, o);
+        let write: WriteLedger = insert;
+        // the whole mail again, after one that came over the limit and kept only its headers: it takes that row's place
+        if (original?.partial && original.by === 'messageId' && !prepared[i]!.tooLarge) {
+          const partialId = original.id;
+          write = (o) => supersedePartial(trx, partialId, () => insert(o));
+          original = undefined;
+        }
         let done: Awaited<ReturnType<typeof processMail>> | undefined;
         if (!original) {
           try {
-            done = await processMail(trx, prepared[i]!, snapshot, 0, (o) => ledger.insertInbound(trx, row, o), bare, fastBatch);
+            done = await processMail(trx, prepared[i]!, snapshot, 0, write, bare, fastBatch);
           } catch (err) {
             if (!isDeskbridgeError(err) || err.code !== 'EDUPLICATE') throw err; // WriteAgainSafely: the batch is written again
             try {

@@ -12,7 +12,9 @@
 import type { Knex } from 'knex';
 import { DeskbridgeError, isDeskbridgeError } from '../errors';
 import { COLUMN_LIMITS as MAX, fitText } from './column-limits';
-import { toNumberOrNull as num } from './values';
+import { getInbound } from './inbound';
+import { keepOutcome } from './inbound-history';
+import { nowIso, toNumberOrNull as num } from './values';
 
 export interface DedupeKeys {
   contentHash: string;
@@ -26,10 +28,15 @@ export interface DedupeKeys {
 export interface Original {
   id: number;
   how: string;
+  /** Which key matched the original (the first of UID, content, Message-ID that points at it). */
+  by: 'uid' | 'content' | 'messageId';
+  /** The original is a too_large row that kept only its headers: the whole mail, come again, takes its place. */
+  partial: boolean;
 }
 
 interface Candidate extends DedupeKeys {
   id: number;
+  partial?: boolean;
 }
 
 // keys as the columns store them: an over-long Message-ID or address is kept cut (column-limits.ts), so it is compared cut
@@ -58,14 +65,15 @@ export class DuplicateIndex {
 
   find(mail: DedupeKeys): Original | undefined {
     const hits = [
-      { c: this.byUid.get(uidKey(mail) ?? ''), how: `same mailbox UID ${mail.uid}` },
-      { c: this.byHash.get(mail.contentHash), how: 'same content' },
-      { c: this.byMessageId.get(idKey(mail) ?? ''), how: `same Message-ID ${mail.messageId}` },
-    ].filter((h): h is { c: Candidate; how: string } => h.c !== undefined);
+      { c: this.byUid.get(uidKey(mail) ?? ''), how: `same mailbox UID ${mail.uid}`, by: 'uid' as const },
+      { c: this.byHash.get(mail.contentHash), how: 'same content', by: 'content' as const },
+      { c: this.byMessageId.get(idKey(mail) ?? ''), how: `same Message-ID ${mail.messageId}`, by: 'messageId' as const },
+    ].filter((h): h is { c: Candidate; how: string; by: Original['by'] } => h.c !== undefined);
     if (hits.length === 0) return undefined;
     const earliest = Math.min(...hits.map((h) => h.c.id));
     // the first listed reason that points at the earliest row names how it matched
-    return { id: earliest, how: hits.find((h) => h.c.id === earliest)!.how };
+    const hit = hits.find((h) => h.c.id === earliest)!;
+    return { id: earliest, how: hit.how, by: hit.by, partial: hit.c.partial === true };
   }
 }
 
@@ -78,7 +86,7 @@ export async function loadDuplicateIndex(knex: Knex, mails: readonly DedupeKeys[
   const uidsByMailbox = new Map<string, number[]>();
   for (const m of mails) if (m.mailbox && m.uid != null) uidsByMailbox.set(m.mailbox, [...(uidsByMailbox.get(m.mailbox) ?? []), m.uid]);
   const rows: Array<Record<string, unknown>> = await knex('inbound')
-    .select('id', 'content_hash', 'message_id', 'from_address', 'mailbox', 'uidvalidity', 'uid')
+    .select('id', 'content_hash', 'message_id', 'from_address', 'mailbox', 'uidvalidity', 'uid', 'state', 'size', knex.raw('length(??) as raw_length', ['raw']))
     .whereNull('duplicate_of')
     .where((w) => {
       w.whereIn('content_hash', hashes);
@@ -94,6 +102,8 @@ export async function loadDuplicateIndex(knex: Knex, mails: readonly DedupeKeys[
       mailbox: (r.mailbox as string) ?? null,
       uidvalidity: num(r.uidvalidity),
       uid: num(r.uid),
+      // kept as headers only (stored bytes shorter than the mail): recorded too_large, never processed
+      partial: r.state === 'too_large' && Number(r.size) > Number(r.raw_length ?? 0),
     });
   }
   return index;
@@ -109,4 +119,27 @@ export async function originalAfterConflict(knex: Knex, mail: DedupeKeys, err: u
   const found = (await loadDuplicateIndex(knex, [mail])).find(mail);
   if (!found) throw new DeskbridgeError('EINTERNAL', `a unique index refused ${mail.messageId ?? mail.contentHash}, but no original is visible`, { cause: err });
   return found;
+}
+
+/**
+ * Writes the whole mail (`insert`) in the place of an earlier row that kept
+ * only its headers (too_large, over the limit when it came; `partial` above):
+ * that row is made a duplicate of the new one, its too_large outcome kept in
+ * its history, so the mail is one original again and a third copy is the new
+ * row's duplicate. The row is first taken out of the originals (pointed at
+ * itself) so the unique indexes let the new row in; taken by another writer
+ * meanwhile (or no longer too_large), it is left alone, and the insert meets
+ * whatever original now holds the key (EDUPLICATE, as any conflict). Run
+ * inside the mail's transaction or savepoint: all of it, or none.
+ */
+export async function supersedePartial(knex: Knex, partialId: number, insert: () => Promise<number>): Promise<number> {
+  const taken = await knex('inbound').where({ id: partialId, state: 'too_large' }).whereNull('duplicate_of').update({ duplicate_of: partialId });
+  const id = await insert();
+  if (taken === 0) return id;
+  const row = await getInbound(knex, partialId);
+  if (row) await keepOutcome(knex, row, `the whole mail, ingested again as #${id}`);
+  await knex('inbound')
+    .where({ id: partialId })
+    .update({ state: 'duplicate', reason: `superseded by #${id}: the whole mail, ingested again (only its headers were kept here)`, duplicate_of: id, processed_at: nowIso() });
+  return id;
 }

@@ -13,17 +13,41 @@
 // sources through tsx), so the two paths behave alike.
 import { lstatSync, type Stats } from 'node:fs';
 import type { Config } from '../config';
+import { MAX_HEADER_BYTES } from '../mail/mime-read';
 import { lazy } from './lazy';
 
-let stdin: Promise<Buffer> | null = null;
+let stdin: Promise<StdinMail> | null = null;
 let handOffTried = false;
 
-/** stdin, read whole once (the fast path may have read it before the command runs). */
-export function readStdinOnce(): Promise<Buffer> {
+/** The mail on stdin: its bytes, or for one past the size limit its head alone, and its full size. */
+export interface StdinMail {
+  raw: Buffer;
+  size: number;
+}
+
+/**
+ * stdin, read once (the fast path may have read it before the command runs).
+ * Held whole up to `maxBytes` (DESKBRIDGE_MAX_MESSAGE_BYTES); past it only
+ * the first MAX_HEADER_BYTES are kept and the rest is read and counted, so
+ * the mail is recorded too_large with its headers and its full size, as a
+ * file or an IMAP mail over the limit is. Held whole, a pipe of 4 GiB took
+ * 4 GiB and then failed with no ledger row.
+ */
+export function readStdinOnce(maxBytes: number): Promise<StdinMail> {
   stdin ??= (async () => {
-    const chunks: Buffer[] = [];
-    for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-    return Buffer.concat(chunks);
+    let chunks: Buffer[] = [];
+    let size = 0;
+    let head: Buffer | null = null;
+    for await (const chunk of process.stdin as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (head) continue; // past the limit: counted, not kept
+      chunks.push(chunk);
+      if (size > maxBytes) {
+        head = Buffer.from(Buffer.concat(chunks).subarray(0, MAX_HEADER_BYTES)); // a copy: the bytes read so far can go
+        chunks = [];
+      }
+    }
+    return { raw: head ?? Buffer.concat(chunks), size };
   })();
   return stdin;
 }
@@ -50,9 +74,9 @@ export async function handOffStdin(config: Config, json: boolean): Promise<boole
     process.stderr.write(`deskbridge: DESKBRIDGE_INGEST_SOCKET: ${socket} is not a socket of this user (uid ${st.uid}); ingesting the mail here\n`);
     return false;
   }
-  const raw = await readStdinOnce();
-  if (raw.length === 0 || raw.length > config.maxMessageBytes) return false;
-  const outcome = await lazy.ingestHandoff().handOff(socket, raw, 'stdin', (config.mailDeadlineSeconds + 60) * 1000);
+  const mail = await readStdinOnce(config.maxMessageBytes);
+  if (mail.size === 0 || mail.size > config.maxMessageBytes) return false; // nothing to hand over; one over the limit is recorded here
+  const outcome = await lazy.ingestHandoff().handOff(socket, mail.raw, 'stdin', (config.mailDeadlineSeconds + 60) * 1000);
   if (outcome.results) {
     lazy.ingestOutput().printResults(outcome.results, json);
     return true;

@@ -65,6 +65,10 @@ export async function ingestCommand(ctx: CliContext, files: string[], opts: { js
   const composer = outbound && files.length >= COMPOSE_POOL_MIN_FILES ? lazy.composePool().createComposePool(outbound) : null;
   const results: MailResult[] = [];
   try {
+    // the mail on stdin is read (and an empty one refused) before anything is written: the failed mails retried
+    // below were committed before an empty stdin said "bad input", which is to change nothing
+    const piped = files.length === 0 ? await readStdinOnce(ctx.config.maxMessageBytes) : null;
+    if (piped && piped.size === 0) throw new DeskbridgeError('EINVALID', 'ingest: no file named and nothing on stdin');
     const db = await ctx.database();
     const pipeline = lazy.pipeline().createPipeline(db, {
       bridgeAddress: ctx.config.address ?? null,
@@ -82,11 +86,8 @@ export async function ingestCommand(ctx: CliContext, files: string[], opts: { js
       return configWorks;
     };
     results.push(...(await pipeline.retryFailed(due)));
-    if (files.length === 0) {
-      const raw = await readStdinOnce();
-      if (raw.length === 0) throw new DeskbridgeError('EINVALID', 'ingest: no file named and nothing on stdin');
-      results.push(...(await pipeline.ingest([{ raw, label: 'stdin', source: 'stdin' }])));
-    }
+    // a mail past the limit comes as its head with its full size (readStdinOnce), as a file's does
+    if (piped) results.push(...(await pipeline.ingest([{ raw: piped.raw, size: piped.size > piped.raw.length ? piped.size : undefined, label: 'stdin', source: 'stdin' }])));
     // the next batch is read and parsed (on the pool's thread) while this one is written; batches are bounded in
     // files and bytes, a file past the message limit is read for its headers alone (ingest-files.ts)
     const nextFiles = fileBatches(files, ctx.config.maxMessageBytes);

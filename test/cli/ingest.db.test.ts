@@ -1,9 +1,10 @@
 // `ingest`, `inbox`, `parked`, `ticket` and `profile test` through the real binary.
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { cliFor, type CliResult } from '../helpers/cli';
+import { BIN, cliFor, type CliResult } from '../helpers/cli';
 import { BACKEND, openTestDatabase } from '../helpers/database';
 import { FIXTURES } from '../helpers/mail';
 import { notification } from '../helpers/notifications';
@@ -147,4 +148,57 @@ describe(`ingest and friends on ${BACKEND}`, () => {
       rmSync(overrides, { recursive: true, force: true });
     }
   });
+
+  it('an empty stdin is exit 2 and changes nothing, failed mails waiting to be retried included', async () => {
+    const overrides = mkdtempSync(join(tmpdir(), 'deskbridge-cli-templates-'));
+    try {
+      writeFileSync(join(overrides, 'notification.txt.hbs'), '{{ticket.nosuch}}\n');
+      const env = { DESKBRIDGE_SECRET: 'cli-templates-secret-0123456789' };
+      const [failed] = json<Array<{ state: string; inboundId: number }>>(await cli(['ingest', '--json'], { input: notification(7101, 1, 'cli-empty-stdin'), env: { ...env, DESKBRIDGE_TEMPLATES: overrides } }));
+      expect(failed).toMatchObject({ state: 'failed' });
+      const before = { inbound: await db.knex('inbound').orderBy('id'), outbox: await count('outbox'), tickets: await count('tickets') };
+      // the templates compile again: an ingest would retry the failed mail first, but this one has nothing to ingest
+      const r = await cli(['ingest'], { input: '', env });
+      expect(r.code).toBe(2);
+      expect(r.stderr.trim().split('\n')).toEqual(['deskbridge: ingest: no file named and nothing on stdin']);
+      expect({ inbound: await db.knex('inbound').orderBy('id'), outbox: await count('outbox'), tickets: await count('tickets') }).toEqual(before);
+    } finally {
+      rmSync(overrides, { recursive: true, force: true });
+    }
+  });
+
+  it('a mail on stdin past DESKBRIDGE_MAX_MESSAGE_BYTES is read for its head alone and recorded too_large with its full size, as a file is', async () => {
+    const mail = notification(7201, 1, 'cli-big-stdin') + 'x'.repeat(76) + '\r\n'.repeat(1) + ('y'.repeat(76) + '\r\n').repeat(40_000); // ~3.1 MB
+    const out = json<Array<{ file: string; inboundId: number; state: string; reason: string }>>(await cli(['ingest', '--json'], { input: mail, env: { DESKBRIDGE_MAX_MESSAGE_BYTES: '1000000' } }));
+    const r = out.find((o) => o.file === 'stdin'); // after the failed mail of the test before, retried first
+    expect(r).toMatchObject({ state: 'too_large', reason: expect.stringMatching(new RegExp(`^${Buffer.byteLength(mail)} bytes, over the limit of 1000000`)) });
+    const row = (await db.knex('inbound').where({ id: r!.inboundId }).first()) as { size: number | string; raw: Uint8Array };
+    expect(Number(row.size)).toBe(Buffer.byteLength(mail));
+    expect(Buffer.from(row.raw).toString('latin1')).toBe(mail.slice(0, mail.indexOf('\r\n\r\n') + 4)); // its header block
+  });
+
+  it('a 400 MB mail on stdin costs the process no more memory than a small one: only its head is held', async () => {
+    // bench/rss-probe.cjs writes the process's own peak RSS when it exits; held whole, this mail took 400 MB more
+    const rssFile = join(mkdtempSync(join(tmpdir(), 'deskbridge-rss-')), 'rss');
+    const child = spawn(process.execPath, ['--require', join(__dirname, '..', '..', 'bench', 'rss-probe.cjs'), BIN, 'ingest', '--json'], {
+      env: { ...process.env, DESKBRIDGE_DATABASE: db.url, DESKBRIDGE_CONFIG: undefined, DESKBRIDGE_ADDRESS: 'bridge@support.example', DESKBRIDGE_MAX_MESSAGE_BYTES: '1000000', DESKBRIDGE_RSS_FILE: rssFile },
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const line = Buffer.alloc(1024 * 1024, 'z'); // one MiB of body, written 400 times as the pipe takes it
+    const write = (b: Buffer | string) => new Promise<void>((resolve) => (child.stdin.write(b) ? resolve() : child.stdin.once('drain', resolve)));
+    await write(notification(7301, 1, 'cli-huge-stdin'));
+    for (let i = 0; i < 400; i++) await write(line);
+    child.stdin.end();
+    expect(await exited, stderr).toBe(0);
+    const out = JSON.parse(stdout) as Array<{ file: string; state: string }>;
+    expect(out.find((o) => o.file === 'stdin')).toMatchObject({ state: 'too_large' });
+    const peakMb = Number(readFileSync(rssFile, 'utf8')) / 1024;
+    rmSync(dirname(rssFile), { recursive: true, force: true });
+    expect(peakMb).toBeLessThan(300); // a CLI run is ~100-200 MB (under tsx too); whole, this one was over 500
+  }, 60_000);
 });

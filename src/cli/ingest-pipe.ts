@@ -13,7 +13,7 @@
 // sources through tsx), so the two paths behave alike.
 import { lstatSync, type Stats } from 'node:fs';
 import type { Config } from '../config';
-import { MAX_HEADER_BYTES } from '../mail/mime-read';
+import { MAX_HEADER_BYTES } from '../mail/header-bound';
 import { lazy } from './lazy';
 
 let stdin: Promise<StdinMail> | null = null;

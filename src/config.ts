@@ -54,10 +54,14 @@ const text =
   (test: (v: string) => boolean = (v) => v.length > 0, message = 'expected a non-empty string'): Reader<string> =>
   (v) => (typeof v !== 'string' ? invalid('expected a string') : test(v) ? ok(v) : invalid(message));
 
+const DECIMAL = /^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)\s*$/;
+
 /** A number, also when given as a string (the environment gives nothing else). */
 const number =
   (bounds: { int?: boolean; above?: number; min?: number; max?: number }): Reader<number> =>
   (v) => {
+    // decimal digits only: Number() also takes 0x10 (16), 0b1, 1e3 and Infinity, which no admin means by a size or a count
+    if (typeof v === 'string' && v.trim() !== '' && !DECIMAL.test(v)) return invalid('expected a number in decimal digits');
     const n = typeof v === 'number' ? v : typeof v === 'string' && v.trim() !== '' ? Number(v) : NaN;
     if (!Number.isFinite(n)) return invalid('expected a number');
     if (bounds.int && !Number.isInteger(n)) return invalid('expected a whole number');

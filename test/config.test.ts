@@ -67,6 +67,8 @@ describe('loadConfig', () => {
     [{ DESKBRIDGE_POLL_SECONDS: '1.5' }, /DESKBRIDGE_POLL_SECONDS: "1.5" is not valid: expected a whole number/],
     [{ DESKBRIDGE_MAX_MESSAGE_BYTES: 'lots' }, /DESKBRIDGE_MAX_MESSAGE_BYTES: "lots" is not valid: expected a number/],
     [{ DESKBRIDGE_MAX_MESSAGE_BYTES: String(2 * 1024 ** 3) }, /DESKBRIDGE_MAX_MESSAGE_BYTES: "2147483648" is not valid: expected at most 1073741824/],
+    [{ DESKBRIDGE_MAX_MESSAGE_BYTES: '0x10' }, /DESKBRIDGE_MAX_MESSAGE_BYTES: "0x10" is not valid: expected a number in decimal digits/], // Number() read it as 16
+    [{ DESKBRIDGE_MAX_MESSAGE_BYTES: '1e6' }, /DESKBRIDGE_MAX_MESSAGE_BYTES: "1e6" is not valid: expected a number in decimal digits/],
     [{ DESKBRIDGE_MAIL_DEADLINE_SECONDS: '0' }, /DESKBRIDGE_MAIL_DEADLINE_SECONDS: "0" is not valid: expected a number above 0/],
     [{ DESKBRIDGE_LEASE_SECONDS: '61' }, /DESKBRIDGE_LEASE_SECONDS: "61" is not valid: expected at most 60/],
     [{ DESKBRIDGE_LOG_LEVEL: 'loud' }, /DESKBRIDGE_LOG_LEVEL: "loud" is not valid: expected one of fatal, error, warn, info, debug, trace, silent/],

@@ -26,9 +26,13 @@ export function correspondenceView(c: Correspondence) {
   };
 }
 
+/** Where an admin sees the ids of each kind (the hint of parseId's error). */
+const LISTED_BY: Record<string, string> = { 'map id': 'map list', 'ticket id': 'ticket list', 'outbox id': 'outbox list', 'inbound id': 'inbox list' };
+
 export function parseId(value: string, what = 'map id'): number {
   if (!/^\d{1,15}$/.test(value.trim()) || Number(value) === 0) {
-    throw new DeskbridgeError('EINVALID', `${what} "${value}" is not valid (expected a positive whole number, as \`map list\` shows)`);
+    const listed = LISTED_BY[what];
+    throw new DeskbridgeError('EINVALID', `${what} "${value}" is not valid (expected a positive whole number${listed ? `, as \`${listed}\` shows` : ''})`);
   }
   return Number(value);
 }

@@ -12,6 +12,7 @@ import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { DeskbridgeError } from '../errors';
 import { BATCH_BYTES } from '../ingest/fetch-plan';
 import { MAX_HEADER_BYTES } from '../mail/mime-read';
+import { terminalText } from './output';
 
 export { BATCH_BYTES };
 export const BATCH_FILES = 100; // mails per commit: past SQLite's per-commit ceiling, small enough to keep memory flat
@@ -72,7 +73,7 @@ export function fileBatches(files: readonly string[], maxMessageBytes: number, l
     try {
       return { file, ...readMailFile(file, maxMessageBytes) };
     } catch (err) {
-      throw new DeskbridgeError('EINVALID', `ingest: cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new DeskbridgeError('EINVALID', `ingest: cannot read "${terminalText(file)}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   };
   return () => {

@@ -12,7 +12,7 @@ import type { CliContext } from './context';
 import { fileBatches } from './ingest-files';
 import { handOffStdin, readStdinOnce } from './ingest-pipe';
 import { printResults } from './ingest-results';
-import { warnNoNotifications } from './output';
+import { terminalText, warnNoNotifications } from './output';
 
 const COMPOSE_POOL_MIN_FILES = 20; // fewer notifications are composed on the main thread sooner than a worker has loaded
 
@@ -23,7 +23,7 @@ function checkFiles(files: string[]): void {
       accessSync(file, constants.R_OK);
       if (!statSync(file).isFile()) throw new Error('not a file');
     } catch (err) {
-      throw new DeskbridgeError('EINVALID', `ingest: cannot read "${file}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      throw new DeskbridgeError('EINVALID', `ingest: cannot read "${terminalText(file)}": ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
     }
   }
 }

@@ -6,6 +6,7 @@
 import { isDeskbridgeError } from '../errors';
 import { redactCredentials } from '../url-secrets';
 import { CliContext } from './context';
+import { terminalText } from './output';
 
 /** `deskbridge inbox list | head` closes the pipe early: that is the reader's choice, not an error worth a stack trace. */
 export function exitQuietlyOnClosedPipe(): void {
@@ -20,7 +21,8 @@ export function exitQuietlyOnClosedPipe(): void {
 /** Prints a failure as its one line (and the stack at debug level); returns the exit code it means. */
 export function reportFailure(err: unknown): number {
   const message = redactCredentials((err as Error)?.message ?? String(err));
-  process.stderr.write(`deskbridge: ${message.split('\n')[0]}\n`);
+  // one line, and no control character of a value from outside (a file name, a mail's header) reaches the terminal raw
+  process.stderr.write(`deskbridge: ${terminalText(message.split('\n')[0]!)}\n`);
   if (['debug', 'trace'].includes(process.env.DESKBRIDGE_LOG_LEVEL ?? '')) process.stderr.write(`${redactCredentials((err as Error)?.stack ?? '')}\n`);
   return isDeskbridgeError(err) ? err.exitCode : 1;
 }

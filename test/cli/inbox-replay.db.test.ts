@@ -63,6 +63,8 @@ describe(`inbox show and replay on ${BACKEND}`, () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`is a duplicate of #${first.inboundId}; replay #${first.inboundId}`);
     expect((await cli(['inbox', 'replay', '99999'])).code).toBe(2);
+    // a malformed id: one line, pointing where inbound ids are shown
+    expect(await cli(['inbox', 'replay', 'abc'])).toMatchObject({ code: 2, stderr: 'deskbridge: inbound id "abc" is not valid (expected a positive whole number, as `inbox list` shows)\n' });
     expect((await cli(['inbox', 'replay', '--state', 'ticket_created'])).code).toBe(2);
     expect(Number(((await db.knex('inbound_history').count({ n: '*' }).first()) as { n: string | number }).n)).toBe(1);
   });

@@ -54,6 +54,12 @@ describe(`ingest and friends on ${BACKEND}`, () => {
     expect(await count('inbound')).toBe(before);
   });
 
+  it('a file name with control characters is shown escaped in the one error line, the reason after it kept', async () => {
+    const r = await cli(['ingest', '/nonexistent/x\u001b[31mRED\nFAKE.eml']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe('deskbridge: ingest: cannot read "/nonexistent/x\\x1b[31mRED\\x0aFAKE.eml": ENOENT\n');
+  });
+
   it('inbox list shows the ledger with the documented keys, and filters by state', async () => {
     const all = json<Array<Record<string, unknown>>>(await cli(['inbox', 'list', '--json']));
     expect(all.length).toBe(5);

@@ -8,7 +8,7 @@ import { parseId } from '../admin/correspondences';
 import { DeskbridgeError } from '../errors';
 import { DEFAULT_DEADLINE_MS } from '../outbound/delivery-error';
 import { lazy, outboundOf } from './lazy';
-import { listOutbox, OUTBOX_STATES, requeue, type OutboxItem } from '../store/outbox';
+import { claimedNow, discardRows, listOutbox, OUTBOX_STATES, requeue, type OutboxItem } from '../store/outbox';
 import type { CliContext } from './context';
 import { checkChoice, printList, printRecord, type Column } from './output';
 import { replaceToHeader } from '../outbound/reroute';
@@ -47,11 +47,20 @@ async function requireRows(knex: Knex, ids: number[]): Promise<OutboxItem[]> {
   return ids.map((id) => rows.find((r) => r.id === id)!);
 }
 
+/** Refuses (exit 2, nothing changed) rows a worker is sending this moment: requeued or discarded under it, the mail went out all the same (twice, for a requeue). */
+async function refuseInFlight(trx: Knex, ids: number[]): Promise<void> {
+  const held = await claimedNow(trx, ids);
+  if (held.length === 0) return;
+  throw new DeskbridgeError('EINVALID', `outbox id ${held[0]!.id} is being sent now (by ${held[0]!.owner}); nothing was changed: try again once its send is done (\`outbox show ${held[0]!.id}\`)`);
+}
+
 /** Relays and close mails whose system's relay address changed get the new one (recipients and To: header); says what moved. */
 async function rerouteRelays(trx: Knex, rows: OutboxItem[]): Promise<string[]> {
   const notes: string[] = [];
   for (const r of rows) {
-    if (r.kind === 'notification' || r.ticketId === null) continue; // staff notifications keep their recipients
+    // only what goes to the system: staff notifications and notices keep their (staff) recipients; a notice
+    // rerouted carried a staff member's words and the SMTP errors of a dead relay into the customer's ticket
+    if ((r.kind !== 'relay' && r.kind !== 'close') || r.ticketId === null) continue;
     const target = (await trx('tickets as t').join('systems as s', 's.id', 't.system_id').where('t.id', r.ticketId).first('s.relay_to', 's.slug')) as { relay_to: string; slug: string } | undefined;
     if (!target || (r.to.length === 1 && r.to[0] === target.relay_to)) continue;
     const stored = (await trx('outbox').select('raw').where({ id: r.id }).first()) as { raw: Uint8Array };
@@ -102,8 +111,10 @@ export function registerOutbox(program: Command, ctx: CliContext): void {
         const rows = await requireRows(trx, parsed);
         const wrong = rows.find((r) => r.state === 'sent' || (r.state === 'queued' && !opts.reroute));
         if (wrong) throw new DeskbridgeError('EINVALID', `outbox id ${wrong.id} is ${wrong.state}; only dead, bounced, parked or discarded rows are retried (queued ones with --reroute)`);
+        await refuseInFlight(trx, parsed);
         const rerouted = opts.reroute ? await rerouteRelays(trx, rows) : [];
-        await requeue(trx, parsed, new Date(Date.now() + DEFAULT_DEADLINE_MS));
+        // claimed since the check (another process's worker): all of it is rolled back
+        if ((await requeue(trx, parsed, new Date(Date.now() + DEFAULT_DEADLINE_MS))) !== parsed.length) await refuseInFlight(trx, parsed);
         return rerouted;
       });
       for (const note of notes) process.stdout.write(`${note}\n`);
@@ -120,9 +131,13 @@ export function registerOutbox(program: Command, ctx: CliContext): void {
         const rows = await requireRows(trx, parsed);
         const wrong = rows.find((r) => r.state === 'sent' || r.state === 'discarded');
         if (wrong) throw new DeskbridgeError('EINVALID', `outbox id ${wrong.id} is ${wrong.state}; nothing to discard`);
-        for (const r of rows) {
-          // only while still in the state read: a worker that sent it meanwhile wins
-          await trx('outbox').where({ id: r.id, state: r.state }).update({ state: 'discarded', last_error: `discarded by ${ctx.actor} (was ${r.state}${r.lastError ? `: ${r.lastError}` : ''})`.slice(0, 2000), claimed_by: null, claimed_until: null });
+        await refuseInFlight(trx, parsed);
+        // each only while still in the state read and held by no worker: a worker that sent it meanwhile wins
+        const lastError = new Map(rows.map((r) => [r.id, r.lastError]));
+        const discarded = await discardRows(trx, rows, (r) => `discarded by ${ctx.actor} (was ${r.state}${lastError.get(r.id) ? `: ${lastError.get(r.id)}` : ''})`);
+        if (discarded !== rows.length) {
+          await refuseInFlight(trx, parsed);
+          throw new DeskbridgeError('EINVALID', `outbox ids ${parsed.map((i) => `#${i}`).join(', ')}: one changed while this ran (sent, or taken by a worker); nothing was discarded: look at \`outbox list\` and try again`);
         }
       });
       process.stdout.write(`discarded ${parsed.map((i) => `#${i}`).join(', ')}\n`);

@@ -192,8 +192,29 @@ export async function recordAttempts(
 }
 
 /** Puts dead, bounced or parked rows back in the queue, due now, with a fresh deadline. */
-export async function requeue(trx: Knex, ids: number[], deadlineAt: Date): Promise<void> {
-  await trx('outbox').whereIn('id', ids).update({ state: 'queued', next_attempt_at: nowIso(), deadline_at: deadlineAt.toISOString(), claimed_by: null, claimed_until: null });
+/** Rows no worker holds now: never claimed, or their claim lapsed (database clock). */
+const unclaimed = (knex: Knex) => (w: Knex.QueryBuilder) => w.whereNull('claimed_until').orWhere('claimed_until', '<', dbNow(knex));
+
+/** Of these rows, the ones a worker holds now (its claim not lapsed, database clock): being sent this moment. */
+export async function claimedNow(knex: Knex, ids: number[]): Promise<Array<{ id: number; owner: string }>> {
+  const rows: Array<{ id: number | string; claimed_by: string }> = await knex('outbox').select('id', 'claimed_by').whereIn('id', ids).whereNotNull('claimed_until').where('claimed_until', '>=', dbNow(knex)).orderBy('id');
+  return rows.map((r) => ({ id: Number(r.id), owner: String(r.claimed_by) }));
+}
+
+/**
+ * Puts rows back in the queue, due now; returns how many. A row a worker
+ * holds now is left alone (its send may be at the server this moment: taken
+ * from under it, the worker's result was dropped and the row sent again).
+ */
+export async function requeue(trx: Knex, ids: number[], deadlineAt: Date): Promise<number> {
+  return trx('outbox').whereIn('id', ids).where(unclaimed(trx)).update({ state: 'queued', next_attempt_at: nowIso(), deadline_at: deadlineAt.toISOString(), claimed_by: null, claimed_until: null });
+}
+
+/** Marks rows discarded (each only while still in the state it was read in, and held by no worker); returns how many. */
+export async function discardRows(trx: Knex, rows: ReadonlyArray<Pick<OutboxItem, 'id' | 'state'>>, note: (row: Pick<OutboxItem, 'id' | 'state'>) => string): Promise<number> {
+  let n = 0;
+  for (const r of rows) n += await trx('outbox').where({ id: r.id, state: r.state }).where(unclaimed(trx)).update({ state: 'discarded', last_error: note(r).slice(0, 2000), claimed_by: null, claimed_until: null });
+  return n;
 }
 
 export async function countRecentRelays(knex: Knex, ticketId: number, since: Date): Promise<number> {

@@ -9,6 +9,7 @@ import { cliFor, type CliResult } from '../helpers/cli';
 import { BACKEND, openTestDatabase } from '../helpers/database';
 import { FIXTURES } from '../helpers/mail';
 import { seedRouting } from '../helpers/seed';
+import { enqueueMany } from '../../src/store/outbox';
 
 let db: Awaited<ReturnType<typeof openTestDatabase>>;
 let cli: ReturnType<typeof cliFor>;
@@ -62,6 +63,34 @@ describe(`outbox show, retry --reroute, discard, ticket show and metrics on ${BA
     expect(JSON.parse(after.to_addresses)).toEqual(['desk@billing.acme.example']);
     expect(Buffer.from(after.raw).toString('latin1')).toMatch(/^To: desk@billing\.acme\.example\r?$/m);
     expect(Buffer.from(after.raw).toString('latin1')).not.toContain('To: support@billing.acme.example');
+  });
+
+  it('retry --reroute leaves a notice to a staff member addressed to that member: only relays and close mails go to the system', async () => {
+    const [noticeId] = await enqueueMany(db.knex, [
+      { kind: 'notice', ticketId, sourceMessageId: null, to: ['anna@support.example'], subject: 'Not delivered: your reply', messageId: '<deskbridge.x.1.notice@support.example>', raw: Buffer.from('To: anna@support.example\r\nSubject: Not delivered\r\n\r\nYour reply was refused: 550 no such user.\r\n'), deadlineAt: new Date(Date.now() + 3600_000), state: 'parked', lastError: 'test' },
+    ]);
+    const r = ok(await cli(['outbox', 'retry', String(noticeId), '--reroute']));
+    expect(r.stdout).not.toContain('→');
+    const after = await row(noticeId!);
+    expect(after.state).toBe('queued');
+    expect(JSON.parse(after.to_addresses)).toEqual(['anna@support.example']);
+    expect(Buffer.from(after.raw).toString('latin1')).toMatch(/^To: anna@support\.example\r?$/m);
+    await db.knex('outbox').where({ id: noticeId }).delete();
+  });
+
+  it('a row a worker is sending this moment is neither requeued nor discarded under it (exit 2, nothing changed); once its claim lapses it is', async () => {
+    const claim = { claimed_by: 'bridge-b:4242:cafe', claimed_until: new Date(Date.now() + 60_000).toISOString() };
+    await db.knex('outbox').where({ id: closeId }).update(claim);
+    const before = await db.knex('outbox').where({ id: closeId }).first();
+    for (const args of [['retry', String(closeId), '--reroute'], ['discard', String(closeId)]]) {
+      const r = await cli(['outbox', ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe(`deskbridge: outbox id ${closeId} is being sent now (by bridge-b:4242:cafe); nothing was changed: try again once its send is done (\`outbox show ${closeId}\`)\n`);
+      expect(await db.knex('outbox').where({ id: closeId }).first()).toEqual(before);
+    }
+    // the worker died: its claim lapses, and the row is the admin's again
+    await db.knex('outbox').where({ id: closeId }).update({ claimed_until: new Date(Date.now() - 1000).toISOString() });
+    ok(await cli(['outbox', 'retry', String(closeId), '--reroute']));
   });
 
   it('outbox discard gives up on it (never sent, still listed); a sent or unknown row is refused', async () => {

@@ -3,7 +3,8 @@
 // shows, Outlook's From/Sent header blocks, "Original Message" and
 // "Forwarded message" delimiters, a trailing block of > quotes, "reply above
 // this line" markers), then trailing signatures ("-- "), "Sent from my …"
-// lines and delimiter lines. A reply that would come out empty is kept whole.
+// lines and delimiter lines. A reply that would come out empty is kept whole
+// by stripReply; ownWords (what a relay carries) says it has none.
 //
 // Written here rather than taken from npm: email-reply-parser (the one
 // maintained JavaScript parser that runs on Node 20) strips 54% of the
@@ -87,6 +88,23 @@ function trimTail(lines: string[]): string[] {
 }
 
 export function stripReply(text: string): string {
+  return strip(text, false) || text.replace(/\r\n?/g, '\n').trim();
+}
+
+/**
+ * The staff member's own words, or '' when the reply has none: a bare quote
+ * sent back ("On … wrote:" over > lines and nothing under them, an Outlook
+ * header block at the top with the original under it, only > lines). Where
+ * stripReply keeps such a reply whole (or its attribution line), what it kept
+ * is the notification the bridge sent, Reply-To token and all: relayed, that
+ * token reached the remote ticket, where its readers could answer as the
+ * staff member.
+ */
+export function ownWords(text: string): string {
+  return strip(text, true);
+}
+
+function strip(text: string, strict: boolean): string {
   const lines = text.replace(/\r\n?/g, '\n').split('\n').map((l) => l.replace(/\s+$/u, ''));
   let start = 0;
   while (start < lines.length && isBlank(lines[start]!)) start++;
@@ -94,10 +112,14 @@ export function stripReply(text: string): string {
   if (start < lines.length && (DELIMITER_HEADER_RE.test(lines[start]!.trim()) || BEGIN_FORWARD_RE.test(lines[start]!.trim()))) start = skipForwardHeader(lines, start);
   // A reply written under the quote ("On … wrote:" first, then > lines, then the answer): skip the header and the quote.
   else if (start < lines.length && embeddedStart(lines, start) === start) {
+    const fromBlock = FROM_RE.test(lines[start]!); // an Outlook From:/Sent: block, not an "On … wrote:" line
     let i = start;
     while (i < lines.length && !isQuote(lines[i]!) && !isBlank(lines[i]!) && !WROTE_END_RE.test(lines[i]!.trim()) && !GERMAN_INBOX_RE.test(lines[i]!)) i++;
     i++; // the line that ends the header
-    while (i < lines.length && (isQuote(lines[i]!) || isBlank(lines[i]!))) i++;
+    let quoted = 0;
+    while (i < lines.length && (isQuote(lines[i]!) || isBlank(lines[i]!))) if (isQuote(lines[i++]!)) quoted++;
+    // an Outlook block at the top with no > quote under it: what follows is the original, and nothing was written above
+    if (strict && fromBlock && quoted === 0) return '';
     if (i < lines.length) start = i;
   }
   let cut = lines.length;
@@ -114,8 +136,12 @@ export function stripReply(text: string): string {
   while (q > 0 && (isBlank(kept[q - 1]!) || isQuote(kept[q - 1]!))) q--;
   if (q > 0 && q < kept.length && kept.slice(q).some(isQuote)) kept = kept.slice(0, q);
   kept = trimTail(kept);
-  const result = kept.join('\n').trim();
-  return result === '' ? text.replace(/\r\n?/g, '\n').trim() : result;
+  if (strict) {
+    // only > lines, or what is left starts an embedded mail (the "On … wrote:" line over a quote with nothing under it)
+    const first = kept.findIndex((l) => !isBlank(l));
+    if (first < 0 || kept.every((l) => isBlank(l) || isQuote(l)) || embeddedStart(kept, first) === first) return '';
+  }
+  return kept.join('\n').trim();
 }
 
 /** `#close` as the first non-empty line: the reply closes the ticket; the line itself is not relayed. */

@@ -14,7 +14,7 @@ import { staffGate } from '../auth/staff-gate';
 import type { SenderAuth } from '../auth/sender-auth';
 import { DeskbridgeError } from '../errors';
 import type { MailAttachment, MailFacts } from '../mail/parse-mail';
-import { closeCommand, stripReply } from '../mail/quote-strip';
+import { closeCommand, ownWords } from '../mail/quote-strip';
 import type { RoutingSnapshot } from '../route/snapshot';
 import type { InboundOutcome } from '../store/inbound';
 import { countRecentRelays, enqueue, notificationsByMessageId } from '../store/outbox';
@@ -27,7 +27,7 @@ import type { Outbound } from './notify';
 import type { TicketVars } from './render';
 import { localCloseNotice } from './local-close-notice';
 import { DEFAULT_RELAY_FROM, relayShape, withFirstLines } from './relay-form';
-import { tokenOf, verifyToken } from './reply-token';
+import { tokenOf, verifyToken, withoutTokens } from './reply-token';
 
 export const RELAY_LIMIT_PER_HOUR = 20; // a person does not answer one ticket 20 times an hour; two bridges in a loop do
 
@@ -104,7 +104,12 @@ export async function handleStaffReply(
   if (gate.kind === 'fail') return refuse(`${gate.reason} (ticket #${ticketId})`, ticketId);
   const system = snapshot.systems.find((s) => s.id === ticket.systemId)!;
 
-  const { close, text } = closeCommand(stripReply(input.facts.text));
+  // the staff member's own words, any reply-token address in them written as the bare bridge address
+  const { close, text: own } = closeCommand(ownWords(input.facts.text));
+  const text = withoutTokens(own, outbound.address);
+  // a bare quote sent back (Send pressed on the notification): nothing of the member's to relay, and what a quote-keeping
+  // strip kept was the notification itself
+  if (!close && !text.trim() && input.facts.attachments.length === 0) return refuse(`no words of its own (only the quoted mail), nothing relayed (ticket #${ticketId})`, ticketId);
   const reopen = !close && ticket.status === 'closed';
   const localOnly = close && snapshot.profileOf(system).relayClose === false;
   const recent = await countRecentRelays(trx, ticketId, new Date(Date.now() - 60 * 60_000));

@@ -67,3 +67,16 @@ export function tokenOf(address: string, bridgeAddress: string): string | null {
   const a = address.toLowerCase();
   return a.startsWith(prefix) && a.endsWith(domain) ? a.slice(prefix.length, a.length - domain.length) || null : null;
 }
+
+/**
+ * The text with every reply-token address of this bridge (local+token@domain)
+ * written as the bare bridge address. A token is the only credential of a
+ * staff member under --staff-auth token: one quoted into a relay reached the
+ * remote ticket, where its readers could answer as that member.
+ */
+export function withoutTokens(text: string, bridgeAddress: string): string {
+  const at = bridgeAddress.lastIndexOf('@');
+  const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const re = new RegExp(`${escape(bridgeAddress.slice(0, at))}\\+[^\\s@<>()"',;:]+${escape(bridgeAddress.slice(at))}`, 'gi');
+  return text.replace(re, bridgeAddress);
+}

@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { describe, expect, it } from 'vitest';
-import { closeCommand, stripReply } from '../../src/mail/quote-strip';
+import { closeCommand, ownWords, stripReply } from '../../src/mail/quote-strip';
 
 describe('stripReply', () => {
   it.each([
@@ -73,5 +73,23 @@ describe.skipIf(!present && !ci)('quote stripping on the corpus (email_reply_tri
     console.log(`quote stripping: ${exact}/${total} stripped exactly (${((100 * exact) / total).toFixed(1)}%); missed: ${missed.join(', ')}`);
     expect(total).toBeGreaterThan(70);
     expect(exact / total).toBeGreaterThanOrEqual(0.9);
+  });
+
+  it('ownWords finds words in every fixture whose expected reply has a line of its own: no real reply is taken for a bare quote', async () => {
+    const entries = (JSON.parse(readFileSync(join(CORPUS, 'index.json'), 'utf8')) as Entry[]).filter(
+      (e) => e.file.startsWith('email_reply_trimmer/') || e.file.startsWith('talon/tests/fixtures/standard_replies/'),
+    );
+    const refused: string[] = [];
+    let withWords = 0;
+    for (const e of entries) {
+      const expected = e.expected ? readFileSync(join(CORPUS, e.expected), 'utf8') : e.expected_note?.includes("'Hello'") ? 'Hello' : null;
+      if (expected === null || !expected.split('\n').some((l) => l.trim() !== '' && !/^\s*>/.test(l))) continue; // no words, or only a quote
+      const raw = readFileSync(join(CORPUS, e.file));
+      const text = e.file.endsWith('.eml') ? ((await simpleParser(raw)).text ?? '') : raw.toString('utf8');
+      withWords++;
+      if (ownWords(text) === '') refused.push(e.file);
+    }
+    expect(withWords).toBeGreaterThan(70);
+    expect(refused).toEqual([]);
   });
 });

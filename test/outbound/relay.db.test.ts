@@ -115,6 +115,32 @@ describe(`staff replies on ${BACKEND}`, () => {
     expect((await getTicket(db.knex, ticketId))!.status).toBe('open');
   });
 
+  /** A plain-text reply to Anna's token address, with this body. */
+  const plainReply = (body: string, id: string) => {
+    const token = makeToken(ticketId, 'anna@support.example', SECRET);
+    return [`From: Anna Admin <anna@support.example>`, `To: bridge+${token}@support.example`, `Subject: Re: [DB#${ticketId}] Server down since midnight`, `Message-ID: <${id}@mail.support.example>`, 'Content-Type: text/plain; charset=utf-8', '', body.replaceAll('{token}', `bridge+${token}@support.example`), ''].join('\r\n');
+  };
+
+  it.each([
+    ['"On … wrote:" over the quoted notification and nothing under it', 'On Wed, Nov 25, 2026 at 10:00 AM <{token}> wrote:\r\n> Acme WHMCS ticket 482913\r\n> Answer by replying to this mail ({token})\r\n'],
+    ['an Outlook header block with the notification under it', 'From: Deskbridge <{token}>\r\nSent: Wednesday, November 25, 2026 10:00\r\nTo: Anna Admin\r\nSubject: [DB#1] Server down\r\n\r\nAcme WHMCS ticket 482913\r\nAnswer by replying to this mail ({token})\r\n'],
+    ['only > lines', '> Acme WHMCS ticket 482913\r\n> Answer by replying to this mail ({token})\r\n'],
+  ])('a reply with no words of its own (%s) is refused and nothing is relayed', async (_name, body) => {
+    const [r] = await pipeline().ingest([mail(plainReply(body, 'bare-quote'))]);
+    expect(r).toMatchObject({ state: 'rejected_staff', reason: expect.stringMatching(/no words of its own \(only the quoted mail\), nothing relayed/) });
+    expect(await relays()).toEqual([]);
+    expect((await getThread(db.knex, ticketId)).filter((m) => m.direction === 'staff')).toEqual([]);
+  });
+
+  it('a reply token in the staff member\'s own words is relayed as the bare bridge address: the token is their credential', async () => {
+    const [r] = await pipeline().ingest([mail(plainReply('Fixed. (If it happens again, write to {token}.)', 'token-in-text'))]);
+    expect(r).toMatchObject({ state: 'staff_reply' });
+    const [relay] = await relays();
+    const sent = (await simpleParser(Buffer.from((await db.knex('outbox').where({ id: relay!.id }).first()).raw))).text ?? '';
+    expect(sent).toContain('Fixed. (If it happens again, write to bridge@support.example.)');
+    expect(sent).not.toMatch(/bridge\+/);
+  });
+
   it('#close on the first line closes the ticket and relays the close template', async () => {
     const [r] = await pipeline().ingest([mail(staffReply({ body: '#close\nAll fixed, thanks for waiting.' }))]);
     expect(r!.reason).toContain('closes it');

@@ -3,6 +3,7 @@
 // error that names the bad value.
 import { DeskbridgeError } from '../errors';
 import { loadOnce } from '../load-once';
+import { checkName } from './slug';
 import { nodemailerPart } from '../vendor';
 
 // at the first address checked, as zod below: every CLI command imports this module
@@ -61,6 +62,8 @@ export function parseStaffList(value: string, option: string): { staff: string[]
     const address = normaliseAddress(entry.address || entry.name, option);
     if (!staff.includes(address)) staff.push(address);
     const name = entry.address ? entry.name.trim() : '';
+    // the column holds 200 characters (PostgreSQL refused a longer one with its own error, SQLite kept it whole)
+    if (name) checkName(name, `${option}: the name of ${address}`);
     if (name && !names[address]) names[address] = name;
   }
   if (staff.length === 0) throw new DeskbridgeError('EINVALID', `${option}: "${value}" names no address`);

@@ -14,10 +14,15 @@ export function checkSlug(value: string, what: string): string {
   return value;
 }
 
+// C0 and C1 controls (line breaks, ESC) and DEL: a name is shown on terminals and written into mail headers
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
 export function checkName(value: string, option: string): string {
   const name = value.trim();
   if (name === '' || name.length > 200) {
     throw new DeskbridgeError('EINVALID', `${option}: "${value}" is not a valid name (expected 1-200 characters)`);
   }
+  if (CONTROL.test(name)) throw new DeskbridgeError('EINVALID', `${option}: ${JSON.stringify(value)} is not a valid name (it holds a control character: a line break, ESC …)`);
   return name;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { normaliseAddress, normaliseAllowEntry, splitList } from '../../src/admin/addresses';
+import { normaliseAddress, normaliseAllowEntry, parseStaffList, splitList } from '../../src/admin/addresses';
+import { checkName } from '../../src/admin/slug';
 
 describe('allowlist entries', () => {
   it.each([
@@ -30,5 +31,22 @@ describe('addresses', () => {
 
   it('refuses an empty list', () => {
     expect(() => splitList(' , ', '--staff', normaliseAddress)).toThrow('--staff: " , " names no address');
+  });
+});
+
+describe('names an admin gives', () => {
+  it.each([
+    ['a line break', 'Tech\r\nFake: header'],
+    ['an ESC', 'Tech\u001b[2J'],
+    ['201 characters', 'A'.repeat(201)],
+  ])('a system, department or map name with %s is refused (exit 2, naming it)', (_what, name) => {
+    expect(() => checkName(name, '--name')).toThrow(/^--name: .* is not a valid name/);
+  });
+
+  it('a staff display name is held to the same 200 characters, and keeps no control character', () => {
+    expect(() => parseStaffList(`${'A'.repeat(5000)} <l@team.example>`, '--staff')).toThrow(/^--staff: the name of l@team\.example: .* is not a valid name \(expected 1-200 characters\)/);
+    // (the address parser drops a control character from a display name itself)
+    expect(parseStaffList('"Anna\u001b[31m" <anna@team.example>', '--staff').names['anna@team.example']).not.toMatch(/[\u0000-\u001f]/);
+    expect(parseStaffList('Anna Staff <anna@team.example>, bob@team.example', '--staff')).toEqual({ staff: ['anna@team.example', 'bob@team.example'], names: { 'anna@team.example': 'Anna Staff' } });
   });
 });

@@ -179,7 +179,9 @@ export function createPipeline(db: Database, options: PipelineOptions) {
         const insert = (o: InboundOutcome) => ledger.insertInbound(trx, row, o);
         let write: WriteLedger = insert;
         // the whole mail again, after one that came over the limit and kept only its headers: it takes that row's place
-        if (original?.partial && original.by === 'messageId' && !prepared[i]!.tooLarge) {
+        // (matched by Message-ID, or by content: a limit under 256 KiB kept the whole file's hash; not by a mailbox UID,
+        // which stays on the old row)
+        if (original?.partial && original.by !== 'uid' && !prepared[i]!.tooLarge) {
           const partialId = original.id;
           write = (o) => supersedePartial(trx, partialId, () => insert(o));
           original = undefined;

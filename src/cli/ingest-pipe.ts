@@ -43,7 +43,7 @@ export function readStdinOnce(maxBytes: number): Promise<StdinMail> {
       if (head) continue; // past the limit: counted, not kept
       chunks.push(chunk);
       if (size > maxBytes) {
-        head = Buffer.from(Buffer.concat(chunks).subarray(0, MAX_HEADER_BYTES)); // a copy: the bytes read so far can go
+        head = Buffer.concat(chunks, Math.min(size, MAX_HEADER_BYTES)); // the first bytes alone, copied: the chunks can go
         chunks = [];
       }
     }

@@ -105,7 +105,7 @@ export function registerOutbox(program: Command, ctx: CliContext): void {
     .option('--reroute', "send relays to their system's relay address as it is now (after `system edit --relay-to`); also for queued rows")
     .addHelpText('after', '\nExamples:\n  $ deskbridge outbox retry 12 13\n  $ deskbridge system edit acme --relay-to desk@billing.acme.example && deskbridge outbox retry 12 --reroute')
     .action(async (ids: string[], opts: { reroute?: boolean }) => {
-      const parsed = ids.map((i) => parseId(i, 'outbox id'));
+      const parsed = [...new Set(ids.map((i) => parseId(i, 'outbox id')))]; // an id named twice is one row
       const db = await ctx.database();
       const notes = await db.knex.transaction(async (trx) => {
         const rows = await requireRows(trx, parsed);
@@ -125,7 +125,7 @@ export function registerOutbox(program: Command, ctx: CliContext): void {
     .description('give up on rows that are not sent: they stay listed as `discarded` and are never sent')
     .addHelpText('after', '\nExample:\n  $ deskbridge outbox discard 12')
     .action(async (ids: string[]) => {
-      const parsed = ids.map((i) => parseId(i, 'outbox id'));
+      const parsed = [...new Set(ids.map((i) => parseId(i, 'outbox id')))]; // an id named twice is one row
       const db = await ctx.database();
       await db.knex.transaction(async (trx) => {
         const rows = await requireRows(trx, parsed);

@@ -19,10 +19,22 @@ export function exitQuietlyOnClosedPipe(): void {
 }
 
 /** Prints a failure as its one line (and the stack at debug level); returns the exit code it means. */
+/** The message's first line, a line break inside a "quoted value" kept as part of it. */
+function firstLine(message: string): string {
+  let quoted = false;
+  for (let i = 0; i < message.length; i++) {
+    const c = message[i];
+    if (c === '"') quoted = !quoted;
+    else if (c === '\n' && !quoted) return message.slice(0, i);
+  }
+  return message;
+}
+
 export function reportFailure(err: unknown): number {
   const message = redactCredentials((err as Error)?.message ?? String(err));
   // one line, and no control character of a value from outside (a file name, a mail's header) reaches the terminal raw
-  process.stderr.write(`deskbridge: ${terminalText(message.split('\n')[0]!)}\n`);
+  // (a line break inside a quoted value is shown as \x0a, not taken for the end of the message: the reason after it stays)
+  process.stderr.write(`deskbridge: ${terminalText(firstLine(message))}\n`);
   if (['debug', 'trace'].includes(process.env.DESKBRIDGE_LOG_LEVEL ?? '')) process.stderr.write(`${redactCredentials((err as Error)?.stack ?? '')}\n`);
   return isDeskbridgeError(err) ? err.exitCode : 1;
 }

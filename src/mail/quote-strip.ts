@@ -104,22 +104,44 @@ export function ownWords(text: string): string {
   return strip(text, true);
 }
 
+const DATE_LINE_RE = /^\s*\*?(sent|date|gesendet|datum|envoyé|enviado|fecha|inviato|data|verzonden|skickat|sendt|wysłano|отправлено|дата|надіслано|发送时间|日期)\*?\s*:/iu;
+const FORWARDED_RE = /forward|weitergeleitet|transféré|reenviado|inoltrato|doorgestuurd|vidarebefordrat|przekazana|пересланное|转发/iu;
+
+/**
+ * The reply begins with the original: an "Original Message" delimiter, or a
+ * separator line (Outlook's row of underscores) over a From: block. (A
+ * "Forwarded message" at the top is a forward, whose text is its content.)
+ */
+function originalAtTop(lines: string[], start: number): boolean {
+  const top = lines[start]!;
+  if (DELIMITER_HEADER_RE.test(top.trim())) return !FORWARDED_RE.test(top);
+  if (!SEPARATOR_RE.test(top)) return false;
+  let next = start + 1;
+  while (next < lines.length && isBlank(lines[next]!)) next++;
+  return next < lines.length && FROM_RE.test(lines[next]!);
+}
+
 function strip(text: string, strict: boolean): string {
   const lines = text.replace(/\r\n?/g, '\n').split('\n').map((l) => l.replace(/\s+$/u, ''));
   let start = 0;
   while (start < lines.length && isBlank(lines[start]!)) start++;
+  if (strict && start < lines.length && originalAtTop(lines, start)) return '';
   // A forwarded mail with nothing above it: the forwarded text is the content.
   if (start < lines.length && (DELIMITER_HEADER_RE.test(lines[start]!.trim()) || BEGIN_FORWARD_RE.test(lines[start]!.trim()))) start = skipForwardHeader(lines, start);
   // A reply written under the quote ("On … wrote:" first, then > lines, then the answer): skip the header and the quote.
   else if (start < lines.length && embeddedStart(lines, start) === start) {
     const fromBlock = FROM_RE.test(lines[start]!); // an Outlook From:/Sent: block, not an "On … wrote:" line
+    let dated = false; // with a Sent:/Date: line, as a mail client writes it ("From: 22:00 / To: 23:00" is not one)
     let i = start;
-    while (i < lines.length && !isQuote(lines[i]!) && !isBlank(lines[i]!) && !WROTE_END_RE.test(lines[i]!.trim()) && !GERMAN_INBOX_RE.test(lines[i]!)) i++;
+    while (i < lines.length && !isQuote(lines[i]!) && !isBlank(lines[i]!) && !WROTE_END_RE.test(lines[i]!.trim()) && !GERMAN_INBOX_RE.test(lines[i]!)) {
+      if (DATE_LINE_RE.test(lines[i]!)) dated = true;
+      i++;
+    }
     i++; // the line that ends the header
     let quoted = 0;
     while (i < lines.length && (isQuote(lines[i]!) || isBlank(lines[i]!))) if (isQuote(lines[i++]!)) quoted++;
     // an Outlook block at the top with no > quote under it: what follows is the original, and nothing was written above
-    if (strict && fromBlock && quoted === 0) return '';
+    if (strict && fromBlock && dated && quoted === 0) return '';
     if (i < lines.length) start = i;
   }
   let cut = lines.length;
@@ -137,9 +159,11 @@ function strip(text: string, strict: boolean): string {
   if (q > 0 && q < kept.length && kept.slice(q).some(isQuote)) kept = kept.slice(0, q);
   kept = trimTail(kept);
   if (strict) {
-    // only > lines, or what is left starts an embedded mail (the "On … wrote:" line over a quote with nothing under it)
+    // a phone's "Sent from my …" line over nothing (trimTail keeps a first line), or a signature alone
+    while (kept.length > 0 && (isBlank(kept[0]!) || SENT_FROM_RE.test(kept[0]!))) kept = kept.slice(1);
+    // only > lines, a signature, or what is left starts an embedded mail (the "On … wrote:" line over a quote with nothing under it)
     const first = kept.findIndex((l) => !isBlank(l));
-    if (first < 0 || kept.every((l) => isBlank(l) || isQuote(l)) || embeddedStart(kept, first) === first) return '';
+    if (first < 0 || kept.every((l) => isBlank(l) || isQuote(l)) || SIGNATURE_RE.test(kept[first]!.trimEnd()) || embeddedStart(kept, first) === first) return '';
   }
   return kept.join('\n').trim();
 }

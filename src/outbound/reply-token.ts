@@ -77,6 +77,7 @@ export function tokenOf(address: string, bridgeAddress: string): string | null {
 export function withoutTokens(text: string, bridgeAddress: string): string {
   const at = bridgeAddress.lastIndexOf('@');
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  const re = new RegExp(`${escape(bridgeAddress.slice(0, at))}\\+[^\\s@<>()"',;:]+${escape(bridgeAddress.slice(at))}`, 'gi');
+  // the whole address: not the tail of a longer local part (helpdesk+x@…) nor the head of a longer domain (….org)
+  const re = new RegExp(`(?<![\\w.%+-])${escape(bridgeAddress.slice(0, at))}\\+[^\\s@<>()"',;:]+${escape(bridgeAddress.slice(at))}(?!\\.?[\\w-])`, 'gi');
   return text.replace(re, bridgeAddress);
 }

@@ -207,7 +207,8 @@ export async function claimedNow(knex: Knex, ids: number[]): Promise<Array<{ id:
  * from under it, the worker's result was dropped and the row sent again).
  */
 export async function requeue(trx: Knex, ids: number[], deadlineAt: Date): Promise<number> {
-  return trx('outbox').whereIn('id', ids).where(unclaimed(trx)).update({ state: 'queued', next_attempt_at: nowIso(), deadline_at: deadlineAt.toISOString(), claimed_by: null, claimed_until: null });
+  // never a row sent meanwhile (on PostgreSQL a worker may claim, send and record it between the caller's read and this)
+  return trx('outbox').whereIn('id', ids).whereNot('state', 'sent').where(unclaimed(trx)).update({ state: 'queued', next_attempt_at: nowIso(), deadline_at: deadlineAt.toISOString(), claimed_by: null, claimed_until: null });
 }
 
 /** Marks rows discarded (each only while still in the state it was read in, and held by no worker); returns how many. */

@@ -58,6 +58,9 @@ describe(`ingest and friends on ${BACKEND}`, () => {
     const r = await cli(['ingest', '/nonexistent/x\u001b[31mRED\nFAKE.eml']);
     expect(r.code).toBe(2);
     expect(r.stderr).toBe('deskbridge: ingest: cannot read "/nonexistent/x\\x1b[31mRED\\x0aFAKE.eml": ENOENT\n');
+    // any command's bad value: a line break inside it is shown, not taken for the end of the message
+    const show = await cli(['outbox', 'show', 'abc\nxyz']);
+    expect(show).toMatchObject({ code: 2, stderr: 'deskbridge: outbox id "abc\\x0axyz" is not valid (expected a positive whole number, as `outbox list` shows)\n' });
   });
 
   it('inbox list shows the ledger with the documented keys, and filters by state', async () => {

@@ -94,7 +94,7 @@ describe(`outbox show, retry --reroute, discard, ticket show and metrics on ${BA
   });
 
   it('outbox discard gives up on it (never sent, still listed); a sent or unknown row is refused', async () => {
-    ok(await cli(['outbox', 'discard', String(closeId)]));
+    ok(await cli(['outbox', 'discard', String(closeId), String(closeId)])); // named twice: one row
     expect(await row(closeId)).toMatchObject({ state: 'discarded', last_error: expect.stringContaining('(was queued') });
     expect(ok(await cli(['outbox', 'list', '--state', 'discarded'])).stdout).toContain(`${closeId}`);
     expect((await cli(['outbox', 'discard', String(closeId)])).code).toBe(2);

@@ -86,3 +86,15 @@ describe(`a mail over the size limit, once the limit is raised, on ${BACKEND}`, 
     expect(await counts()).toEqual({ tickets: 1, messages: 1, outbox: 1 });
   });
 });
+
+describe(`a mail over a limit below the 256 KiB kept head (read whole, hashed whole), once the limit is raised, on ${BACKEND}`, () => {
+  it('the whole mail ingested again still takes the place of the row that kept its headers (it matched that row by content)', async () => {
+    const small = join(dir, 'small.eml');
+    writeFileSync(small, notification(8, 1, 'small') + 'kernel: ata2: hard resetting link\r\n'.repeat(3000)); // ~110 KB
+    const first = (JSON.parse(ok(await cli(['ingest', '--json', small], { env: { DESKBRIDGE_MAX_MESSAGE_BYTES: '50000' } })).stdout) as Result[])[0]!;
+    expect(first.state).toBe('too_large');
+    const whole = (JSON.parse(ok(await cli(['ingest', '--json', small])).stdout) as Result[])[0]!;
+    expect(whole).toMatchObject({ state: 'ticket_created' });
+    expect(await row(first.inboundId)).toMatchObject({ state: 'duplicate', duplicate_of: whole.inboundId });
+  });
+});

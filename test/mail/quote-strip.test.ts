@@ -28,6 +28,31 @@ describe('stripReply', () => {
   });
 });
 
+describe('ownWords: what a staff reply says itself (a relay carries only that)', () => {
+  const T = 'bridge+1-abc123@support.example';
+  it.each([
+    ['"On … wrote:" over the quote, nothing under it', `On Tue, Dec 1, 2026 at 10:00 AM <${T}> wrote:\n> New ticket\n`],
+    ['an Outlook From/Sent block over the original', `From: Deskbridge <${T}>\nSent: Tuesday, December 1, 2026 10:00\nTo: Anna\nSubject: [DB#1] slow\n\nNew ticket\n`],
+    ["Outlook's underscore line over the block", `\n________________________________\nFrom: Deskbridge <${T}>\nSent: Tuesday\nTo: Anna\nSubject: x\n\nNew ticket\n`],
+    ['an "Original Message" delimiter at the top', '-----Original Message-----\nFrom: bridge\nSent: today\n\nNew ticket\n'],
+    ['only > lines', '> New ticket\n> Answer by replying\n'],
+    ['a phone\'s "Sent from my iPhone" over the quote', `Sent from my iPhone\n\nOn Tue, Dec 1, 2026 at 10:00 AM <${T}> wrote:\n> New ticket\n`],
+    ['a signature alone', `--\nJane\n\nOn Tue, Dec 1, 2026 at 10:00 AM <${T}> wrote:\n> New ticket\n`],
+  ])('none in %s', (_name, text) => {
+    expect(ownWords(text)).toBe('');
+  });
+
+  it.each([
+    ['a top-posted answer', `Fixed it.\n\nSent from my iPhone\n\nOn Tue, Dec 1, 2026 <${T}> wrote:\n> New ticket\n`, 'Fixed it.'],
+    ['an answer over an Outlook block', `Fixed it.\n\n________________________________\nFrom: Deskbridge <${T}>\nSent: today\n\nNew ticket\n`, 'Fixed it.'],
+    ['an answer that starts with From:/To: lines of its own (no Sent: or Date:)', 'From: 22:00 UTC\nTo: 23:00 UTC\n\nWe will move your VPS.\n', 'We will move your VPS.'],
+    ['a forward with nothing above it (its text is the content)', '---------- Forwarded message ---------\nFrom: Customer <c@x.example>\nDate: today\n\nPlease look at this\n', 'Please look at this'],
+    ['#close alone', `#close\n\nOn Tue, Dec 1, 2026 <${T}> wrote:\n> x\n`, '#close'],
+  ])('kept in %s', (_name, text, expected) => {
+    expect(ownWords(text)).toBe(expected);
+  });
+});
+
 describe('closeCommand', () => {
   it.each([
     ['#close\nAll done.', { close: true, text: 'All done.' }],

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decide } from '../../src/outbound/delivery-error';
 import { DEFAULT_TEMPLATES_DIR, loadTemplates, SAMPLES } from '../../src/outbound/render';
-import { makeToken, replyAddress, tokenOf, verifyToken } from '../../src/outbound/reply-token';
+import { makeToken, replyAddress, tokenOf, verifyToken, withoutTokens } from '../../src/outbound/reply-token';
 
 describe('reply tokens', () => {
   const secret = 'a-secret-of-some-length';
@@ -37,6 +37,23 @@ describe('reply tokens', () => {
     expect(verifyToken(inFlight, anna, `${fresh} ${old}`)).toBe(4711);
     expect(makeToken(4711, anna, `${fresh} ${old}`)).toBe(makeToken(4711, anna, fresh));
     expect(verifyToken(inFlight, anna, fresh)).toBeNull();
+  });
+});
+
+describe('withoutTokens: reply-token addresses in text relayed out', () => {
+  const B = 'desk@bridge.example';
+  it.each([
+    ['write to desk+1-abc@bridge.example.', 'write to desk@bridge.example.'],
+    ['(desk+1-abc@bridge.example)', '(desk@bridge.example)'],
+    ['<DESK+1-ABC@BRIDGE.EXAMPLE>;', '<desk@bridge.example>;'],
+  ])('%j becomes %j', (text, expected) => {
+    expect(withoutTokens(text, B)).toBe(expected);
+  });
+  it.each(['helpdesk+x@bridge.example', 'desk+t@bridge.example.org', 'desk+t@sub.bridge.example', 'desk@bridge.example'])('%j, another address, is left as it is', (text) => {
+    expect(withoutTokens(text, B)).toBe(text);
+  });
+  it('a bridge address with regular-expression characters is matched literally', () => {
+    expect(withoutTokens('a.b+1-x@c.d and aXb+1-x@cXd', 'a.b@c.d')).toBe('a.b@c.d and aXb+1-x@cXd');
   });
 });
 

@@ -13,7 +13,7 @@ import { sanitizeMailHtml } from './mail/html-sanitize';
 import type { ProfileCandidate } from './mail/mail-work';
 import { systemProfile } from './mail/profiles';
 import { oneLine, type MailAttachment, type MailFacts } from './mail/mail-facts';
-import { MAX_HEADER_BYTES } from './mail/mime-read';
+import { MAX_HEADER_BYTES } from './mail/header-bound';
 import { parseMail } from './mail/parse-mail';
 import { route } from './route/route';
 import type { RoutingSnapshot } from './route/snapshot';

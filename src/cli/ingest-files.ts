@@ -11,7 +11,7 @@
 import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { DeskbridgeError } from '../errors';
 import { BATCH_BYTES } from '../ingest/fetch-plan';
-import { MAX_HEADER_BYTES } from '../mail/mime-read';
+import { MAX_HEADER_BYTES } from '../mail/header-bound';
 import { terminalText } from './output';
 
 export { BATCH_BYTES };

@@ -54,6 +54,12 @@ async function refuseInFlight(trx: Knex, ids: number[]): Promise<void> {
   throw new DeskbridgeError('EINVALID', `outbox id ${held[0]!.id} is being sent now (by ${held[0]!.owner}); nothing was changed: try again once its send is done (\`outbox show ${held[0]!.id}\`)`);
 }
 
+/** An update that changed fewer rows than it was given: one was taken by a worker, or sent, since they were read; all of it is rolled back. */
+async function refuseChanged(trx: Knex, ids: number[], what: string): Promise<never> {
+  await refuseInFlight(trx, ids);
+  throw new DeskbridgeError('EINVALID', `outbox ids ${ids.map((i) => `#${i}`).join(', ')}: one changed while this ran (sent, or taken by a worker); nothing was ${what}: look at \`outbox list\` and try again`);
+}
+
 /** Relays and close mails whose system's relay address changed get the new one (recipients and To: header); says what moved. */
 async function rerouteRelays(trx: Knex, rows: OutboxItem[]): Promise<string[]> {
   const notes: string[] = [];
@@ -113,8 +119,7 @@ export function registerOutbox(program: Command, ctx: CliContext): void {
         if (wrong) throw new DeskbridgeError('EINVALID', `outbox id ${wrong.id} is ${wrong.state}; only dead, bounced, parked or discarded rows are retried (queued ones with --reroute)`);
         await refuseInFlight(trx, parsed);
         const rerouted = opts.reroute ? await rerouteRelays(trx, rows) : [];
-        // claimed since the check (another process's worker): all of it is rolled back
-        if ((await requeue(trx, parsed, new Date(Date.now() + DEFAULT_DEADLINE_MS))) !== parsed.length) await refuseInFlight(trx, parsed);
+        if ((await requeue(trx, parsed, new Date(Date.now() + DEFAULT_DEADLINE_MS))) !== parsed.length) await refuseChanged(trx, parsed, 'queued again');
         return rerouted;
       });
       for (const note of notes) process.stdout.write(`${note}\n`);
@@ -133,12 +138,8 @@ export function registerOutbox(program: Command, ctx: CliContext): void {
         if (wrong) throw new DeskbridgeError('EINVALID', `outbox id ${wrong.id} is ${wrong.state}; nothing to discard`);
         await refuseInFlight(trx, parsed);
         // each only while still in the state read and held by no worker: a worker that sent it meanwhile wins
-        const lastError = new Map(rows.map((r) => [r.id, r.lastError]));
-        const discarded = await discardRows(trx, rows, (r) => `discarded by ${ctx.actor} (was ${r.state}${lastError.get(r.id) ? `: ${lastError.get(r.id)}` : ''})`);
-        if (discarded !== rows.length) {
-          await refuseInFlight(trx, parsed);
-          throw new DeskbridgeError('EINVALID', `outbox ids ${parsed.map((i) => `#${i}`).join(', ')}: one changed while this ran (sent, or taken by a worker); nothing was discarded: look at \`outbox list\` and try again`);
-        }
+        const discarded = await discardRows(trx, rows, (r) => `discarded by ${ctx.actor} (was ${r.state}${r.lastError ? `: ${r.lastError}` : ''})`);
+        if (discarded !== rows.length) await refuseChanged(trx, parsed, 'discarded');
       });
       process.stdout.write(`discarded ${parsed.map((i) => `#${i}`).join(', ')}\n`);
     });

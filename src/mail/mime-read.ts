@@ -15,7 +15,7 @@ import type Libmime from 'libmime';
 import type { AddressObject, AttachmentStream, HeaderLines, Headers, MessageText } from 'mailparser';
 import { DeskbridgeError } from '../errors';
 import { loadOnce } from '../load-once';
-import { MAX_HEADER_BYTES } from './header-bound';
+import { MAX_HEADER_BYTES } from './header-bound'; // per MIME header block; the same bound a too-large mail's kept headers have
 import { vendored } from '../vendor';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
@@ -28,7 +28,6 @@ export function loadMimeReader(): void {
   mailparser();
 }
 
-export { MAX_HEADER_BYTES }; // per MIME header block (header-bound.ts); the same bound a too-large mail's kept headers have
 export const MAX_PARTS = 1_000; // MIME parts per mail; real mail has tens at most
 export const MAX_DEPTH = 32; // MIME nesting; forwards of forwards reach about 10
 export const MAX_ATTACHMENTS = 500; // attachments stored per mail (the corpus's largest real one has 328)

@@ -191,7 +191,6 @@ export async function recordAttempts(
   });
 }
 
-/** Puts dead, bounced or parked rows back in the queue, due now, with a fresh deadline. */
 /** Rows no worker holds now: never claimed, or their claim lapsed (database clock). */
 const unclaimed = (knex: Knex) => (w: Knex.QueryBuilder) => w.whereNull('claimed_until').orWhere('claimed_until', '<', dbNow(knex));
 
@@ -212,7 +211,7 @@ export async function requeue(trx: Knex, ids: number[], deadlineAt: Date): Promi
 }
 
 /** Marks rows discarded (each only while still in the state it was read in, and held by no worker); returns how many. */
-export async function discardRows(trx: Knex, rows: ReadonlyArray<Pick<OutboxItem, 'id' | 'state'>>, note: (row: Pick<OutboxItem, 'id' | 'state'>) => string): Promise<number> {
+export async function discardRows<R extends Pick<OutboxItem, 'id' | 'state'>>(trx: Knex, rows: readonly R[], note: (row: R) => string): Promise<number> {
   let n = 0;
   for (const r of rows) n += await trx('outbox').where({ id: r.id, state: r.state }).where(unclaimed(trx)).update({ state: 'discarded', last_error: note(r).slice(0, 2000), claimed_by: null, claimed_until: null });
   return n;

@@ -77,7 +77,8 @@ export function tokenOf(address: string, bridgeAddress: string): string | null {
 export function withoutTokens(text: string, bridgeAddress: string): string {
   const at = bridgeAddress.lastIndexOf('@');
   const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  // the whole address: not the tail of a longer local part (helpdesk+x@…) nor the head of a longer domain (….org)
-  const re = new RegExp(`(?<![\\w.%+-])${escape(bridgeAddress.slice(0, at))}\\+[^\\s@<>()"',;:]+${escape(bridgeAddress.slice(at))}(?!\\.?[\\w-])`, 'gi');
+  // the whole address: not the tail of a longer local part (helpdesk+x@…) nor the head of a longer domain (….org);
+  // a token is ticket id and MAC, a few dozen characters: bounded, a long run after "local+" costs linear time
+  const re = new RegExp(`(?<![\\w.%+-])${escape(bridgeAddress.slice(0, at))}\\+[^\\s@<>()"',;:]{1,64}${escape(bridgeAddress.slice(at))}(?!\\.?[\\w-])`, 'gi');
   return text.replace(re, bridgeAddress);
 }

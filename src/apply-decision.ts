@@ -3,25 +3,26 @@
 // bounce marks the outbox item it names, an echo of our own relay is
 // recorded as such, a remote message goes to its ticket (store/ticket-event.ts)
 // and its staff are notified — queued now, or handed to `defer` when the
-// batch queues its notifications at the end — and a staff reply is relayed
+// batch queues its notifications together at its end — and a staff reply is relayed
 // (outbound/relay.ts). The ledger row is written through the caller's
 // `writeLedger`, so the same code serves a new mail and a replayed one.
 import type { Knex } from 'knex';
 import type { Decision } from './decide';
-import { queueNotification, type NotificationInput, type Outbound } from './outbound/notify';
+import { notificationItems, type NotificationInput, type Outbound } from './outbound/notify';
 import { handleStaffReply } from './outbound/relay';
 import { noticeUndelivered } from './outbound/staff-notice';
 import type { RoutingSnapshot } from './route/snapshot';
 import * as ledger from './store/inbound';
 import type { InboundOutcome } from './store/inbound';
+import { enqueueMany, type NewOutboxItem } from './store/outbox';
 import { echoedRelay } from './store/relay-echo';
 import { applyRemoteMessage, type RemoteEvent, type TicketEventResult } from './store/ticket-event';
 
 /** Writes the mail's ledger row with this outcome (a new row, or the stored row on replay); returns its id. */
 export type WriteLedger = (outcome: InboundOutcome) => Promise<number>;
 
-/** Where a staff notification goes when its batch queues them at the end (pipeline.ts): handed to the compose pool as its mail is written. */
-export type Defer = (n: NotificationInput) => void;
+/** Where a staff notification's outbox items go when its batch queues them all in one insert at its end (pipeline.ts). */
+export type Defer = (items: NewOutboxItem[]) => void;
 
 const bouncedFor = (recipients: string[]) => (recipients.length ? ` for ${recipients.join(', ')}` : '');
 
@@ -101,14 +102,10 @@ async function notifyStaff(
     },
     staff: department.staff,
     event: result.event,
-    from: d.message.fromAddress,
-    fromName: d.message.fromName,
-    text: d.message.text,
-    html: d.message.html,
-    attachments: d.attachments,
     sourceMessageId: result.messageId,
   };
-  if (defer) defer(input);
-  else await queueNotification(trx, outbound, input);
+  const items = notificationItems(outbound, input);
+  if (defer) defer(items);
+  else await enqueueMany(trx, items);
   return null;
 }

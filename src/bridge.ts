@@ -18,7 +18,6 @@ import { parseMailboxUrl } from './ingest/mailbox-spec';
 import type { Logger } from './log';
 import { randomUUID } from 'node:crypto';
 import { createParsePool } from './mail/parse-pool';
-import { createComposePool } from './outbound/compose-pool';
 import { outboundFrom } from './outbound/notify';
 import { createOutboxWorker, openTransport } from './outbound/outbox-worker';
 import { loadTemplates } from './outbound/render';
@@ -52,9 +51,8 @@ export async function startBridge(config: Config, db: Database, log: Logger, sig
   });
   if (!outbound) log.warn('DESKBRIDGE_ADDRESS is not set: tickets are kept but staff are not notified');
   const pool = createParsePool({ deadlineMs: config.mailDeadlineSeconds * 1000 });
-  const composer = outbound ? createComposePool(outbound) : null; // a backlog's notifications are composed off the main thread
-  const closePools = () => Promise.all([pool.close(), composer?.close()]);
-  const pipeline = createPipeline(db, { bridgeAddress: config.address ?? null, maxMessageBytes: config.maxMessageBytes, parse: pool.parse, outbound, authenticate: authenticatorFrom(config), composeNotification: composer?.compose });
+  const closePools = () => pool.close();
+  const pipeline = createPipeline(db, { bridgeAddress: config.address ?? null, maxMessageBytes: config.maxMessageBytes, parse: pool.parse, outbound, authenticate: authenticatorFrom(config) });
   const leaseMs = config.leaseSeconds * 1000;
   const membership = createMembership({ knex: db.knex, owner: leaseOwner(config.instance, process.pid, randomUUID().slice(0, 8)), instance: config.instance, mailboxes: config.imap.map((u) => parseMailboxUrl(u).key), leaseMs, log: log.child({ component: 'membership' }) });
   const sender =

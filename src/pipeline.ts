@@ -8,16 +8,16 @@
 // its effects. (Profiled: deciding first and writing once took the ingest from
 // 8 SQL statements per ticket mail to 6, and a non-ticket mail from 5 to 1.)
 //
-// A batch is first written fast: no savepoint per mail, and each ticket
-// event's staff notification handed to the compose pool (when there is one)
-// as its mail is written, the batch's notifications queued in one insert at
-// its end. A mail whose decision throws (an unparsable mail) has written
+// A batch is first written fast: no savepoint per mail, and the staff
+// notifications of its ticket events (queued unrendered: the outbox renders
+// each at its first send, outbound/notify.ts) queued in one insert at its
+// end. A mail whose decision throws (an unparsable mail) has written
 // nothing and is recorded `failed` at once. If any write fails — a statement
 // the database refuses, another writer's copy of the same mail, a
-// notification that cannot be composed — the batch is rolled back whole and
+// notification template that does not compile — the batch is rolled back whole and
 // written again safely: every mail's writes, a plain outcome's one row
 // included, under a savepoint of their own (store/savepoint.ts), each
-// notification composed and queued in its mail's savepoint, so one mail's
+// notification queued in its mail's savepoint, so one mail's
 // failure rolls back only its own writes: its ledger row is still written,
 // `failed` with the error, retried on the next run, and parked as
 // `parked_failed` after MAX_ATTEMPTS. (Profiled: the two savepoint statements
@@ -30,7 +30,7 @@ import { decide, headerBlock, prepare, profileCandidates, type Decision, type Pr
 import type { ProfileCandidate } from './mail/mail-work';
 import type { MailFacts } from './mail/parse-mail';
 import { applyEffects, type Defer, type WriteLedger } from './apply-decision';
-import type { NotificationInput, Outbound } from './outbound/notify';
+import type { Outbound } from './outbound/notify';
 import { loadSnapshot, type RoutingSnapshot } from './route/snapshot';
 import type { Database } from './store/db';
 import * as ledger from './store/inbound';
@@ -81,13 +81,11 @@ export interface PipelineOptions {
   outbound?: Outbound | null;
   /** Sender authentication (auth/sender-auth.ts, from DESKBRIDGE_AUTHSERV_ID and DESKBRIDGE_DNS). */
   authenticate?: Authenticate;
-  /** A compose pool's compose (outbound/compose-pool.ts): a batch's notifications are composed off this thread and queued together at its end. */
-  composeNotification?: (n: NotificationInput) => Promise<NewOutboxItem[]>;
 }
 
-/** A batch written fast: where its mails' notifications go (the compose pool), or null to queue each at once. */
+/** A batch written fast: its mails' notifications are handed to `defer` and queued together at its end. */
 interface FastBatch {
-  defer: Defer | null;
+  defer: Defer;
 }
 
 /** A batch written fast met a failure (a mail's write, a notification): it is rolled back and written again safely. */
@@ -162,10 +160,10 @@ export function createPipeline(db: Database, options: PipelineOptions) {
     system: snapshot.systems.find((s) => s.id === o.systemId)?.slug ?? null,
   });
 
-  /** One batch in one transaction (see `ingest`), written fast (no savepoint per mail, notifications composed by the pool and queued at the end) or safely. */
+  /** One batch in one transaction (see `ingest`), written fast (no savepoint per mail, notifications queued together at the end) or safely. */
   function writeBatch(mails: IncomingMail[], prepared: Prepared[], fast: boolean, inTransaction?: (trx: Knex, results: MailResult[]) => Promise<void>): Promise<MailResult[]> {
-    const composing: Array<Promise<NewOutboxItem[]>> | null = fast && options.composeNotification ? [] : null;
-    const fastBatch: FastBatch | null = fast ? { defer: composing ? (n) => void composing.push(composeNow(n)) : null } : null;
+    const notifications: NewOutboxItem[] = [];
+    const fastBatch: FastBatch | null = fast ? { defer: (items) => void notifications.push(...items) } : null;
     const rows = mails.map((mail, i) => ledgerRow(mail, prepared[i]!));
     return db.knex.transaction(async (trx) => {
       const snapshot = await loadSnapshot(trx);
@@ -211,23 +209,16 @@ export function createPipeline(db: Database, options: PipelineOptions) {
         originals.add({ id, ...row }); // a later mail in this batch may repeat this one
         results.push(resultOf(mails[i]!.label, id, outcome, snapshot));
       }
-      if (composing?.length) await queueComposed(trx, composing);
+      if (notifications.length) await queueNotifications(trx, notifications);
       await inTransaction?.(trx, results);
       return results;
     });
   }
 
-  /** Hands a notification to the compose pool; its result is awaited at the batch's end. */
-  function composeNow(n: NotificationInput): Promise<NewOutboxItem[]> {
-    const items = options.composeNotification!(n);
-    items.catch(() => {}); // awaited by queueComposed, or dropped with a batch that is written again
-    return items;
-  }
-
-  /** Queues a batch's composed notifications in one insert; any failure asks for the batch to be written again safely. */
-  async function queueComposed(trx: Knex, composing: Array<Promise<NewOutboxItem[]>>): Promise<void> {
+  /** Queues a batch's notifications in one insert; any failure asks for the batch to be written again safely. */
+  async function queueNotifications(trx: Knex, notifications: NewOutboxItem[]): Promise<void> {
     try {
-      await enqueueMany(trx, (await Promise.all(composing)).flat());
+      await enqueueMany(trx, notifications);
     } catch (err) {
       throw new WriteAgainSafely(`queueing the batch's notifications failed (${errorText(err)}); the batch is written again, each notification under its mail's savepoint`, { cause: err });
     }

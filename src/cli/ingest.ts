@@ -14,7 +14,6 @@ import { handOffStdin, readStdinOnce } from './ingest-pipe';
 import { printResults } from './ingest-results';
 import { terminalText, warnNoNotifications } from './output';
 
-const COMPOSE_POOL_MIN_FILES = 20; // fewer notifications are composed on the main thread sooner than a worker has loaded
 
 /** Every file readable and a file, before anything is ingested (a bad one changes nothing). */
 function checkFiles(files: string[]): void {
@@ -61,8 +60,6 @@ export async function ingestCommand(ctx: CliContext, files: string[], opts: { js
   const pool = lazy.parsePool().createParsePool({ deadlineMs: ctx.config.mailDeadlineSeconds * 1000 });
   const outbound = outboundOf(ctx.config);
   if (!outbound) warnNoNotifications(ctx.config);
-  // notifications composed on a thread of their own while the mails are written
-  const composer = outbound && files.length >= COMPOSE_POOL_MIN_FILES ? lazy.composePool().createComposePool(outbound) : null;
   const results: MailResult[] = [];
   try {
     // the mail on stdin is read (and an empty one refused) before anything is written: the failed mails retried
@@ -76,7 +73,6 @@ export async function ingestCommand(ctx: CliContext, files: string[], opts: { js
       parse: pool.parse,
       outbound,
       authenticate: lazy.auth().authenticatorFrom(ctx.config),
-      composeNotification: composer?.compose,
     });
     // earlier failed mails first; those waiting for a configuration fix only once the templates compile again
     let configWorks: boolean | undefined;
@@ -103,7 +99,7 @@ export async function ingestCommand(ctx: CliContext, files: string[], opts: { js
       throw new DeskbridgeError('EINVALID', `${err.message}; the ${done} mail(s) before it are ingested (above), and the same command again ingests the rest (those as duplicates)`);
     }
   } finally {
-    await Promise.all([pool.close(), composer?.close()]);
+    await pool.close();
   }
   printResults(results, opts.json);
 }

@@ -12,7 +12,6 @@ export const lazy = {
   db: () => require('../store/db') as typeof import('../store/db'),
   bridge: () => require('../bridge') as typeof import('../bridge'),
   classify: () => require('../mail/classify') as typeof import('../mail/classify'),
-  composePool: () => require('../outbound/compose-pool') as typeof import('../outbound/compose-pool'),
   doctor: () => require('../doctor') as typeof import('../doctor'),
   ingestHandoff: () => require('./ingest-handoff') as typeof import('./ingest-handoff'),
   ingestSocket: () => require('../ingest/ingest-socket') as typeof import('../ingest/ingest-socket'),

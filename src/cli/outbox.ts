@@ -8,7 +8,7 @@ import { parseId } from '../admin/correspondences';
 import { DeskbridgeError } from '../errors';
 import { DEFAULT_DEADLINE_MS } from '../outbound/delivery-error';
 import { lazy, outboundOf } from './lazy';
-import { claimedNow, discardRows, listOutbox, OUTBOX_STATES, requeue, type OutboxItem } from '../store/outbox';
+import { claimedNow, discardRows, listOutbox, outboxBytes, OUTBOX_STATES, requeue, type OutboxItem, type Render } from '../store/outbox';
 import type { CliContext } from './context';
 import { checkChoice, printList, printRecord, type Column } from './output';
 import { replaceToHeader } from '../outbound/reroute';
@@ -93,14 +93,16 @@ export function registerOutbox(program: Command, ctx: CliContext): void {
     .command('show <id>')
     .description('one outbox row: recipients, state, attempts, the last error, and its ticket')
     .option('--json', 'print JSON')
-    .option('--raw', 'print the stored mail as it will be (or was) sent')
+    .option('--raw', 'print the stored mail as it will be (or was) sent (a staff notification not sent yet is rendered, and its bytes fixed, now)')
     .addHelpText('after', '\nExample:\n  $ deskbridge outbox show 12')
     .action(async (id: string, opts: { json?: boolean; raw?: boolean }) => {
       const { knex } = await ctx.database();
       const [row] = await requireRows(knex, [parseId(id, 'outbox id')]);
       if (opts.raw) {
-        const stored = (await knex('outbox').select('raw').where({ id: row!.id }).first()) as { raw: Uint8Array };
-        process.stdout.write(Buffer.from(stored.raw));
+        const outbound = outboundOf(ctx.config);
+        const cannot: Render = () => Promise.reject(new DeskbridgeError('ECONFIG', `outbox id ${row!.id} is a staff notification not rendered yet (it is at its first send); rendering it needs DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET`));
+        const render = outbound ? lazy.notify().notificationRenderer(outbound) : cannot;
+        process.stdout.write((await outboxBytes(knex, row!.id, render))!);
         return;
       }
       printRecord(view(row!), opts);

@@ -1,5 +1,6 @@
-// Sends what the outbox holds: claims a few due rows, hands each one's stored
-// bytes to the transport (kept-open SMTP connections, smtp-sender.ts, or .eml
+// Sends what the outbox holds: claims a few due rows (rendering the staff
+// notifications among them, whose bytes the claim stores: store/outbox.ts),
+// hands each one's stored bytes to the transport (kept-open SMTP connections, smtp-sender.ts, or .eml
 // files for demos), and records each result (send-outcome.ts, per recipient)
 // the moment the server has answered. Inside `deskbridge run` it loops;
 // `deskbridge outbox flush` runs it once.
@@ -22,7 +23,7 @@ import type { Logger } from '../log';
 import type { Database } from '../store/db';
 import { claimDue, extendClaims, recordAttempts, releaseClaims, type Attempt, type Claimed } from '../store/outbox';
 import { DEFAULT_RETRY_SCHEDULE_MS } from './delivery-error';
-import type { Outbound } from './notify';
+import { notificationRenderer, type Outbound } from './notify';
 import { sendOutcome } from './send-outcome';
 import { noticeUndelivered } from './staff-notice';
 import { createSmtpSender, refusalsOf, type SendResult } from './smtp-sender';
@@ -70,7 +71,7 @@ export interface WorkerOptions {
   schedule?: readonly number[];
   /** The lease period (DESKBRIDGE_LEASE_SECONDS): claims live half of it and are renewed every sixth. */
   leaseMs?: number;
-  /** Templates and address for the notice to a staff member whose relay is dead (none: no notice). */
+  /** Templates, address and secret: to render the staff notifications queued unrendered, and for the notice to a staff member whose relay is dead (none: neither; such notifications wait in the queue). */
   outbound?: Outbound | null;
 }
 
@@ -114,6 +115,7 @@ export function createOutboxWorker(o: WorkerOptions) {
   let nudged = false; // a nudge while a flush runs: its last claim may have looked before the row was committed
   const outbound = o.outbound;
   const tell = outbound ? (trx: Knex, deadIds: number[]) => noticeUndelivered(trx, outbound, deadIds) : undefined; // a dead relay's author is told
+  const render = outbound ? notificationRenderer(outbound) : undefined; // a notification is rendered by the claim that first takes it
   const recorder = createRecorder(async (batch) => {
     try {
       const written = new Set(await recordAttempts(o.db.knex, o.owner, batch, tell));
@@ -167,7 +169,7 @@ export function createOutboxWorker(o: WorkerOptions) {
     // A claim that fails (the database refused for a moment) ends the flush for every lane: the rows in hand are
     // still sent and recorded under the heartbeat, then the error is thrown (and `run` flushes again).
     const claimMore = () =>
-      (claiming ??= claimDue(o.db.knex, o.db.dialect, { owner: o.owner, limit: CLAIM_SIZE, ttlMs: claimTtlMs })
+      (claiming ??= claimDue(o.db.knex, o.db.dialect, { owner: o.owner, limit: CLAIM_SIZE, ttlMs: claimTtlMs, render })
         .then((claimed) => {
           if (claimed.length === 0) exhausted = true;
           queue.push(...claimed);

@@ -219,6 +219,11 @@ export function loadTemplates(dir = DEFAULT_TEMPLATES_DIR, overrides?: string) {
       const slug = vars.ticket?.system ?? null;
       return { text: template(slug, name, 'text')(vars), html: template(slug, name, 'html')(vars) };
     },
+    /** Compiles the two files (text, HTML) `render(name, …)` uses for a ticket of this system, now; throws ECONFIG naming a bad one. */
+    ready(name: TemplateName, system: string | null): void {
+      template(system, name, 'text');
+      template(system, name, 'html');
+    },
     /** A profile's relaySubject (or relayHeaders value), compiled strictly once per text; CR/LF removed from the result. */
     subject(source: string, vars: Record<string, unknown>): string {
       let compiledSubject = subjects.get(source);

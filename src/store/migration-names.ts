@@ -29,4 +29,5 @@ export const MIGRATION_NAMES: readonly string[] = [
   '20261130130100_create_inbound_history',
   '20261130140100_add_department_staff_name',
   '20261202100100_widen_inbound_size',
+  '20261202110100_outbox_render_later',
 ];

@@ -22,6 +22,7 @@ import * as m1201 from '../../migrations/20261130120100_unique_inbound_originals
 import * as m1202 from '../../migrations/20261130120200_create_processes';
 import * as m14a from '../../migrations/20261130140100_add_department_staff_name';
 import * as m15 from '../../migrations/20261202100100_widen_inbound_size';
+import * as m16 from '../../migrations/20261202110100_outbox_render_later';
 import * as m1301 from '../../migrations/20261130130100_create_inbound_history';
 
 type Migration = { up(knex: Knex): Promise<void> };
@@ -46,6 +47,7 @@ const MODULES: Readonly<Record<string, Migration>> = {
   '20261130130100_create_inbound_history': m1301,
   '20261130140100_add_department_staff_name': m14a,
   '20261202100100_widen_inbound_size': m15,
+  '20261202110100_outbox_render_later': m16,
 };
 
 /** Every migration in the order it runs, with its module; built from MIGRATION_NAMES, and refusing to load if the two lists differ. */

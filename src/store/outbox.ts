@@ -1,7 +1,10 @@
 // Repository of the outbox: every mail the bridge will send, queued in the
-// same transaction as the event that causes it, with its rendered bytes and
-// its Message-ID fixed at that moment (a resend after a crash is the same
-// mail). A worker claims a few due rows (FOR UPDATE SKIP LOCKED where the
+// same transaction as the event that causes it, with its Message-ID fixed at
+// that moment and its bytes fixed at its first claim at the latest (a resend
+// after a crash is the same mail): relays, closes and notices are queued
+// rendered; a staff notification is queued with what rendering it needs and
+// rendered by the claim that first takes it (outbound/notify.ts says why),
+// which stores the bytes before they are sent. A worker claims a few due rows (FOR UPDATE SKIP LOCKED where the
 // database has it), extends its claims while their sends are in flight, and
 // records each result as soon as the server answered, only while it still
 // holds the row; all claim times come from the database clock.
@@ -9,6 +12,8 @@ import type { Knex } from 'knex';
 import type { Dialect } from './dialect';
 import { dbIn, dbNow } from './db-clock';
 import { insertRow, insertRows } from './direct';
+import { DeskbridgeError, isDeskbridgeError } from '../errors';
+import { storedMessage, type StoredMessage } from './tickets';
 import { nowIso, parseJsonArray, toIso, toNumberOrNull } from './values';
 
 export const OUTBOX_STATES = ['queued', 'sent', 'dead', 'bounced', 'parked', 'discarded'] as const; // discarded: an admin gave up on it (`outbox discard`)
@@ -22,7 +27,10 @@ export interface NewOutboxItem {
   to: string[];
   subject: string;
   messageId: string;
-  raw: Buffer;
+  /** The mail's bytes; null for one rendered at its first claim (a staff notification) from `renderInput`. */
+  raw: Buffer | null;
+  /** With `raw` null: what its rendering needs besides its source message, kept as JSON until it is rendered. */
+  renderInput?: unknown;
   deadlineAt: Date;
   /** `parked` (with the reason in lastError) for a row that must not be sent, e.g. a suspected loop. */
   state?: Extract<OutboxState, 'queued' | 'parked'>;
@@ -64,16 +72,26 @@ const fromRow = (r: Record<string, unknown>): OutboxItem => ({
 const COLUMNS = ['id', 'kind', 'state', 'ticket_id', 'to_addresses', 'subject', 'message_id', 'attempts', 'next_attempt_at', 'deadline_at', 'last_error', 'created_at', 'sent_at'];
 
 export async function enqueue(trx: Knex, item: NewOutboxItem): Promise<number> {
-  return (await insertRow(trx, 'outbox', outboxRow(item, nowIso())))!;
+  return (await insertRow(trx, 'outbox', outboxRow(item, nowIso(), trx)))!;
 }
 
 /** Queues many items (a batch's notifications together); returns their ids in order. */
 export async function enqueueMany(trx: Knex, items: readonly NewOutboxItem[]): Promise<number[]> {
   const now = nowIso();
-  return insertRows(trx, 'outbox', items.map((item) => outboxRow(item, now)));
+  return insertRows(trx, 'outbox', items.map((item) => outboxRow(item, now, trx)));
 }
 
-function outboxRow(item: NewOutboxItem, now: string) {
+/**
+ * What an unrendered row holds in `raw` until its first claim stores its
+ * bytes: NULL on PostgreSQL, where a deskbridge from before rendering at the
+ * first claim, still running on another machine, then fails its claim
+ * instead of sending an empty mail; an empty blob on SQLite, whose `raw`
+ * stays NOT NULL (migrations/20261202110100_outbox_render_later.ts).
+ */
+const notRendered = (knex: Knex): Buffer | null => (knex.client.config.client === 'pg' ? null : Buffer.alloc(0));
+
+function outboxRow(item: NewOutboxItem, now: string, knex: Knex) {
+  if (item.raw === null && item.renderInput === undefined) throw new Error('an outbox item queued unrendered needs its renderInput');
   return {
     kind: item.kind,
     state: item.state ?? 'queued',
@@ -82,7 +100,8 @@ function outboxRow(item: NewOutboxItem, now: string) {
     to_addresses: JSON.stringify(item.to),
     subject: item.subject,
     message_id: item.messageId,
-    raw: item.raw,
+    raw: item.raw ?? notRendered(knex),
+    render_input: item.raw === null ? JSON.stringify(item.renderInput) : null,
     attempts: 0,
     next_attempt_at: now,
     deadline_at: item.deadlineAt.toISOString(),
@@ -103,6 +122,73 @@ export interface Claimed extends OutboxItem {
   raw: Buffer;
 }
 
+/** A row queued unrendered, as its renderer gets it: its `renderInput`, and its source message (null when that is gone). */
+export interface Unrendered extends OutboxItem {
+  input: unknown;
+  source: StoredMessage | null;
+}
+
+/** Renders a row queued unrendered (outbound/notify.ts). Throws ECONFIG when the configuration is at fault (a template that does not compile). */
+export type Render = (row: Unrendered) => Promise<Buffer>;
+
+export const RENDER_RETRY_MS = 60_000; // a row whose template fails waits this long before it is tried again (the fix needs a restart of `run`)
+
+/**
+ * The bytes of a row queued unrendered, rendered now and stored while it is
+ * still unrendered (a row rendered meanwhile keeps the bytes stored first,
+ * and those are returned). Run inside the caller's transaction.
+ */
+async function renderStored(trx: Knex, r: Record<string, unknown>, render: Render): Promise<Buffer> {
+  const id = Number(r.id);
+  const source = r.source_message_id === null || r.source_message_id === undefined ? null : ((await storedMessage(trx, Number(r.source_message_id))) ?? null);
+  const raw = await render({ ...fromRow(r), input: JSON.parse(String(r.render_input)), source });
+  if ((await trx('outbox').where({ id }).whereNotNull('render_input').update({ raw, render_input: null })) > 0) return raw;
+  return Buffer.from(((await trx('outbox').select('raw').where({ id }).first()) as { raw: Uint8Array }).raw);
+}
+
+/**
+ * A row's bytes, for `outbox show --raw`: an unrendered one is rendered and
+ * its bytes stored now, as its first claim would (what is shown is what is
+ * sent). Throws what rendering throws, changing nothing.
+ */
+export async function outboxBytes(knex: Knex, id: number, render: Render): Promise<Buffer | undefined> {
+  return knex.transaction(async (trx) => {
+    const r: Record<string, unknown> | undefined = await trx('outbox').select([...COLUMNS, 'raw', 'render_input', 'source_message_id']).where({ id }).first();
+    if (!r) return undefined;
+    return r.render_input === null || r.render_input === undefined ? Buffer.from(r.raw as Uint8Array) : renderStored(trx, r, render);
+  });
+}
+
+/**
+ * Renders the claimed rows queued unrendered; returns the claimed rows that
+ * can be sent. One that cannot be rendered is given back: for a
+ * configuration at fault (a template that does not compile) it stays queued,
+ * its attempt not counted, and is tried again after RENDER_RETRY_MS (as an
+ * inbound mail waits for a configuration fix); for anything else (its source
+ * message is gone, its stored input unreadable) it is dead, with the reason.
+ */
+async function renderClaimed(trx: Knex, rows: Array<Record<string, unknown>>, render: Render | undefined): Promise<Claimed[]> {
+  const claimed: Claimed[] = [];
+  for (const r of rows) {
+    if (r.render_input === null || r.render_input === undefined) {
+      claimed.push({ ...fromRow(r), raw: Buffer.from(r.raw as Uint8Array) });
+      continue;
+    }
+    try {
+      if (!render) throw new DeskbridgeError('ECONFIG', 'no address and secret to render a staff notification with (DESKBRIDGE_ADDRESS, DESKBRIDGE_SECRET)');
+      claimed.push({ ...fromRow(r), raw: await renderStored(trx, r, render) });
+    } catch (err) {
+      const message = ((err as Error)?.message ?? String(err)).split('\n')[0]!.slice(0, 1000);
+      const configAtFault = isDeskbridgeError(err) && err.code === 'ECONFIG';
+      const given = { claimed_by: null, claimed_until: null };
+      await trx('outbox')
+        .where({ id: Number(r.id) })
+        .update(configAtFault ? { ...given, next_attempt_at: dbIn(trx, RENDER_RETRY_MS), last_error: `waiting for a configuration fix: ${message}` } : { ...given, state: 'dead', last_error: `could not be rendered: ${message}` });
+    }
+  }
+  return claimed;
+}
+
 /**
  * What one send came to. `sent` may name recipients the server refused for
  * good (5xx) while it took the mail for the rest: reported in last_error.
@@ -119,9 +205,11 @@ export type Attempt =
  * clock): free rows, and rows whose claim lapsed (their worker died: it
  * stopped extending them). On PostgreSQL concurrent workers skip each
  * other's rows (SKIP LOCKED); on SQLite the transaction holds the one write
- * lock from its BEGIN, so the select-then-update is as safe.
+ * lock from its BEGIN, so the select-then-update is as safe. Rows queued
+ * unrendered are rendered with `render` and their bytes stored in the same
+ * transaction (renderClaimed).
  */
-export async function claimDue(knex: Knex, dialect: Dialect, claim: { owner: string; limit: number; ttlMs: number }): Promise<Claimed[]> {
+export async function claimDue(knex: Knex, dialect: Dialect, claim: { owner: string; limit: number; ttlMs: number; render?: Render }): Promise<Claimed[]> {
   return knex.transaction(async (trx) => {
     const q = trx('outbox')
       .select('id')
@@ -134,8 +222,8 @@ export async function claimDue(knex: Knex, dialect: Dialect, claim: { owner: str
     const ids = (await q).map((r: { id: number }) => Number(r.id));
     if (ids.length === 0) return [];
     await trx('outbox').whereIn('id', ids).update({ claimed_by: claim.owner, claimed_until: dbIn(trx, claim.ttlMs) });
-    const rows: Array<Record<string, unknown>> = await trx('outbox').select([...COLUMNS, 'raw']).whereIn('id', ids).orderBy('id');
-    return rows.map((r) => ({ ...fromRow(r), raw: Buffer.from(r.raw as Uint8Array) }));
+    const rows: Array<Record<string, unknown>> = await trx('outbox').select([...COLUMNS, 'raw', 'render_input', 'source_message_id']).whereIn('id', ids).orderBy('id');
+    return renderClaimed(trx, rows, claim.render);
   });
 }
 

@@ -169,6 +169,30 @@ export async function getTicket(knex: Knex, id: number, withCount = true): Promi
   return row ? fromRow(row) : undefined;
 }
 
+/** A thread message as a notification of it is rendered from (store/outbox.ts), its attachments with their content. */
+export interface StoredMessage {
+  event: string | null;
+  fromAddress: string | null;
+  fromName: string | null;
+  text: string;
+  html: string | null;
+  attachments: Array<{ filename: string; contentType: string; content: Buffer; contentId: string | null }>;
+}
+
+export async function storedMessage(knex: Knex, id: number): Promise<StoredMessage | undefined> {
+  const m: Record<string, unknown> | undefined = await knex('messages').select('event', 'from_address', 'from_name', 'text', 'html').where({ id }).first();
+  if (!m) return undefined;
+  const attachments: Array<Record<string, unknown>> = await knex('attachments').select('filename', 'content_type', 'content', 'content_id').where({ message_id: id }).orderBy('id');
+  return {
+    event: (m.event as string) ?? null,
+    fromAddress: (m.from_address as string) ?? null,
+    fromName: (m.from_name as string) ?? null,
+    text: String(m.text ?? ''),
+    html: (m.html as string) ?? null,
+    attachments: attachments.map((a) => ({ filename: String(a.filename), contentType: String(a.content_type), content: Buffer.from(a.content as Uint8Array), contentId: (a.content_id as string) ?? null })),
+  };
+}
+
 export interface ThreadMessage {
   id: number;
   direction: Direction;

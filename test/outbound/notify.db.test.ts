@@ -1,17 +1,18 @@
 // Staff notifications: one outbox row per new remote message, in the mail's
-// own transaction, and what arrives at a real SMTP server once it is sent —
-// composed under the mail's savepoint, and composed by a compose pool and
-// queued at the batch's end (the same rows, the same mail).
+// own transaction, queued unrendered and rendered by the claim that first
+// takes it; what arrives at a real SMTP server once it is sent.
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { simpleParser } from 'mailparser';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/log';
-import { createComposePool, type ComposePool } from '../../src/outbound/compose-pool';
-import { outboundFrom, type NotificationInput } from '../../src/outbound/notify';
+import { notificationRenderer, outboundFrom } from '../../src/outbound/notify';
 import { createOutboxWorker, openTransport } from '../../src/outbound/outbox-worker';
 import { loadTemplates } from '../../src/outbound/render';
 import { verifyToken } from '../../src/outbound/reply-token';
 import { createPipeline, type IncomingMail } from '../../src/pipeline';
-import { listOutbox } from '../../src/store/outbox';
+import { claimDue, listOutbox, outboxBytes, releaseClaims } from '../../src/store/outbox';
 import { BACKEND, openTestDatabase } from '../helpers/database';
 import { fixture } from '../helpers/mail';
 import { notification } from '../helpers/notifications';
@@ -20,15 +21,12 @@ import { startSmtpSink } from '../helpers/smtp';
 
 const SECRET = 'notify-test-secret-0123';
 let db: Awaited<ReturnType<typeof openTestDatabase>>;
-let composer: ComposePool | null = null;
 
 beforeEach(async () => {
   db = await openTestDatabase('notify');
   await seedRouting(db);
 });
 afterEach(async () => {
-  await composer?.close();
-  composer = null;
   await db.drop();
 });
 
@@ -36,14 +34,11 @@ const files = (...names: string[]): IncomingMail[] => names.map((n) => ({ raw: f
 const outbound = outboundFrom({ address: 'bridge@support.example', secret: SECRET, instance: 'test-node' }, () => loadTemplates())!;
 const options = { bridgeAddress: 'bridge@support.example', maxMessageBytes: 25 * 1024 * 1024, outbound };
 
-describe.each([
-  ['composed under the mail\'s savepoint', false],
-  ['composed by a compose pool, queued at the batch\'s end', true],
-])(`staff notifications on ${BACKEND}, %s`, (_how, pooled) => {
-  const pipeline = () => {
-    if (pooled) composer ??= createComposePool(outbound);
-    return createPipeline(db, { ...options, composeNotification: composer?.compose });
-  };
+const render = notificationRenderer(outbound);
+const log = createLogger({ level: 'silent', destination: process.stderr });
+
+describe(`staff notifications on ${BACKEND}`, () => {
+  const pipeline = () => createPipeline(db, options);
 
   it('each new remote message queues one notification to the department staff; auto-replies, bounces and rejected mail queue none', async () => {
     const results = await pipeline().ingest(files('whmcs-new.eml', 'whmcs-reply.eml', 'staff-out-of-office.eml', 'dsn-for-outbox.eml', 'spoofed-display-name.eml', 'whmcs-sales.eml'));
@@ -62,7 +57,7 @@ describe.each([
     const sink = await startSmtpSink();
     const transport = openTransport(sink.url);
     try {
-      const worker = createOutboxWorker({ db, transport, from: 'bridge@support.example', owner: 't:1:x', log: createLogger({ level: 'silent', destination: process.stderr }) });
+      const worker = createOutboxWorker({ db, transport, from: 'bridge@support.example', owner: 't:1:x', outbound, log });
       expect(await worker.flushOnce()).toEqual({ sent: 1, retry: 0, dead: 0 });
     } finally {
       transport.close();
@@ -93,7 +88,7 @@ describe.each([
     expect(rows.map((r) => r.to)).toEqual([['anna@support.example'], ['bob@support.example']]);
     const tokens = await Promise.all(
       rows.map(async (r) => {
-        const parsed = await simpleParser(Buffer.from((await db.knex('outbox').where({ id: r.id }).first()).raw));
+        const parsed = await simpleParser((await outboxBytes(db.knex, r.id, render))!);
         const address = parsed.replyTo!.value[0]!.address!;
         return address.slice('bridge+'.length, address.indexOf('@'));
       }),
@@ -127,18 +122,64 @@ describe.each([
   });
 });
 
-describe(`a compose pool that fails, on ${BACKEND}`, () => {
-  it('the batch is written again with each notification composed under its mail\'s savepoint: nothing lost, nothing twice', async () => {
-    let asked = 0;
-    const broken = (_n: NotificationInput) => {
-      asked++;
-      return Promise.reject(new Error('the compose worker stopped: exit code 1'));
-    };
-    const results = await createPipeline(db, { ...options, composeNotification: broken }).ingest(files('whmcs-new.eml', 'whmcs-reply.eml'));
-    expect(asked).toBe(2);
-    expect(results.map((r) => r.state)).toEqual(['ticket_created', 'ticket_updated']);
-    expect(results[0]!.inboundId).toBe(results[1]!.inboundId - 1); // the first attempt was rolled back whole: its rows left no trace
-    expect(Number(((await db.knex('inbound').count({ n: '*' }).first()) as { n: number | string }).n)).toBe(2);
-    expect((await listOutbox(db.knex)).map((r) => r.ticketId)).toEqual([results[0]!.ticketId, results[0]!.ticketId]);
+describe(`notifications rendered at their first claim, on ${BACKEND}`, () => {
+  const stored = async (id: number) => (await db.knex('outbox').select('raw', 'render_input', 'state', 'attempts', 'last_error').where({ id }).first()) as { raw: Uint8Array; render_input: string | null; state: string; attempts: number; last_error: string | null };
+
+  it('queued without bytes; the first claim renders it from the ticket as it was when the message came, and stores the bytes every later attempt sends', async () => {
+    const [created] = await createPipeline(db, options).ingest(files('whmcs-new.eml'));
+    const [row] = await listOutbox(db.knex);
+    expect((await stored(row!.id)).raw).toEqual(BACKEND === 'postgres' ? null : Buffer.alloc(0)); // NULL on PostgreSQL: a worker from before this fails there, sending nothing
+    // the ticket changes before the notification is sent: the mail still tells what came
+    await db.knex('tickets').where({ id: created!.ticketId }).update({ subject: 'renamed since', status: 'closed' });
+    const [first] = await claimDue(db.knex, db.dialect, { owner: 'a', limit: 8, ttlMs: 60_000, render });
+    expect(first!.raw.toString()).toContain(`Message-ID: ${row!.messageId}`);
+    expect(first!.raw.toString()).toContain('Subject: [DB#');
+    expect(first!.raw.toString()).not.toContain('renamed since');
+    expect(Buffer.from((await stored(row!.id)).raw).equals(first!.raw)).toBe(true);
+    expect((await stored(row!.id)).render_input).toBeNull();
+    // given back unsent and claimed again (a retry, another worker): the same bytes, not rendered anew
+    await releaseClaims(db.knex, 'a');
+    const [again] = await claimDue(db.knex, db.dialect, { owner: 'b', limit: 8, ttlMs: 60_000, render: () => Promise.reject(new Error('rendered twice')) });
+    expect(again!.raw.equals(first!.raw)).toBe(true);
+    expect((await outboxBytes(db.knex, row!.id, render))!.equals(first!.raw)).toBe(true);
+  });
+
+  it('a template at fault at send time leaves the row queued, its attempt uncounted, waiting for the fix; a row whose message is gone is dead with the reason', async () => {
+    await createPipeline(db, options).ingest(files('whmcs-new.eml', 'whmcs-reply.eml'));
+    const [a, b] = await listOutbox(db.knex);
+    const dir = mkdtempSync(join(tmpdir(), 'deskbridge-notify-templates-'));
+    try {
+      writeFileSync(join(dir, 'notification.txt.hbs'), '{{ticket.nosuch}}\n');
+      const broken = notificationRenderer(outboundFrom({ address: 'bridge@support.example', secret: SECRET, instance: 'test-node', templates: dir }, (o) => loadTemplates(undefined, o))!);
+      await db.knex('messages').where({ id: (await db.knex('outbox').where({ id: b!.id }).first()).source_message_id }).del(); // b's message gone
+      expect(await claimDue(db.knex, db.dialect, { owner: 'a', limit: 8, ttlMs: 60_000, render: broken })).toEqual([]);
+      expect(await stored(a!.id)).toMatchObject({ state: 'queued', attempts: 0, last_error: expect.stringMatching(/^waiting for a configuration fix: template .*notification\.txt\.hbs line 1: "nosuch" not defined/) });
+      expect(await stored(b!.id)).toMatchObject({ state: 'dead', last_error: 'could not be rendered: the message it is about is gone (its ticket was deleted)' });
+      expect(await claimDue(db.knex, db.dialect, { owner: 'a', limit: 8, ttlMs: 60_000, render })).toEqual([]); // waits RENDER_RETRY_MS
+      await db.knex('outbox').where({ id: a!.id }).update({ next_attempt_at: new Date(0).toISOString() }); // the wait is over
+      const [fixed] = await claimDue(db.knex, db.dialect, { owner: 'a', limit: 8, ttlMs: 60_000, render });
+      expect(fixed).toMatchObject({ id: a!.id });
+      expect((await simpleParser(fixed!.raw)).text).toContain('unreachable since midnight');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a system whose notification template does not compile: its mail is recorded failed, waiting for the fix, and the rest of the batch goes through, nothing twice', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'deskbridge-notify-templates-'));
+    try {
+      mkdirSync(join(dir, 'systems', 'billmgr'), { recursive: true });
+      writeFileSync(join(dir, 'systems', 'billmgr', 'notification.txt.hbs'), '{{ticket.nosuch}}\n');
+      const partlyBroken = outboundFrom({ address: 'bridge@support.example', secret: SECRET, instance: 'test-node', templates: dir }, (o) => loadTemplates(undefined, o))!;
+      const results = await createPipeline(db, { ...options, outbound: partlyBroken }).ingest(files('whmcs-new.eml', 'billmgr-new.eml', 'whmcs-reply.eml'));
+      expect(results.map((r) => r.state)).toEqual(['ticket_created', 'failed', 'ticket_updated']);
+      expect(results[1]!.reason).toMatch(/^waiting for a configuration fix: template .*systems\/billmgr\/notification\.txt\.hbs line 1/);
+      // the first attempt was rolled back whole: its rows left no trace (one ledger row a mail, one ticket, one message each)
+      expect(Number(((await db.knex('inbound').count({ n: '*' }).first()) as { n: number | string }).n)).toBe(3);
+      expect(Number(((await db.knex('messages').where({ direction: 'remote' }).count({ n: '*' }).first()) as { n: number | string }).n)).toBe(2);
+      expect((await listOutbox(db.knex)).map((r) => r.ticketId)).toEqual([results[0]!.ticketId, results[0]!.ticketId]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

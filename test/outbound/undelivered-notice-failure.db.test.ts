@@ -10,7 +10,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { outboundFrom } from '../../src/outbound/notify';
+import { notificationRenderer, outboundFrom } from '../../src/outbound/notify';
 import { loadTemplates } from '../../src/outbound/render';
 import { makeToken } from '../../src/outbound/reply-token';
 import { noticeUndelivered } from '../../src/outbound/staff-notice';
@@ -55,7 +55,7 @@ describe(`a staff notice that cannot be written on ${BACKEND}`, () => {
     );
     expect((await pipeline.ingest([mail(reply)]))[0]!.state).toBe('staff_reply');
 
-    const claimed = await claimDue(db.knex, db.dialect, { owner: 'review:1', limit: 50, ttlMs: 60_000 });
+    const claimed = await claimDue(db.knex, db.dialect, { owner: 'review:1', limit: 50, ttlMs: 60_000, render: notificationRenderer(good) });
     const relay = claimed.find((c) => c.kind === 'relay')!;
     const delivered = claimed.filter((c) => c.kind === 'notification');
     expect(relay).toBeDefined();

@@ -93,16 +93,19 @@ export function registerOutbox(program: Command, ctx: CliContext): void {
     .command('show <id>')
     .description('one outbox row: recipients, state, attempts, the last error, and its ticket')
     .option('--json', 'print JSON')
-    .option('--raw', 'print the stored mail as it will be (or was) sent (a staff notification not sent yet is rendered, and its bytes fixed, now)')
+    .option('--raw', 'print the stored mail as it will be (or was) sent (a staff notification not sent yet: a preview rendered now)')
     .addHelpText('after', '\nExample:\n  $ deskbridge outbox show 12')
     .action(async (id: string, opts: { json?: boolean; raw?: boolean }) => {
       const { knex } = await ctx.database();
       const [row] = await requireRows(knex, [parseId(id, 'outbox id')]);
       if (opts.raw) {
         const outbound = outboundOf(ctx.config);
-        const cannot: Render = () => Promise.reject(new DeskbridgeError('ECONFIG', `outbox id ${row!.id} is a staff notification not rendered yet (it is at its first send); rendering it needs DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET`));
+        const cannot: Render = () => Promise.reject(new DeskbridgeError('ECONFIG', `outbox id ${row!.id} is a staff notification not sent yet (it is rendered as it is sent); a preview needs DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET`));
         const render = outbound ? lazy.notify().notificationRenderer(outbound) : cannot;
-        process.stdout.write((await outboxBytes(knex, row!.id, render))!);
+        const bytes = (await outboxBytes(knex, row!.id, render))!;
+        // a preview's own words on stderr: stdout stays the mail alone (piped into a file or a parser)
+        if (bytes.preview) process.stderr.write(`deskbridge: outbox id ${row!.id} is not sent yet: this is a preview rendered now with this shell's templates and settings; the worker that sends it renders it with its own, and those bytes are the ones kept\n`);
+        process.stdout.write(bytes.raw);
         return;
       }
       printRecord(view(row!), opts);
@@ -148,11 +151,12 @@ export function registerOutbox(program: Command, ctx: CliContext): void {
   outbox
     .command('flush')
     .description('send every row that is due now, once (what `run` does continuously)')
-    .addHelpText('after', '\nNeeds DESKBRIDGE_SMTP (smtp://… or file:DIR) and DESKBRIDGE_ADDRESS.\n\nExample:\n  $ DESKBRIDGE_SMTP=file:./outbox npx deskbridge outbox flush')
+    .addHelpText('after', '\nNeeds DESKBRIDGE_SMTP (smtp://… or file:DIR), DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET (staff notifications are rendered as they are sent, with their reply tokens), and the same DESKBRIDGE_TEMPLATES as `run`.\n\nExample:\n  $ DESKBRIDGE_SMTP=file:./outbox npx deskbridge outbox flush')
     .action(async () => {
       const config = ctx.config;
       if (!config.smtp) throw new DeskbridgeError('ECONFIG', 'DESKBRIDGE_SMTP is not set: give smtp://host:port or file:DIR');
       if (!config.address) throw new DeskbridgeError('ECONFIG', 'DESKBRIDGE_ADDRESS is not set: the bridge needs its own address to send from');
+      if (!config.secret) throw new DeskbridgeError('ECONFIG', 'DESKBRIDGE_SECRET is not set: staff notifications are rendered as they are sent, with reply tokens signed by it');
       const db = await ctx.database();
       const { createOutboxWorker, openTransport } = lazy.outboxWorker();
       const transport = openTransport(config.smtp);

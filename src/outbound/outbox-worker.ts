@@ -1,6 +1,6 @@
-// Sends what the outbox holds: claims a few due rows (rendering the staff
-// notifications among them, whose bytes the claim stores: store/outbox.ts),
-// hands each one's stored bytes to the transport (kept-open SMTP connections, smtp-sender.ts, or .eml
+// Sends what the outbox holds: claims a few due rows, renders a staff
+// notification among them (queued unrendered, outbound/notify.ts) and stores
+// its bytes before its first send, hands each one's stored bytes to the transport (kept-open SMTP connections, smtp-sender.ts, or .eml
 // files for demos), and records each result (send-outcome.ts, per recipient)
 // the moment the server has answered. Inside `deskbridge run` it loops;
 // `deskbridge outbox flush` runs it once.
@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import type { Knex } from 'knex';
 import type { Logger } from '../log';
 import type { Database } from '../store/db';
-import { claimDue, extendClaims, recordAttempts, releaseClaims, type Attempt, type Claimed } from '../store/outbox';
+import { claimDue, extendClaims, recordAttempts, releaseClaims, renderClaimed, type Attempt, type Claimed } from '../store/outbox';
 import { DEFAULT_RETRY_SCHEDULE_MS } from './delivery-error';
 import { notificationRenderer, type Outbound } from './notify';
 import { sendOutcome } from './send-outcome';
@@ -146,6 +146,36 @@ export function createOutboxWorker(o: WorkerOptions) {
   }
 
   /**
+   * Renders a claimed row queued unrendered and stores its bytes in `item`;
+   * false when it is not to be sent now: it could not be rendered (counted:
+   * dead, or waiting for a configuration fix as a retry), or this worker no
+   * longer holds it. A database error leaves it claimed until the claim
+   * lapses, and it is tried again.
+   */
+  async function renderOne(item: Claimed, counts: Counts): Promise<boolean> {
+    let rendered: Awaited<ReturnType<typeof renderClaimed>>;
+    try {
+      rendered = await renderClaimed(o.db.knex, o.owner, item, render, claimTtlMs);
+    } catch (err) {
+      o.log.warn({ outboxId: item.id, err: (err as Error).message }, 'could not render the notification (database); it is tried again when its claim lapses');
+      return false;
+    }
+    if (rendered.state === 'rendered') {
+      item.raw = rendered.raw;
+      return true;
+    }
+    if (rendered.state === 'lost') o.log.warn({ outboxId: item.id }, 'not sent: this worker no longer holds the row (taken over after a pause)');
+    else if (rendered.state === 'waiting') {
+      counts.retry += 1;
+      o.log.warn({ outboxId: item.id, err: rendered.error }, 'could not render the notification; it waits in the queue');
+    } else {
+      counts.dead += 1;
+      o.log.error({ outboxId: item.id, err: rendered.error }, 'could not render the notification; the row is dead');
+    }
+    return false;
+  }
+
+  /**
    * Sends every row that is due now, SEND_CONCURRENCY at a time, until none
    * is left or `signal` stops it; returns the counts. Rows are claimed a
    * small batch at a time, the next claim made while the last rows of the one
@@ -169,7 +199,7 @@ export function createOutboxWorker(o: WorkerOptions) {
     // A claim that fails (the database refused for a moment) ends the flush for every lane: the rows in hand are
     // still sent and recorded under the heartbeat, then the error is thrown (and `run` flushes again).
     const claimMore = () =>
-      (claiming ??= claimDue(o.db.knex, o.db.dialect, { owner: o.owner, limit: CLAIM_SIZE, ttlMs: claimTtlMs, render })
+      (claiming ??= claimDue(o.db.knex, o.db.dialect, { owner: o.owner, limit: CLAIM_SIZE, ttlMs: claimTtlMs })
         .then((claimed) => {
           if (claimed.length === 0) exhausted = true;
           queue.push(...claimed);
@@ -188,6 +218,7 @@ export function createOutboxWorker(o: WorkerOptions) {
           continue;
         }
         const item = queue.shift()!;
+        if (item.renderInput !== null && !(await renderOne(item, counts))) continue;
         const attempt = await sendOne(item);
         counts[attempt.state === 'queued' ? 'retry' : attempt.state] += 1;
         await recorder.record([item.id, attempt]);

@@ -82,13 +82,16 @@ export async function enqueueMany(trx: Knex, items: readonly NewOutboxItem[]): P
 }
 
 /**
- * What an unrendered row holds in `raw` until its first claim stores its
- * bytes: NULL on PostgreSQL, where a deskbridge from before rendering at the
- * first claim, still running on another machine, then fails its claim
- * instead of sending an empty mail; an empty blob on SQLite, whose `raw`
- * stays NOT NULL (migrations/20261202110100_outbox_render_later.ts).
+ * What an unrendered row holds in `raw` until the bytes are stored: a value a
+ * deskbridge from before rendering at send time cannot make a mail of, so one
+ * still running beside a migrated database (a rolling upgrade, a second `run`
+ * restarted later) fails its claims, loudly, instead of sending an empty
+ * mail. NULL on PostgreSQL; on SQLite, where `raw` stays NOT NULL (changing
+ * that rebuilds the table, copying every stored mail), the integer 0, which
+ * SQLite keeps as it is and Buffer.from refuses
+ * (migrations/20261202110100_outbox_render_later.ts).
  */
-const notRendered = (knex: Knex): Buffer | null => (knex.client.config.client === 'pg' ? null : Buffer.alloc(0));
+const notRendered = (knex: Knex): null | 0 => (knex.client.config.client === 'pg' ? null : 0);
 
 function outboxRow(item: NewOutboxItem, now: string, knex: Knex) {
   if (item.raw === null && item.renderInput === undefined) throw new Error('an outbox item queued unrendered needs its renderInput');
@@ -119,7 +122,11 @@ export async function listOutbox(knex: Knex, filter: { states?: readonly string[
 }
 
 export interface Claimed extends OutboxItem {
+  /** The bytes to send; empty for a row queued unrendered (`renderInput` set) until renderClaimed stores them. */
   raw: Buffer;
+  /** The JSON a row queued unrendered keeps until it is rendered; null for a rendered one. */
+  renderInput: string | null;
+  sourceMessageId: number | null;
 }
 
 /** A row queued unrendered, as its renderer gets it: its `renderInput`, and its source message (null when that is gone). */
@@ -131,62 +138,70 @@ export interface Unrendered extends OutboxItem {
 /** Renders a row queued unrendered (outbound/notify.ts). Throws ECONFIG when the configuration is at fault (a template that does not compile). */
 export type Render = (row: Unrendered) => Promise<Buffer>;
 
-export const RENDER_RETRY_MS = 60_000; // a row whose template fails waits this long before it is tried again (the fix needs a restart of `run`)
+/** How long a row that could not be rendered for want of configuration waits before a worker tries it again. */
+export const RENDER_RETRY_MS = 60_000;
+
+const claimedRow = (r: Record<string, unknown>): Claimed => {
+  const renderInput = r.render_input === null || r.render_input === undefined ? null : String(r.render_input);
+  return { ...fromRow(r), raw: renderInput === null ? Buffer.from(r.raw as Uint8Array) : Buffer.alloc(0), renderInput, sourceMessageId: toNumberOrNull(r.source_message_id) };
+};
+
+/** The message (with its attachments) a row queued unrendered is rendered from; null when it is gone. */
+const sourceOf = async (knex: Knex, item: Claimed) => (item.sourceMessageId === null ? null : ((await storedMessage(knex, item.sourceMessageId)) ?? null));
+
+/** What rendering a claimed row came to: its bytes (stored, the claim renewed), or why it is not sent now. */
+export type Rendered =
+  | { state: 'rendered'; raw: Buffer }
+  | { state: 'waiting' | 'dead'; error: string }
+  | { state: 'lost' }; // the claim lapsed meanwhile: another worker has the row (and sends it)
 
 /**
- * The bytes of a row queued unrendered, rendered now and stored while it is
- * still unrendered (a row rendered meanwhile keeps the bytes stored first,
- * and those are returned). Run inside the caller's transaction.
+ * Renders a row claimed by `owner` that was queued unrendered, after its
+ * claim (never inside it: a slow render there committed rows whose claim
+ * had already lapsed, and a second worker sent them too). The bytes are
+ * stored, and the claim renewed for `ttlMs`, only while `owner` still holds
+ * the row and it is still unrendered; otherwise the row is not this
+ * worker's to send (`lost`). A row that cannot be rendered is given back:
+ * for a configuration at fault (a template that does not compile, no
+ * secret) it stays queued, its attempt not counted, tried again after
+ * RENDER_RETRY_MS (as an inbound mail waits for a configuration fix); for
+ * anything else (its source message is gone, its stored input unreadable)
+ * it is dead, with the reason. A database error is thrown (the claim lapses
+ * and the row is tried again). Reads and writes outside any transaction:
+ * on SQLite a render (attachments of megabytes) must not hold the one write
+ * lock, nor the heartbeat that renews this worker's other claims.
  */
-async function renderStored(trx: Knex, r: Record<string, unknown>, render: Render): Promise<Buffer> {
-  const id = Number(r.id);
-  const source = r.source_message_id === null || r.source_message_id === undefined ? null : ((await storedMessage(trx, Number(r.source_message_id))) ?? null);
-  const raw = await render({ ...fromRow(r), input: JSON.parse(String(r.render_input)), source });
-  if ((await trx('outbox').where({ id }).whereNotNull('render_input').update({ raw, render_input: null })) > 0) return raw;
-  return Buffer.from(((await trx('outbox').select('raw').where({ id }).first()) as { raw: Uint8Array }).raw);
-}
-
-/**
- * A row's bytes, for `outbox show --raw`: an unrendered one is rendered and
- * its bytes stored now, as its first claim would (what is shown is what is
- * sent). Throws what rendering throws, changing nothing.
- */
-export async function outboxBytes(knex: Knex, id: number, render: Render): Promise<Buffer | undefined> {
-  return knex.transaction(async (trx) => {
-    const r: Record<string, unknown> | undefined = await trx('outbox').select([...COLUMNS, 'raw', 'render_input', 'source_message_id']).where({ id }).first();
-    if (!r) return undefined;
-    return r.render_input === null || r.render_input === undefined ? Buffer.from(r.raw as Uint8Array) : renderStored(trx, r, render);
-  });
-}
-
-/**
- * Renders the claimed rows queued unrendered; returns the claimed rows that
- * can be sent. One that cannot be rendered is given back: for a
- * configuration at fault (a template that does not compile) it stays queued,
- * its attempt not counted, and is tried again after RENDER_RETRY_MS (as an
- * inbound mail waits for a configuration fix); for anything else (its source
- * message is gone, its stored input unreadable) it is dead, with the reason.
- */
-async function renderClaimed(trx: Knex, rows: Array<Record<string, unknown>>, render: Render | undefined): Promise<Claimed[]> {
-  const claimed: Claimed[] = [];
-  for (const r of rows) {
-    if (r.render_input === null || r.render_input === undefined) {
-      claimed.push({ ...fromRow(r), raw: Buffer.from(r.raw as Uint8Array) });
-      continue;
-    }
-    try {
-      if (!render) throw new DeskbridgeError('ECONFIG', 'no address and secret to render a staff notification with (DESKBRIDGE_ADDRESS, DESKBRIDGE_SECRET)');
-      claimed.push({ ...fromRow(r), raw: await renderStored(trx, r, render) });
-    } catch (err) {
-      const message = ((err as Error)?.message ?? String(err)).split('\n')[0]!.slice(0, 1000);
-      const configAtFault = isDeskbridgeError(err) && err.code === 'ECONFIG';
-      const given = { claimed_by: null, claimed_until: null };
-      await trx('outbox')
-        .where({ id: Number(r.id) })
-        .update(configAtFault ? { ...given, next_attempt_at: dbIn(trx, RENDER_RETRY_MS), last_error: `waiting for a configuration fix: ${message}` } : { ...given, state: 'dead', last_error: `could not be rendered: ${message}` });
-    }
+export async function renderClaimed(knex: Knex, owner: string, item: Claimed, render: Render | undefined, ttlMs: number): Promise<Rendered> {
+  const mine = () => knex('outbox').where({ id: item.id, claimed_by: owner, state: 'queued' }).whereNotNull('render_input');
+  const source = await sourceOf(knex, item); // a database error is thrown: the claim lapses, the row is tried again
+  let raw: Buffer;
+  try {
+    if (!render) throw new DeskbridgeError('ECONFIG', 'a staff notification is rendered as it is sent, and this process has no DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET to render it with');
+    raw = await render({ ...item, input: JSON.parse(item.renderInput!), source });
+  } catch (err) {
+    const message = ((err as Error)?.message ?? String(err)).split('\n')[0]!.slice(0, 1000);
+    const waiting = isDeskbridgeError(err) && err.code === 'ECONFIG';
+    const error = waiting ? `waiting for a configuration fix: ${message}` : `could not be rendered: ${message}`;
+    const given = { claimed_by: null, claimed_until: null, last_error: error };
+    const n = await mine().update(waiting ? { ...given, next_attempt_at: dbIn(knex, RENDER_RETRY_MS) } : { ...given, state: 'dead' });
+    return n > 0 ? { state: waiting ? 'waiting' : 'dead', error } : { state: 'lost' };
   }
-  return claimed;
+  const n = await mine().update({ raw, render_input: null, claimed_until: dbIn(knex, ttlMs) });
+  return n > 0 ? { state: 'rendered', raw } : { state: 'lost' };
+}
+
+/**
+ * A row's bytes, for `outbox show --raw`: the stored ones, or for a row
+ * still unrendered a preview rendered now with this process's templates,
+ * address and secret (`preview`: the bytes sent are rendered, and fixed,
+ * by the worker that first sends it). Writes nothing.
+ */
+export async function outboxBytes(knex: Knex, id: number, render: Render): Promise<{ raw: Buffer; preview: boolean } | undefined> {
+  const r: Record<string, unknown> | undefined = await knex('outbox').select([...COLUMNS, 'raw', 'render_input', 'source_message_id']).where({ id }).first();
+  if (!r) return undefined;
+  const item = claimedRow(r);
+  if (item.renderInput === null) return { raw: item.raw, preview: false };
+  return { raw: await render({ ...item, input: JSON.parse(item.renderInput), source: await sourceOf(knex, item) }), preview: true };
 }
 
 /**
@@ -205,11 +220,11 @@ export type Attempt =
  * clock): free rows, and rows whose claim lapsed (their worker died: it
  * stopped extending them). On PostgreSQL concurrent workers skip each
  * other's rows (SKIP LOCKED); on SQLite the transaction holds the one write
- * lock from its BEGIN, so the select-then-update is as safe. Rows queued
- * unrendered are rendered with `render` and their bytes stored in the same
- * transaction (renderClaimed).
+ * lock from its BEGIN, so the select-then-update is as safe. A row queued
+ * unrendered comes with no bytes: the worker renders it (renderClaimed)
+ * before it sends it.
  */
-export async function claimDue(knex: Knex, dialect: Dialect, claim: { owner: string; limit: number; ttlMs: number; render?: Render }): Promise<Claimed[]> {
+export async function claimDue(knex: Knex, dialect: Dialect, claim: { owner: string; limit: number; ttlMs: number }): Promise<Claimed[]> {
   return knex.transaction(async (trx) => {
     const q = trx('outbox')
       .select('id')
@@ -223,7 +238,7 @@ export async function claimDue(knex: Knex, dialect: Dialect, claim: { owner: str
     if (ids.length === 0) return [];
     await trx('outbox').whereIn('id', ids).update({ claimed_by: claim.owner, claimed_until: dbIn(trx, claim.ttlMs) });
     const rows: Array<Record<string, unknown>> = await trx('outbox').select([...COLUMNS, 'raw', 'render_input', 'source_message_id']).whereIn('id', ids).orderBy('id');
-    return renderClaimed(trx, rows, claim.render);
+    return rows.map(claimedRow);
   });
 }
 

@@ -112,7 +112,7 @@ describe(`ingest and friends on ${BACKEND}`, () => {
     expect((await cli(['ticket', 'show', '999'])).stderr).toMatch(/unknown ticket #999/);
   });
 
-  it('a backlog of files with notifications on (composed on the compose pool): one notification per ticket mail, each for its ticket', async () => {
+  it('a backlog of files with notifications on (queued together at the end of each batch): one notification per ticket mail, each for its ticket', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'deskbridge-cli-backlog-'));
     try {
       const files = Array.from({ length: 30 }, (_, i) => {

@@ -12,7 +12,7 @@ import { createOutboxWorker, openTransport } from '../../src/outbound/outbox-wor
 import { loadTemplates } from '../../src/outbound/render';
 import { verifyToken } from '../../src/outbound/reply-token';
 import { createPipeline, type IncomingMail } from '../../src/pipeline';
-import { claimDue, listOutbox, outboxBytes, releaseClaims } from '../../src/store/outbox';
+import { claimDue, enqueue, listOutbox, outboxBytes, releaseClaims, renderClaimed, type Render } from '../../src/store/outbox';
 import { BACKEND, openTestDatabase } from '../helpers/database';
 import { fixture } from '../helpers/mail';
 import { notification } from '../helpers/notifications';
@@ -88,7 +88,7 @@ describe(`staff notifications on ${BACKEND}`, () => {
     expect(rows.map((r) => r.to)).toEqual([['anna@support.example'], ['bob@support.example']]);
     const tokens = await Promise.all(
       rows.map(async (r) => {
-        const parsed = await simpleParser((await outboxBytes(db.knex, r.id, render))!);
+        const parsed = await simpleParser((await outboxBytes(db.knex, r.id, render))!.raw);
         const address = parsed.replyTo!.value[0]!.address!;
         return address.slice('bridge+'.length, address.indexOf('@'));
       }),
@@ -123,43 +123,120 @@ describe(`staff notifications on ${BACKEND}`, () => {
 });
 
 describe(`notifications rendered at their first claim, on ${BACKEND}`, () => {
-  const stored = async (id: number) => (await db.knex('outbox').select('raw', 'render_input', 'state', 'attempts', 'last_error').where({ id }).first()) as { raw: Uint8Array; render_input: string | null; state: string; attempts: number; last_error: string | null };
+  const stored = async (id: number) => (await db.knex('outbox').select('raw', 'render_input', 'state', 'attempts', 'last_error', 'claimed_by').where({ id }).first()) as { raw: unknown; render_input: string | null; state: string; attempts: number; last_error: string | null; claimed_by: string | null };
+  const claim = (owner: string, ttlMs = 60_000) => claimDue(db.knex, db.dialect, { owner, limit: 8, ttlMs });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-  it('queued without bytes; the first claim renders it from the ticket as it was when the message came, and stores the bytes every later attempt sends', async () => {
+  it('queued without bytes (nothing a worker from before could send); rendered after its claim from the ticket as it was, its bytes stored and sent on every later attempt', async () => {
     const [created] = await createPipeline(db, options).ingest(files('whmcs-new.eml'));
     const [row] = await listOutbox(db.knex);
-    expect((await stored(row!.id)).raw).toEqual(BACKEND === 'postgres' ? null : Buffer.alloc(0)); // NULL on PostgreSQL: a worker from before this fails there, sending nothing
+    const before = await stored(row!.id);
+    expect(before.raw).toBe(BACKEND === 'postgres' ? null : 0);
+    expect(() => Buffer.from(before.raw as Uint8Array)).toThrow(); // what the claim before this version did with it
     // the ticket changes before the notification is sent: the mail still tells what came
     await db.knex('tickets').where({ id: created!.ticketId }).update({ subject: 'renamed since', status: 'closed' });
-    const [first] = await claimDue(db.knex, db.dialect, { owner: 'a', limit: 8, ttlMs: 60_000, render });
-    expect(first!.raw.toString()).toContain(`Message-ID: ${row!.messageId}`);
-    expect(first!.raw.toString()).toContain('Subject: [DB#');
-    expect(first!.raw.toString()).not.toContain('renamed since');
-    expect(Buffer.from((await stored(row!.id)).raw).equals(first!.raw)).toBe(true);
-    expect((await stored(row!.id)).render_input).toBeNull();
-    // given back unsent and claimed again (a retry, another worker): the same bytes, not rendered anew
+    const [first] = await claim('a');
+    expect(first).toMatchObject({ id: row!.id, raw: Buffer.alloc(0) });
+    const rendered = await renderClaimed(db.knex, 'a', first!, render, 60_000);
+    expect(rendered.state).toBe('rendered');
+    const raw = (rendered as { raw: Buffer }).raw;
+    expect(raw.toString()).toContain(`Message-ID: ${row!.messageId}`);
+    expect(raw.toString()).not.toContain('renamed since');
+    expect(Buffer.from((await stored(row!.id)).raw as Uint8Array).equals(raw)).toBe(true);
+    // given back unsent and claimed again (a retry, another worker): the same bytes, nothing left to render
     await releaseClaims(db.knex, 'a');
-    const [again] = await claimDue(db.knex, db.dialect, { owner: 'b', limit: 8, ttlMs: 60_000, render: () => Promise.reject(new Error('rendered twice')) });
-    expect(again!.raw.equals(first!.raw)).toBe(true);
-    expect((await outboxBytes(db.knex, row!.id, render))!.equals(first!.raw)).toBe(true);
+    const [again] = await claim('b');
+    expect(again).toMatchObject({ renderInput: null });
+    expect(again!.raw.equals(raw)).toBe(true);
+    expect(await outboxBytes(db.knex, row!.id, render)).toEqual({ raw, preview: false });
   });
 
-  it('a template at fault at send time leaves the row queued, its attempt uncounted, waiting for the fix; a row whose message is gone is dead with the reason', async () => {
+  it('outbox show --raw of one not sent yet is a preview: it writes nothing', async () => {
+    await createPipeline(db, options).ingest(files('whmcs-new.eml'));
+    const [row] = await listOutbox(db.knex);
+    const preview = (await outboxBytes(db.knex, row!.id, render))!;
+    expect(preview.preview).toBe(true);
+    expect((await simpleParser(preview.raw)).text).toContain('unreachable since midnight');
+    expect(await stored(row!.id)).toMatchObject({ render_input: expect.any(String), claimed_by: null });
+  });
+
+  it('a render slower than the claim: stored only while the worker still holds the row, the claim renewed; once another worker took it, the first sends nothing', async () => {
     await createPipeline(db, options).ingest(files('whmcs-new.eml', 'whmcs-reply.eml'));
-    const [a, b] = await listOutbox(db.knex);
+    const slow: Render = async (row) => {
+      await sleep(500);
+      return render(row);
+    };
+    // worker a claims for 300 ms and renders for 500: nobody took the row meanwhile, so a stores it and holds it anew
+    const [mineA] = await claim('a', 300);
+    expect(await renderClaimed(db.knex, 'a', mineA!, slow, 60_000)).toMatchObject({ state: 'rendered' });
+    expect(await claim('b')).toEqual([expect.objectContaining({ id: mineA!.id + 1 })]); // b gets the other row only
+    // worker c claims for 300 ms; its claim lapses, d takes the row and renders it; c's render is then not stored, nor sent
+    await releaseClaims(db.knex, 'b');
+    const [mineC] = await claim('c', 300);
+    const cRenders = renderClaimed(db.knex, 'c', mineC!, slow, 60_000);
+    await sleep(350);
+    const [mineD] = await claim('d');
+    expect(mineD!.id).toBe(mineC!.id);
+    expect(await renderClaimed(db.knex, 'd', mineD!, render, 60_000)).toMatchObject({ state: 'rendered' });
+    expect(await cRenders).toEqual({ state: 'lost' });
+    expect(await stored(mineC!.id)).toMatchObject({ claimed_by: 'd', render_input: null });
+  });
+
+  it('rows that cannot be rendered cost only themselves: counted dead or waiting, and the rows behind them are sent in the same flush', async () => {
+    const hosting = (await db.knex('departments').where({ slug: 'hosting' }).first()).id;
+    await db.knex('department_staff').insert(['b', 'c', 'd', 'e', 'f', 'g', 'h'].map((n, i) => ({ department_id: hosting, address: `${n}@support.example`, position: i + 1 })));
+    await createPipeline(db, options).ingest(files('whmcs-new.eml')); // 8 staff: 8 notifications, a whole claim
+    await createPipeline(db, options).ingest([{ raw: Buffer.from(notification(1, 1, 'behind')), label: 'n', source: 'file' }]);
+    const rows = await listOutbox(db.knex);
+    expect(rows).toHaveLength(16);
+    const firstSource = (await db.knex('outbox').where({ id: rows[0]!.id }).first()).source_message_id;
+    await db.knex('messages').where({ id: firstSource }).del(); // the first eight: their message is gone
+    const sink = await startSmtpSink();
+    const transport = openTransport(sink.url);
+    try {
+      const worker = createOutboxWorker({ db, transport, from: 'bridge@support.example', owner: 't:1:x', outbound, log });
+      expect(await worker.flushOnce()).toEqual({ sent: 8, retry: 0, dead: 8 });
+    } finally {
+      transport.close();
+      await sink.close();
+    }
+    expect(sink.received).toHaveLength(8);
+    expect(await stored(rows[0]!.id)).toMatchObject({ state: 'dead', last_error: 'could not be rendered: the message it is about is gone (its ticket was deleted)' });
+  });
+
+  it('a worker with no secret to render with leaves notifications waiting, counted, and still sends the relays behind them', async () => {
+    await createPipeline(db, options).ingest(files('whmcs-new.eml'));
+    const relay = Buffer.from('From: bridge@support.example\r\nTo: support@billing.acme.example\r\nSubject: r\r\nMessage-ID: <relay-1@support.example>\r\n\r\nhello\r\n');
+    await db.knex.transaction((trx) => enqueue(trx, { kind: 'relay', ticketId: null, sourceMessageId: null, to: ['support@billing.acme.example'], subject: 'r', messageId: '<relay-1@support.example>', raw: relay, deadlineAt: new Date(Date.now() + 3600_000) }));
+    const sink = await startSmtpSink();
+    const transport = openTransport(sink.url);
+    try {
+      const worker = createOutboxWorker({ db, transport, from: 'bridge@support.example', owner: 't:1:x', log });
+      expect(await worker.flushOnce()).toEqual({ sent: 1, retry: 1, dead: 0 });
+    } finally {
+      transport.close();
+      await sink.close();
+    }
+    expect(sink.received.map((m) => m.to)).toEqual([['support@billing.acme.example']]);
+    const [notice] = await listOutbox(db.knex, { states: ['queued'] });
+    expect(notice).toMatchObject({ kind: 'notification', attempts: 0, lastError: expect.stringMatching(/^waiting for a configuration fix: .*DESKBRIDGE_SECRET/) });
+  });
+
+  it('a template at fault at send time leaves the row queued, its attempt uncounted, waiting for the fix', async () => {
+    await createPipeline(db, options).ingest(files('whmcs-new.eml'));
+    const [a] = await listOutbox(db.knex);
     const dir = mkdtempSync(join(tmpdir(), 'deskbridge-notify-templates-'));
     try {
       writeFileSync(join(dir, 'notification.txt.hbs'), '{{ticket.nosuch}}\n');
       const broken = notificationRenderer(outboundFrom({ address: 'bridge@support.example', secret: SECRET, instance: 'test-node', templates: dir }, (o) => loadTemplates(undefined, o))!);
-      await db.knex('messages').where({ id: (await db.knex('outbox').where({ id: b!.id }).first()).source_message_id }).del(); // b's message gone
-      expect(await claimDue(db.knex, db.dialect, { owner: 'a', limit: 8, ttlMs: 60_000, render: broken })).toEqual([]);
-      expect(await stored(a!.id)).toMatchObject({ state: 'queued', attempts: 0, last_error: expect.stringMatching(/^waiting for a configuration fix: template .*notification\.txt\.hbs line 1: "nosuch" not defined/) });
-      expect(await stored(b!.id)).toMatchObject({ state: 'dead', last_error: 'could not be rendered: the message it is about is gone (its ticket was deleted)' });
-      expect(await claimDue(db.knex, db.dialect, { owner: 'a', limit: 8, ttlMs: 60_000, render })).toEqual([]); // waits RENDER_RETRY_MS
-      await db.knex('outbox').where({ id: a!.id }).update({ next_attempt_at: new Date(0).toISOString() }); // the wait is over
-      const [fixed] = await claimDue(db.knex, db.dialect, { owner: 'a', limit: 8, ttlMs: 60_000, render });
-      expect(fixed).toMatchObject({ id: a!.id });
-      expect((await simpleParser(fixed!.raw)).text).toContain('unreachable since midnight');
+      const [mine] = await claim('a');
+      expect(await renderClaimed(db.knex, 'a', mine!, broken, 60_000)).toMatchObject({ state: 'waiting' });
+      expect(await stored(a!.id)).toMatchObject({ state: 'queued', attempts: 0, claimed_by: null, last_error: expect.stringMatching(/^waiting for a configuration fix: template .*notification\.txt\.hbs line 1: "nosuch" not defined/) });
+      expect(await claim('a')).toEqual([]); // it waits RENDER_RETRY_MS
+      await db.knex('outbox').where({ id: a!.id }).update({ next_attempt_at: new Date(0).toISOString() }); // the wait is over, the template fixed
+      const [again] = await claim('a');
+      const fixed = await renderClaimed(db.knex, 'a', again!, render, 60_000);
+      expect((await simpleParser((fixed as { raw: Buffer }).raw)).text).toContain('unreachable since midnight');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

@@ -88,7 +88,7 @@ describe('deskbridge outbox', () => {
     verdicts = { 'nobody@x.example': 550 };
     const id = await queue('r1', 'nobody@x.example');
     await worker().flushOnce();
-    const cli = cliFor(db.url, { DESKBRIDGE_SMTP: sink.url, DESKBRIDGE_ADDRESS: 'bridge@support.example' });
+    const cli = cliFor(db.url, { DESKBRIDGE_SMTP: sink.url, DESKBRIDGE_ADDRESS: 'bridge@support.example', DESKBRIDGE_SECRET: 'outbox-test-secret-0123' });
     const listed = await cli(['outbox', 'list', '--state', 'dead', '--json']);
     expect(listed.code).toBe(0);
     expect(JSON.parse(listed.stdout)).toEqual([
@@ -96,6 +96,10 @@ describe('deskbridge outbox', () => {
     ]);
     expect((await cli(['outbox', 'retry', String(id)])).stdout).toBe(`queued #${id} again\n`);
     verdicts = {};
+    // without the secret a flush could send relays but not render a notification: refused, nothing sent
+    const secretless = await cliFor(db.url, { DESKBRIDGE_SMTP: sink.url, DESKBRIDGE_ADDRESS: 'bridge@support.example' })(['outbox', 'flush']);
+    expect(secretless).toMatchObject({ code: 2, stderr: expect.stringMatching(/^deskbridge: DESKBRIDGE_SECRET is not set: staff notifications are rendered as they are sent/) });
+    expect(sink.received).toHaveLength(0);
     const flushed = await cli(['outbox', 'flush']);
     expect(flushed).toMatchObject({ code: 0, stdout: 'sent 1, to retry 0, dead 0\n' });
     expect(sink.received).toHaveLength(1);

@@ -104,7 +104,7 @@ export function registerOutbox(program: Command, ctx: CliContext): void {
         const render = outbound ? lazy.notify().notificationRenderer(outbound) : cannot;
         const bytes = (await outboxBytes(knex, row!.id, render))!;
         // a preview's own words on stderr: stdout stays the mail alone (piped into a file or a parser)
-        if (bytes.preview) process.stderr.write(`deskbridge: outbox id ${row!.id} is not sent yet: this is a preview rendered now with this shell's templates and settings; the worker that sends it renders it with its own, and those bytes are the ones kept\n`);
+        if (bytes.preview) process.stderr.write(`deskbridge: outbox id ${row!.id} was never rendered (a notification is rendered as it is sent): this is a preview with this shell's templates and settings; a worker that sends it renders it with its own, and keeps those bytes\n`);
         process.stdout.write(bytes.raw);
         return;
       }

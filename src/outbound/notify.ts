@@ -4,7 +4,7 @@
 // header, text and sanitised HTML from the templates, the remote attachments.
 //
 // Queued in the mail's transaction with its recipient, subject and Message-ID,
-// and rendered when it is first claimed for sending (store/outbox.ts), from
+// and rendered by the worker that first claims it to send it (store/outbox.ts), from
 // the ticket as it was when the message came (kept in the row) and the
 // message and attachments the ticket event stored. Rendering and composing
 // every notification inside the ingest was a third of a CLI ingest's work
@@ -64,7 +64,7 @@ export function notificationItems(out: Outbound, n: NotificationInput): NewOutbo
   return n.staff.map((staff) => ({ kind: 'notification', ticketId: n.ticket.id, sourceMessageId: n.sourceMessageId, to: [staff], subject, messageId: newMessageId('n', n.ticket.id, out.address), raw: null, renderInput, deadlineAt }));
 }
 
-/** Renders a notification queued by notificationItems, as its first claim does (store/outbox.ts). */
+/** Renders a notification queued by notificationItems, as the worker that first claims it does (store/outbox.ts renderClaimed). */
 export function notificationRenderer(out: Outbound): Render {
   return async (row) => {
     const ticket = (row.input as Partial<NotificationRendering> | null)?.ticket;

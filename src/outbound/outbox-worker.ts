@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import type { Knex } from 'knex';
 import type { Logger } from '../log';
 import type { Database } from '../store/db';
-import { claimDue, extendClaims, recordAttempts, releaseClaims, renderClaimed, type Attempt, type Claimed } from '../store/outbox';
+import { claimDue, extendClaims, recordAttempts, releaseClaim, releaseClaims, renderClaimed, type Attempt, type Claimed } from '../store/outbox';
 import { DEFAULT_RETRY_SCHEDULE_MS } from './delivery-error';
 import { notificationRenderer, type Outbound } from './notify';
 import { sendOutcome } from './send-outcome';
@@ -115,7 +115,7 @@ export function createOutboxWorker(o: WorkerOptions) {
   let nudged = false; // a nudge while a flush runs: its last claim may have looked before the row was committed
   const outbound = o.outbound;
   const tell = outbound ? (trx: Knex, deadIds: number[]) => noticeUndelivered(trx, outbound, deadIds) : undefined; // a dead relay's author is told
-  const render = outbound ? notificationRenderer(outbound) : undefined; // a notification is rendered by the claim that first takes it
+  const render = outbound ? notificationRenderer(outbound) : undefined; // a notification is rendered by the worker that first claims it
   const recorder = createRecorder(async (batch) => {
     try {
       const written = new Set(await recordAttempts(o.db.knex, o.owner, batch, tell));
@@ -149,22 +149,24 @@ export function createOutboxWorker(o: WorkerOptions) {
    * Renders a claimed row queued unrendered and stores its bytes in `item`;
    * false when it is not to be sent now: it could not be rendered (counted:
    * dead, or waiting for a configuration fix as a retry), or this worker no
-   * longer holds it. A database error leaves it claimed until the claim
-   * lapses, and it is tried again.
+   * longer holds it. A row that met a database error is given back at once,
+   * for the next claim (held, the heartbeat would keep it this worker's for
+   * as long as the worker stays busy).
    */
   async function renderOne(item: Claimed, counts: Counts): Promise<boolean> {
     let rendered: Awaited<ReturnType<typeof renderClaimed>>;
     try {
       rendered = await renderClaimed(o.db.knex, o.owner, item, render, claimTtlMs);
     } catch (err) {
-      o.log.warn({ outboxId: item.id, err: (err as Error).message }, 'could not render the notification (database); it is tried again when its claim lapses');
+      o.log.warn({ outboxId: item.id, err: (err as Error).message }, 'could not render the notification (database); it is given back and tried again');
+      await releaseClaim(o.db.knex, o.owner, item.id).catch(() => {}); // else its claim lapses once the heartbeat stops
       return false;
     }
     if (rendered.state === 'rendered') {
       item.raw = rendered.raw;
       return true;
     }
-    if (rendered.state === 'lost') o.log.warn({ outboxId: item.id }, 'not sent: this worker no longer holds the row (taken over after a pause)');
+    if (rendered.state === 'lost') o.log.warn({ outboxId: item.id }, 'not sent: this worker no longer holds the row (taken over after a pause, bounced or discarded)');
     else if (rendered.state === 'waiting') {
       counts.retry += 1;
       o.log.warn({ outboxId: item.id, err: rendered.error }, 'could not render the notification; it waits in the queue');
@@ -219,6 +221,7 @@ export function createOutboxWorker(o: WorkerOptions) {
         }
         const item = queue.shift()!;
         if (item.renderInput !== null && !(await renderOne(item, counts))) continue;
+        if (signal?.aborted) return; // stopped while it rendered: not sent, released below with the rest
         const attempt = await sendOne(item);
         counts[attempt.state === 'queued' ? 'retry' : attempt.state] += 1;
         await recorder.record([item.id, attempt]);

@@ -1,10 +1,10 @@
 // Repository of the outbox: every mail the bridge will send, queued in the
 // same transaction as the event that causes it, with its Message-ID fixed at
-// that moment and its bytes fixed at its first claim at the latest (a resend
-// after a crash is the same mail): relays, closes and notices are queued
-// rendered; a staff notification is queued with what rendering it needs and
-// rendered by the claim that first takes it (outbound/notify.ts says why),
-// which stores the bytes before they are sent. A worker claims a few due rows (FOR UPDATE SKIP LOCKED where the
+// that moment and its bytes fixed before its first send at the latest (a
+// resend after a crash is the same mail): relays, closes and notices are
+// queued rendered; a staff notification is queued with what rendering it
+// needs and rendered by the worker that first claims it (outbound/notify.ts
+// says why), which stores the bytes before it sends them. A worker claims a few due rows (FOR UPDATE SKIP LOCKED where the
 // database has it), extends its claims while their sends are in flight, and
 // records each result as soon as the server answered, only while it still
 // holds the row; all claim times come from the database clock.
@@ -27,7 +27,7 @@ export interface NewOutboxItem {
   to: string[];
   subject: string;
   messageId: string;
-  /** The mail's bytes; null for one rendered at its first claim (a staff notification) from `renderInput`. */
+  /** The mail's bytes; null for one rendered before its first send (a staff notification) from `renderInput`. */
   raw: Buffer | null;
   /** With `raw` null: what its rendering needs besides its source message, kept as JSON until it is rendered. */
   renderInput?: unknown;
@@ -146,6 +146,18 @@ const claimedRow = (r: Record<string, unknown>): Claimed => {
   return { ...fromRow(r), raw: renderInput === null ? Buffer.from(r.raw as Uint8Array) : Buffer.alloc(0), renderInput, sourceMessageId: toNumberOrNull(r.source_message_id) };
 };
 
+/** A database error met while rendering: not the row's fault (renderClaimed throws it; the worker gives the row back). */
+class DatabaseError extends Error {
+  constructor(cause: unknown) {
+    super('database error', { cause });
+  }
+}
+
+/** Gives back one row `owner` holds and has not sent (a render that met a database error): the next claim takes it again. */
+export async function releaseClaim(knex: Knex, owner: string, id: number): Promise<void> {
+  await knex('outbox').where({ id, claimed_by: owner, state: 'queued' }).update({ claimed_by: null, claimed_until: null });
+}
+
 /** The message (with its attachments) a row queued unrendered is rendered from; null when it is gone. */
 const sourceOf = async (knex: Knex, item: Claimed) => (item.sourceMessageId === null ? null : ((await storedMessage(knex, item.sourceMessageId)) ?? null));
 
@@ -166,19 +178,20 @@ export type Rendered =
  * secret) it stays queued, its attempt not counted, tried again after
  * RENDER_RETRY_MS (as an inbound mail waits for a configuration fix); for
  * anything else (its source message is gone, its stored input unreadable)
- * it is dead, with the reason. A database error is thrown (the claim lapses
- * and the row is tried again). Reads and writes outside any transaction:
+ * it is dead, with the reason. A database error is thrown (the worker gives
+ * the row back: releaseClaim). Reads and writes outside any transaction:
  * on SQLite a render (attachments of megabytes) must not hold the one write
  * lock, nor the heartbeat that renews this worker's other claims.
  */
 export async function renderClaimed(knex: Knex, owner: string, item: Claimed, render: Render | undefined, ttlMs: number): Promise<Rendered> {
   const mine = () => knex('outbox').where({ id: item.id, claimed_by: owner, state: 'queued' }).whereNotNull('render_input');
-  const source = await sourceOf(knex, item); // a database error is thrown: the claim lapses, the row is tried again
   let raw: Buffer;
   try {
     if (!render) throw new DeskbridgeError('ECONFIG', 'a staff notification is rendered as it is sent, and this process has no DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET to render it with');
+    const source = await sourceOf(knex, item).catch((err: unknown) => Promise.reject(new DatabaseError(err))); // the caller gives the row back
     raw = await render({ ...item, input: JSON.parse(item.renderInput!), source });
   } catch (err) {
+    if (err instanceof DatabaseError) throw err.cause;
     const message = ((err as Error)?.message ?? String(err)).split('\n')[0]!.slice(0, 1000);
     const waiting = isDeskbridgeError(err) && err.code === 'ECONFIG';
     const error = waiting ? `waiting for a configuration fix: ${message}` : `could not be rendered: ${message}`;
@@ -186,7 +199,7 @@ export async function renderClaimed(knex: Knex, owner: string, item: Claimed, re
     const n = await mine().update(waiting ? { ...given, next_attempt_at: dbIn(knex, RENDER_RETRY_MS) } : { ...given, state: 'dead' });
     return n > 0 ? { state: waiting ? 'waiting' : 'dead', error } : { state: 'lost' };
   }
-  const n = await mine().update({ raw, render_input: null, claimed_until: dbIn(knex, ttlMs) });
+  const n = await mine().update({ raw, render_input: null, claimed_until: dbIn(knex, ttlMs) }); // a database error is thrown
   return n > 0 ? { state: 'rendered', raw } : { state: 'lost' };
 }
 

@@ -1,6 +1,6 @@
 // Staff notifications: one outbox row per new remote message, in the mail's
-// own transaction, queued unrendered and rendered by the claim that first
-// takes it; what arrives at a real SMTP server once it is sent.
+// own transaction, queued unrendered and rendered by the worker that first
+// claims it; what arrives at a real SMTP server once it is sent.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -122,7 +122,7 @@ describe(`staff notifications on ${BACKEND}`, () => {
   });
 });
 
-describe(`notifications rendered at their first claim, on ${BACKEND}`, () => {
+describe(`notifications rendered by the worker that first claims them, on ${BACKEND}`, () => {
   const stored = async (id: number) => (await db.knex('outbox').select('raw', 'render_input', 'state', 'attempts', 'last_error', 'claimed_by').where({ id }).first()) as { raw: unknown; render_input: string | null; state: string; attempts: number; last_error: string | null; claimed_by: string | null };
   const claim = (owner: string, ttlMs = 60_000) => claimDue(db.knex, db.dialect, { owner, limit: 8, ttlMs });
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -220,6 +220,51 @@ describe(`notifications rendered at their first claim, on ${BACKEND}`, () => {
     expect(sink.received.map((m) => m.to)).toEqual([['support@billing.acme.example']]);
     const [notice] = await listOutbox(db.knex, { states: ['queued'] });
     expect(notice).toMatchObject({ kind: 'notification', attempts: 0, lastError: expect.stringMatching(/^waiting for a configuration fix: .*DESKBRIDGE_SECRET/) });
+  });
+
+  it('a database error while it renders: the row is given back at once and sent by the next flush, not held by the heartbeat of a busy worker', async () => {
+    await createPipeline(db, options).ingest(files('whmcs-new.eml'));
+    const [notice] = await listOutbox(db.knex);
+    let failures = 1;
+    const knex = new Proxy(db.knex, {
+      apply(target, thisArg, args: unknown[]) {
+        if (args[0] === 'messages' && failures-- > 0) throw new Error('simulated: database is locked');
+        return Reflect.apply(target as never, thisArg, args);
+      },
+    });
+    const sent: number[] = [];
+    const transport = { send: async (_e: unknown, _raw: Buffer, item: { id: number }) => (sent.push(item.id), { refusals: [] }), close() {} };
+    const worker = createOutboxWorker({ db: { ...db, knex }, transport, from: 'bridge@support.example', owner: 'w1', outbound, log });
+    expect(await worker.flushOnce()).toEqual({ sent: 0, retry: 0, dead: 0 });
+    expect(failures).toBe(0); // the failing read did happen
+    expect(await stored(notice!.id)).toMatchObject({ state: 'queued', attempts: 0, claimed_by: null }); // given back, not held
+    expect(await worker.flushOnce()).toEqual({ sent: 1, retry: 0, dead: 0 }); // the next flush (run's next turn) sends it
+    expect(sent).toEqual([notice!.id]);
+    expect(await stored(notice!.id)).toMatchObject({ state: 'sent', attempts: 1 });
+  });
+
+  it('a stop that comes while a notification renders: it is not sent, and is given back uncounted', async () => {
+    await createPipeline(db, options).ingest(files('whmcs-new.eml'));
+    const [notice] = await listOutbox(db.knex);
+    const stop = new AbortController();
+    const knex = new Proxy(db.knex, {
+      apply(target, thisArg, args: unknown[]) {
+        const query = Reflect.apply(target as never, thisArg, args) as { then: (a: unknown, b: unknown) => unknown };
+        if (args[0] === 'messages') {
+          stop.abort(); // the stop comes as the lane reads the message it renders from
+          const then = query.then.bind(query);
+          query.then = (resolve: unknown, reject: unknown) => sleep(300).then(() => then(resolve, reject));
+        }
+        return query;
+      },
+    });
+    const sent: number[] = [];
+    const transport = { send: async (_e: unknown, _raw: Buffer, item: { id: number }) => (sent.push(item.id), { refusals: [] }), close() {} };
+    const worker = createOutboxWorker({ db: { ...db, knex }, transport, from: 'bridge@support.example', owner: 'w1', outbound, log });
+    expect(await worker.flushOnce(stop.signal)).toEqual({ sent: 0, retry: 0, dead: 0 });
+    expect(stop.signal.aborted).toBe(true);
+    expect(sent).toEqual([]);
+    expect(await stored(notice!.id)).toMatchObject({ state: 'queued', attempts: 0, claimed_by: null });
   });
 
   it('a template at fault at send time leaves the row queued, its attempt uncounted, waiting for the fix', async () => {

@@ -1,6 +1,6 @@
-// Sends what the outbox holds: claims a few due rows, renders a staff
-// notification among them (queued unrendered, outbound/notify.ts) and stores
-// its bytes before its first send, hands each one's stored bytes to the transport (kept-open SMTP connections, smtp-sender.ts, or .eml
+// Sends what the outbox holds: claims a few due rows, renders the staff
+// notifications among them (queued unrendered, outbound/notify.ts) and stores
+// their bytes before their first send, hands each one's stored bytes to the transport (kept-open SMTP connections, smtp-sender.ts, or .eml
 // files for demos), and records each result (send-outcome.ts, per recipient)
 // the moment the server has answered. Inside `deskbridge run` it loops;
 // `deskbridge outbox flush` runs it once.
@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import type { Knex } from 'knex';
 import type { Logger } from '../log';
 import type { Database } from '../store/db';
-import { claimDue, extendClaims, recordAttempts, releaseClaim, releaseClaims, renderClaimed, type Attempt, type Claimed } from '../store/outbox';
+import { claimDue, extendClaims, recordAttempts, releaseClaims, releaseRows, renderClaimedRows, type Attempt, type Claimed, type Rendered } from '../store/outbox';
 import { DEFAULT_RETRY_SCHEDULE_MS } from './delivery-error';
 import { notificationRenderer, type Outbound } from './notify';
 import { sendOutcome } from './send-outcome';
@@ -146,35 +146,46 @@ export function createOutboxWorker(o: WorkerOptions) {
   }
 
   /**
-   * Renders a claimed row queued unrendered and stores its bytes in `item`;
-   * false when it is not to be sent now: it could not be rendered (counted:
-   * dead, or waiting for a configuration fix as a retry), or this worker no
-   * longer holds it. A row that met a database error is given back at once,
-   * for the next claim (held, the heartbeat would keep it this worker's for
-   * as long as the worker stays busy).
+   * The rows of a claim ready to send: those queued unrendered are rendered
+   * and their bytes stored (renderClaimedRows, one transaction for the
+   * claim's rows) before any lane sends them. A row left out could not be
+   * rendered (counted: dead, or waiting for a configuration fix as a retry)
+   * or is no longer this worker's. A database error gives the claim's
+   * unrendered rows back at once (held, the heartbeat would keep them this
+   * worker's for as long as the worker stays busy) and is thrown: like a
+   * claim that fails, it ends the flush (taking them again at once could
+   * spin on an error that lasts).
    */
-  async function renderOne(item: Claimed, counts: Counts): Promise<boolean> {
-    let rendered: Awaited<ReturnType<typeof renderClaimed>>;
+  async function ready(claimed: Claimed[], counts: Counts, queue: Claimed[]): Promise<Claimed[]> {
+    const unrendered = claimed.filter((c) => c.renderInput !== null);
+    if (unrendered.length === 0) return claimed;
+    let outcomes: Rendered[];
     try {
-      rendered = await renderClaimed(o.db.knex, o.owner, item, render, claimTtlMs);
+      outcomes = await renderClaimedRows(o.db.knex, o.owner, unrendered, render, claimTtlMs);
     } catch (err) {
-      o.log.warn({ outboxId: item.id, err: (err as Error).message }, 'could not render the notification (database); it is given back and tried again');
-      await releaseClaim(o.db.knex, o.owner, item.id).catch(() => {}); // else its claim lapses once the heartbeat stops
-      return false;
+      await releaseRows(o.db.knex, o.owner, unrendered.map((c) => c.id)).catch(() => {}); // else their claims lapse once the heartbeat stops
+      queue.push(...claimed.filter((c) => c.renderInput === null)); // the rendered rows of the claim are still sent
+      throw err;
     }
-    if (rendered.state === 'rendered') {
-      item.raw = rendered.raw;
-      return true;
-    }
-    if (rendered.state === 'lost') o.log.warn({ outboxId: item.id }, 'not sent: this worker no longer holds the row (taken over after a pause, bounced or discarded)');
-    else if (rendered.state === 'waiting') {
-      counts.retry += 1;
-      o.log.warn({ outboxId: item.id, err: rendered.error }, 'could not render the notification; it waits in the queue');
-    } else {
-      counts.dead += 1;
-      o.log.error({ outboxId: item.id, err: rendered.error }, 'could not render the notification; the row is dead');
-    }
-    return false;
+    const dropped = new Set<Claimed>();
+    unrendered.forEach((item, i) => {
+      const rendered = outcomes[i]!;
+      if (rendered.state === 'rendered') {
+        item.raw = rendered.raw;
+        item.renderInput = null;
+        return;
+      }
+      dropped.add(item);
+      if (rendered.state === 'lost') o.log.warn({ outboxId: item.id }, 'not sent: this worker no longer holds the row (taken over after a pause, bounced or discarded)');
+      else if (rendered.state === 'waiting') {
+        counts.retry += 1;
+        o.log.warn({ outboxId: item.id, err: rendered.error }, 'could not render the notification; it waits in the queue');
+      } else {
+        counts.dead += 1;
+        o.log.error({ outboxId: item.id, err: rendered.error }, 'could not render the notification; the row is dead');
+      }
+    });
+    return claimed.filter((c) => !dropped.has(c));
   }
 
   /**
@@ -198,13 +209,14 @@ export function createOutboxWorker(o: WorkerOptions) {
     let exhausted = false;
     let claimError: unknown = null;
     let claiming: Promise<void> | null = null;
-    // A claim that fails (the database refused for a moment) ends the flush for every lane: the rows in hand are
-    // still sent and recorded under the heartbeat, then the error is thrown (and `run` flushes again).
+    // A claim that fails (the database refused for a moment), or the render of its rows meeting a database error, ends
+    // the flush for every lane: the rows in hand are still sent and recorded under the heartbeat, then the error is
+    // thrown (and `run` flushes again).
     const claimMore = () =>
       (claiming ??= claimDue(o.db.knex, o.db.dialect, { owner: o.owner, limit: CLAIM_SIZE, ttlMs: claimTtlMs })
-        .then((claimed) => {
+        .then(async (claimed) => {
           if (claimed.length === 0) exhausted = true;
-          queue.push(...claimed);
+          queue.push(...(await ready(claimed, counts, queue)));
         })
         .catch((err: unknown) => {
           claimError ??= err;
@@ -220,8 +232,6 @@ export function createOutboxWorker(o: WorkerOptions) {
           continue;
         }
         const item = queue.shift()!;
-        if (item.renderInput !== null && !(await renderOne(item, counts))) continue;
-        if (signal?.aborted) return; // stopped while it rendered: not sent, released below with the rest
         const attempt = await sendOne(item);
         counts[attempt.state === 'queued' ? 'retry' : attempt.state] += 1;
         await recorder.record([item.id, attempt]);

@@ -13,7 +13,7 @@ import type { Dialect } from './dialect';
 import { dbIn, dbNow } from './db-clock';
 import { insertRow, insertRows } from './direct';
 import { DeskbridgeError, isDeskbridgeError } from '../errors';
-import { storedMessage, type StoredMessage } from './tickets';
+import { storedMessages, type StoredMessage } from './tickets';
 import { nowIso, parseJsonArray, toIso, toNumberOrNull } from './values';
 
 export const OUTBOX_STATES = ['queued', 'sent', 'dead', 'bounced', 'parked', 'discarded'] as const; // discarded: an admin gave up on it (`outbox discard`)
@@ -146,61 +146,70 @@ const claimedRow = (r: Record<string, unknown>): Claimed => {
   return { ...fromRow(r), raw: renderInput === null ? Buffer.from(r.raw as Uint8Array) : Buffer.alloc(0), renderInput, sourceMessageId: toNumberOrNull(r.source_message_id) };
 };
 
-/** A database error met while rendering: not the row's fault (renderClaimed throws it; the worker gives the row back). */
-class DatabaseError extends Error {
-  constructor(cause: unknown) {
-    super('database error', { cause });
-  }
+/** Gives back rows `owner` holds and has not sent (their render met a database error): the next claim takes them again. */
+export async function releaseRows(knex: Knex, owner: string, ids: readonly number[]): Promise<void> {
+  if (ids.length) await knex('outbox').whereIn('id', ids).where({ claimed_by: owner, state: 'queued' }).update({ claimed_by: null, claimed_until: null });
 }
-
-/** Gives back one row `owner` holds and has not sent (a render that met a database error): the next claim takes it again. */
-export async function releaseClaim(knex: Knex, owner: string, id: number): Promise<void> {
-  await knex('outbox').where({ id, claimed_by: owner, state: 'queued' }).update({ claimed_by: null, claimed_until: null });
-}
-
-/** The message (with its attachments) a row queued unrendered is rendered from; null when it is gone. */
-const sourceOf = async (knex: Knex, item: Claimed) => (item.sourceMessageId === null ? null : ((await storedMessage(knex, item.sourceMessageId)) ?? null));
 
 /** What rendering a claimed row came to: its bytes (stored, the claim renewed), or why it is not sent now. */
 export type Rendered =
   | { state: 'rendered'; raw: Buffer }
   | { state: 'waiting' | 'dead'; error: string }
-  | { state: 'lost' }; // the claim lapsed meanwhile: another worker has the row (and sends it)
+  | { state: 'lost' }; // the claim lapsed meanwhile (another worker has the row and sends it), or it was bounced or discarded
 
 /**
- * Renders a row claimed by `owner` that was queued unrendered, after its
- * claim (never inside it: a slow render there committed rows whose claim
- * had already lapsed, and a second worker sent them too). The bytes are
- * stored, and the claim renewed for `ttlMs`, only while `owner` still holds
- * the row and it is still unrendered; otherwise the row is not this
- * worker's to send (`lost`). A row that cannot be rendered is given back:
- * for a configuration at fault (a template that does not compile, no
- * secret) it stays queued, its attempt not counted, tried again after
- * RENDER_RETRY_MS (as an inbound mail waits for a configuration fix); for
- * anything else (its source message is gone, its stored input unreadable)
- * it is dead, with the reason. A database error is thrown (the worker gives
- * the row back: releaseClaim). Reads and writes outside any transaction:
- * on SQLite a render (attachments of megabytes) must not hold the one write
- * lock, nor the heartbeat that renews this worker's other claims.
+ * Renders rows claimed by `owner` that were queued unrendered (a claim's
+ * worth), after their claim, never inside it: a slow render there committed
+ * rows whose claim had already lapsed, and a second worker sent them too.
+ * Their messages and attachments are read in two statements, each row is
+ * rendered, and the outcomes are written in one transaction: the bytes
+ * stored and the claim renewed for `ttlMs`, only while `owner` still holds
+ * the row and it is still unrendered, otherwise the row is not this worker's
+ * to send (`lost`). (One autocommit per row took a 2,500-notification flush
+ * from 2.7 s to 5 s.) A row that cannot be rendered is given back: for a
+ * configuration at fault (a template that does not compile, no secret) it
+ * stays queued, its attempt not counted, tried again after RENDER_RETRY_MS
+ * (as an inbound mail waits for a configuration fix); for anything else (its
+ * source message is gone, its stored input unreadable) it is dead, with the
+ * reason. A database error is thrown (the worker gives the rows back:
+ * releaseRows). The renders run outside any transaction: on SQLite a render
+ * (attachments of megabytes) must not hold the one write lock. Returns the
+ * outcomes in the order of `items`.
  */
-export async function renderClaimed(knex: Knex, owner: string, item: Claimed, render: Render | undefined, ttlMs: number): Promise<Rendered> {
-  const mine = () => knex('outbox').where({ id: item.id, claimed_by: owner, state: 'queued' }).whereNotNull('render_input');
-  let raw: Buffer;
-  try {
-    if (!render) throw new DeskbridgeError('ECONFIG', 'a staff notification is rendered as it is sent, and this process has no DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET to render it with');
-    const source = await sourceOf(knex, item).catch((err: unknown) => Promise.reject(new DatabaseError(err))); // the caller gives the row back
-    raw = await render({ ...item, input: JSON.parse(item.renderInput!), source });
-  } catch (err) {
-    if (err instanceof DatabaseError) throw err.cause;
-    const message = ((err as Error)?.message ?? String(err)).split('\n')[0]!.slice(0, 1000);
-    const waiting = isDeskbridgeError(err) && err.code === 'ECONFIG';
-    const error = waiting ? `waiting for a configuration fix: ${message}` : `could not be rendered: ${message}`;
-    const given = { claimed_by: null, claimed_until: null, last_error: error };
-    const n = await mine().update(waiting ? { ...given, next_attempt_at: dbIn(knex, RENDER_RETRY_MS) } : { ...given, state: 'dead' });
-    return n > 0 ? { state: waiting ? 'waiting' : 'dead', error } : { state: 'lost' };
+export async function renderClaimedRows(knex: Knex, owner: string, items: readonly Claimed[], render: Render | undefined, ttlMs: number): Promise<Rendered[]> {
+  const sources = render ? await storedMessages(knex, items.flatMap((i) => (i.sourceMessageId === null ? [] : [i.sourceMessageId]))) : new Map<number, StoredMessage>();
+  const made: Array<{ raw: Buffer } | { error: string; waiting: boolean }> = [];
+  for (const item of items) {
+    try {
+      if (!render) throw new DeskbridgeError('ECONFIG', 'a staff notification is rendered as it is sent, and this process has no DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET to render it with');
+      const source = item.sourceMessageId === null ? null : (sources.get(item.sourceMessageId) ?? null);
+      made.push({ raw: await render({ ...item, input: JSON.parse(item.renderInput!), source }) });
+    } catch (err) {
+      const message = ((err as Error)?.message ?? String(err)).split('\n')[0]!.slice(0, 1000);
+      const waiting = isDeskbridgeError(err) && err.code === 'ECONFIG';
+      made.push({ error: waiting ? `waiting for a configuration fix: ${message}` : `could not be rendered: ${message}`, waiting });
+    }
   }
-  const n = await mine().update({ raw, render_input: null, claimed_until: dbIn(knex, ttlMs) }); // a database error is thrown
-  return n > 0 ? { state: 'rendered', raw } : { state: 'lost' };
+  return knex.transaction(async (trx) => {
+    const outcomes: Rendered[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const m = made[i]!;
+      const mine = trx('outbox').where({ id: items[i]!.id, claimed_by: owner, state: 'queued' }).whereNotNull('render_input');
+      if ('raw' in m) {
+        outcomes.push((await mine.update({ raw: m.raw, render_input: null, claimed_until: dbIn(trx, ttlMs) })) > 0 ? { state: 'rendered', raw: m.raw } : { state: 'lost' });
+        continue;
+      }
+      const given = { claimed_by: null, claimed_until: null, last_error: m.error };
+      const n = await mine.update(m.waiting ? { ...given, next_attempt_at: dbIn(trx, RENDER_RETRY_MS) } : { ...given, state: 'dead' });
+      outcomes.push(n > 0 ? { state: m.waiting ? 'waiting' : 'dead', error: m.error } : { state: 'lost' });
+    }
+    return outcomes;
+  });
+}
+
+/** renderClaimedRows for one row. */
+export async function renderClaimed(knex: Knex, owner: string, item: Claimed, render: Render | undefined, ttlMs: number): Promise<Rendered> {
+  return (await renderClaimedRows(knex, owner, [item], render, ttlMs))[0]!;
 }
 
 /**
@@ -214,7 +223,8 @@ export async function outboxBytes(knex: Knex, id: number, render: Render): Promi
   if (!r) return undefined;
   const item = claimedRow(r);
   if (item.renderInput === null) return { raw: item.raw, preview: false };
-  return { raw: await render({ ...item, input: JSON.parse(item.renderInput), source: await sourceOf(knex, item) }), preview: true };
+  const source = item.sourceMessageId === null ? null : ((await storedMessages(knex, [item.sourceMessageId])).get(item.sourceMessageId) ?? null);
+  return { raw: await render({ ...item, input: JSON.parse(item.renderInput), source }), preview: true };
 }
 
 /**

@@ -179,18 +179,16 @@ export interface StoredMessage {
   attachments: Array<{ filename: string; contentType: string; content: Buffer; contentId: string | null }>;
 }
 
-export async function storedMessage(knex: Knex, id: number): Promise<StoredMessage | undefined> {
-  const m: Record<string, unknown> | undefined = await knex('messages').select('event', 'from_address', 'from_name', 'text', 'html').where({ id }).first();
-  if (!m) return undefined;
-  const attachments: Array<Record<string, unknown>> = await knex('attachments').select('filename', 'content_type', 'content', 'content_id').where({ message_id: id }).orderBy('id');
-  return {
-    event: (m.event as string) ?? null,
-    fromAddress: (m.from_address as string) ?? null,
-    fromName: (m.from_name as string) ?? null,
-    text: String(m.text ?? ''),
-    html: (m.html as string) ?? null,
-    attachments: attachments.map((a) => ({ filename: String(a.filename), contentType: String(a.content_type), content: Buffer.from(a.content as Uint8Array), contentId: (a.content_id as string) ?? null })),
-  };
+/** These thread messages (by id; one that is gone is left out), each with its attachments: two statements in all. */
+export async function storedMessages(knex: Knex, ids: readonly number[]): Promise<Map<number, StoredMessage>> {
+  const found = new Map<number, StoredMessage>();
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return found;
+  const messages: Array<Record<string, unknown>> = await knex('messages').select('id', 'event', 'from_address', 'from_name', 'text', 'html').whereIn('id', unique);
+  for (const m of messages) found.set(Number(m.id), { event: (m.event as string) ?? null, fromAddress: (m.from_address as string) ?? null, fromName: (m.from_name as string) ?? null, text: String(m.text ?? ''), html: (m.html as string) ?? null, attachments: [] });
+  const attachments: Array<Record<string, unknown>> = await knex('attachments').select('message_id', 'filename', 'content_type', 'content', 'content_id').whereIn('message_id', unique).orderBy('id');
+  for (const a of attachments) found.get(Number(a.message_id))?.attachments.push({ filename: String(a.filename), contentType: String(a.content_type), content: Buffer.from(a.content as Uint8Array), contentId: (a.content_id as string) ?? null });
+  return found;
 }
 
 export interface ThreadMessage {

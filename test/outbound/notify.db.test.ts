@@ -222,7 +222,7 @@ describe(`notifications rendered by the worker that first claims them, on ${BACK
     expect(notice).toMatchObject({ kind: 'notification', attempts: 0, lastError: expect.stringMatching(/^waiting for a configuration fix: .*DESKBRIDGE_SECRET/) });
   });
 
-  it('a database error while it renders: the row is given back at once and sent by the next flush, not held by the heartbeat of a busy worker', async () => {
+  it('a database error while it renders: the flush ends, the row given back at once and sent by the next flush, not held by the heartbeat of a busy worker', async () => {
     await createPipeline(db, options).ingest(files('whmcs-new.eml'));
     const [notice] = await listOutbox(db.knex);
     let failures = 1;
@@ -235,7 +235,7 @@ describe(`notifications rendered by the worker that first claims them, on ${BACK
     const sent: number[] = [];
     const transport = { send: async (_e: unknown, _raw: Buffer, item: { id: number }) => (sent.push(item.id), { refusals: [] }), close() {} };
     const worker = createOutboxWorker({ db: { ...db, knex }, transport, from: 'bridge@support.example', owner: 'w1', outbound, log });
-    expect(await worker.flushOnce()).toEqual({ sent: 0, retry: 0, dead: 0 });
+    await expect(worker.flushOnce()).rejects.toThrow('simulated: database is locked'); // as a claim that fails: the flush ends (run flushes again)
     expect(failures).toBe(0); // the failing read did happen
     expect(await stored(notice!.id)).toMatchObject({ state: 'queued', attempts: 0, claimed_by: null }); // given back, not held
     expect(await worker.flushOnce()).toEqual({ sent: 1, retry: 0, dead: 0 }); // the next flush (run's next turn) sends it

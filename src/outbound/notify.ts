@@ -64,7 +64,7 @@ export function notificationItems(out: Outbound, n: NotificationInput): NewOutbo
   return n.staff.map((staff) => ({ kind: 'notification', ticketId: n.ticket.id, sourceMessageId: n.sourceMessageId, to: [staff], subject, messageId: newMessageId('n', n.ticket.id, out.address), raw: null, renderInput, deadlineAt }));
 }
 
-/** Renders a notification queued by notificationItems, as the worker that first claims it does (store/outbox.ts renderClaimed). */
+/** Renders a notification queued by notificationItems, as the worker that first claims it does (store/outbox.ts renderClaimedRows). */
 export function notificationRenderer(out: Outbound): Render {
   return async (row) => {
     const ticket = (row.input as Partial<NotificationRendering> | null)?.ticket;

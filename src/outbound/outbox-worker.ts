@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import type { Knex } from 'knex';
 import type { Logger } from '../log';
 import type { Database } from '../store/db';
-import { claimDue, extendClaims, recordAttempts, releaseClaims, releaseRows, renderClaimedRows, type Attempt, type Claimed, type Rendered } from '../store/outbox';
+import { claimDue, extendClaims, recordAttempts, releaseClaims, renderClaimedRows, type Attempt, type Claimed } from '../store/outbox';
 import { DEFAULT_RETRY_SCHEDULE_MS } from './delivery-error';
 import { notificationRenderer, type Outbound } from './notify';
 import { sendOutcome } from './send-outcome';
@@ -149,24 +149,13 @@ export function createOutboxWorker(o: WorkerOptions) {
    * The rows of a claim ready to send: those queued unrendered are rendered
    * and their bytes stored (renderClaimedRows, one transaction for the
    * claim's rows) before any lane sends them. A row left out could not be
-   * rendered (counted: dead, or waiting for a configuration fix as a retry)
-   * or is no longer this worker's. A database error gives the claim's
-   * unrendered rows back at once (held, the heartbeat would keep them this
-   * worker's for as long as the worker stays busy) and is thrown: like a
-   * claim that fails, it ends the flush (taking them again at once could
-   * spin on an error that lasts).
+   * rendered (counted: dead; waiting for a configuration fix, or put back
+   * after a database error, as a retry) or is no longer this worker's.
    */
-  async function ready(claimed: Claimed[], counts: Counts, queue: Claimed[]): Promise<Claimed[]> {
+  async function ready(claimed: Claimed[], counts: Counts): Promise<Claimed[]> {
     const unrendered = claimed.filter((c) => c.renderInput !== null);
     if (unrendered.length === 0) return claimed;
-    let outcomes: Rendered[];
-    try {
-      outcomes = await renderClaimedRows(o.db.knex, o.owner, unrendered, render, claimTtlMs);
-    } catch (err) {
-      await releaseRows(o.db.knex, o.owner, unrendered.map((c) => c.id)).catch(() => {}); // else their claims lapse once the heartbeat stops
-      queue.push(...claimed.filter((c) => c.renderInput === null)); // the rendered rows of the claim are still sent
-      throw err;
-    }
+    const outcomes = await renderClaimedRows(o.db.knex, o.owner, unrendered, render, claimTtlMs);
     const dropped = new Set<Claimed>();
     unrendered.forEach((item, i) => {
       const rendered = outcomes[i]!;
@@ -177,7 +166,7 @@ export function createOutboxWorker(o: WorkerOptions) {
       }
       dropped.add(item);
       if (rendered.state === 'lost') o.log.warn({ outboxId: item.id }, 'not sent: this worker no longer holds the row (taken over after a pause, bounced or discarded)');
-      else if (rendered.state === 'waiting') {
+      else if (rendered.state === 'waiting' || rendered.state === 'retry') {
         counts.retry += 1;
         o.log.warn({ outboxId: item.id, err: rendered.error }, 'could not render the notification; it waits in the queue');
       } else {
@@ -209,14 +198,13 @@ export function createOutboxWorker(o: WorkerOptions) {
     let exhausted = false;
     let claimError: unknown = null;
     let claiming: Promise<void> | null = null;
-    // A claim that fails (the database refused for a moment), or the render of its rows meeting a database error, ends
-    // the flush for every lane: the rows in hand are still sent and recorded under the heartbeat, then the error is
-    // thrown (and `run` flushes again).
+    // A claim that fails (the database refused for a moment) ends the flush for every lane: the rows in hand are
+    // still sent and recorded under the heartbeat, then the error is thrown (and `run` flushes again).
     const claimMore = () =>
       (claiming ??= claimDue(o.db.knex, o.db.dialect, { owner: o.owner, limit: CLAIM_SIZE, ttlMs: claimTtlMs })
         .then(async (claimed) => {
           if (claimed.length === 0) exhausted = true;
-          queue.push(...(await ready(claimed, counts, queue)));
+          queue.push(...(await ready(claimed, counts)));
         })
         .catch((err: unknown) => {
           claimError ??= err;

@@ -122,7 +122,7 @@ export async function listOutbox(knex: Knex, filter: { states?: readonly string[
 }
 
 export interface Claimed extends OutboxItem {
-  /** The bytes to send; empty for a row queued unrendered (`renderInput` set) until renderClaimed stores them. */
+  /** The bytes to send; empty for a row queued unrendered (`renderInput` set) until renderClaimedRows stores them. */
   raw: Buffer;
   /** The JSON a row queued unrendered keeps until it is rendered; null for a rendered one. */
   renderInput: string | null;
@@ -146,70 +146,114 @@ const claimedRow = (r: Record<string, unknown>): Claimed => {
   return { ...fromRow(r), raw: renderInput === null ? Buffer.from(r.raw as Uint8Array) : Buffer.alloc(0), renderInput, sourceMessageId: toNumberOrNull(r.source_message_id) };
 };
 
-/** Gives back rows `owner` holds and has not sent (their render met a database error): the next claim takes them again. */
-export async function releaseRows(knex: Knex, owner: string, ids: readonly number[]): Promise<void> {
-  if (ids.length) await knex('outbox').whereIn('id', ids).where({ claimed_by: owner, state: 'queued' }).update({ claimed_by: null, claimed_until: null });
+/**
+ * Puts rows `owner` holds back in the queue for RENDER_RETRY_MS, with the
+ * reason (their render met a database error): given back at once, not held
+ * by the heartbeat of a busy worker, and not first in line for the next
+ * claim (an error that lasts must not stop the rows behind them). Best
+ * effort: if this write fails too, their claims lapse.
+ */
+async function putBack(knex: Knex, owner: string, ids: readonly number[], error: string): Promise<void> {
+  await knex('outbox')
+    .whereIn('id', ids)
+    .where({ claimed_by: owner, state: 'queued' })
+    .update({ claimed_by: null, claimed_until: null, next_attempt_at: dbIn(knex, RENDER_RETRY_MS), last_error: error })
+    .catch(() => undefined);
 }
 
 /** What rendering a claimed row came to: its bytes (stored, the claim renewed), or why it is not sent now. */
 export type Rendered =
   | { state: 'rendered'; raw: Buffer }
-  | { state: 'waiting' | 'dead'; error: string }
+  | { state: 'waiting' | 'dead' | 'retry'; error: string } // retry: a database error; back in the queue for RENDER_RETRY_MS
   | { state: 'lost' }; // the claim lapsed meanwhile (another worker has the row and sends it), or it was bounced or discarded
+
+const oneLineError = (err: unknown) => ((err as Error)?.message ?? String(err)).split('\n')[0]!.slice(0, 1000);
+
+/**
+ * A database error as a row's last error: knex writes the statement, with its
+ * values (here a whole rendered mail), before the database's own words; only
+ * those are kept, with the error's code.
+ */
+function databaseErrorText(err: unknown): string {
+  const message = String((err as Error)?.message ?? err);
+  const own = oneLineError(/^(insert|update|select|delete|with)\b/i.test(message) && message.includes(' - ') ? message.slice(message.lastIndexOf(' - ') + 3) : message);
+  const code = (err as { code?: unknown })?.code;
+  return `${typeof code === 'string' ? `${code}: ` : ''}${own.slice(0, 300)}`;
+}
 
 /**
  * Renders rows claimed by `owner` that were queued unrendered (a claim's
  * worth), after their claim, never inside it: a slow render there committed
  * rows whose claim had already lapsed, and a second worker sent them too.
  * Their messages and attachments are read in two statements, each row is
- * rendered, and the outcomes are written in one transaction: the bytes
- * stored and the claim renewed for `ttlMs`, only while `owner` still holds
- * the row and it is still unrendered, otherwise the row is not this worker's
- * to send (`lost`). (One autocommit per row took a 2,500-notification flush
- * from 2.7 s to 5 s.) A row that cannot be rendered is given back: for a
- * configuration at fault (a template that does not compile, no secret) it
- * stays queued, its attempt not counted, tried again after RENDER_RETRY_MS
- * (as an inbound mail waits for a configuration fix); for anything else (its
- * source message is gone, its stored input unreadable) it is dead, with the
- * reason. A database error is thrown (the worker gives the rows back:
- * releaseRows). The renders run outside any transaction: on SQLite a render
- * (attachments of megabytes) must not hold the one write lock. Returns the
- * outcomes in the order of `items`.
+ * rendered (the event loop gets a turn between rows: the heartbeat and a
+ * stop are not held up by a claim's renders), and the outcomes are written
+ * in one transaction: the bytes stored and the claim renewed for `ttlMs`,
+ * only while `owner` still holds the row and it is still unrendered,
+ * otherwise the row is not this worker's to send (`lost`). (One transaction
+ * per row took a 2,500-notification flush from 2.7 s to 5 s.) A row that
+ * cannot be rendered is given back: for a configuration at fault (a
+ * template that does not compile, no secret) it stays queued, its attempt
+ * not counted, tried again after RENDER_RETRY_MS (as an inbound mail waits
+ * for a configuration fix); for anything else (its source message is gone,
+ * its stored input unreadable) it is dead, with the reason. A database
+ * error costs only the rows it touches: a failed read puts the claim's rows
+ * back (`retry`), a failed transaction is written again row by row and a
+ * row whose write fails is put back. The renders run outside any
+ * transaction: on SQLite a render (attachments of megabytes) must not hold
+ * the one write lock. Returns the outcomes in the order of `items`.
  */
 export async function renderClaimedRows(knex: Knex, owner: string, items: readonly Claimed[], render: Render | undefined, ttlMs: number): Promise<Rendered[]> {
-  const sources = render ? await storedMessages(knex, items.flatMap((i) => (i.sourceMessageId === null ? [] : [i.sourceMessageId]))) : new Map<number, StoredMessage>();
+  let sources = new Map<number, StoredMessage>();
+  if (render) {
+    try {
+      sources = await storedMessages(knex, items.flatMap((i) => (i.sourceMessageId === null ? [] : [i.sourceMessageId])));
+    } catch (err) {
+      const error = `could not be rendered now (database: ${databaseErrorText(err)}); tried again later`;
+      await putBack(knex, owner, items.map((i) => i.id), error);
+      return items.map(() => ({ state: 'retry', error }));
+    }
+  }
   const made: Array<{ raw: Buffer } | { error: string; waiting: boolean }> = [];
   for (const item of items) {
+    if (made.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     try {
       if (!render) throw new DeskbridgeError('ECONFIG', 'a staff notification is rendered as it is sent, and this process has no DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET to render it with');
       const source = item.sourceMessageId === null ? null : (sources.get(item.sourceMessageId) ?? null);
       made.push({ raw: await render({ ...item, input: JSON.parse(item.renderInput!), source }) });
     } catch (err) {
-      const message = ((err as Error)?.message ?? String(err)).split('\n')[0]!.slice(0, 1000);
       const waiting = isDeskbridgeError(err) && err.code === 'ECONFIG';
-      made.push({ error: waiting ? `waiting for a configuration fix: ${message}` : `could not be rendered: ${message}`, waiting });
+      made.push({ error: waiting ? `waiting for a configuration fix: ${oneLineError(err)}` : `could not be rendered: ${oneLineError(err)}`, waiting });
     }
   }
-  return knex.transaction(async (trx) => {
+  const write = async (trx: Knex, i: number): Promise<Rendered> => {
+    const m = made[i]!;
+    const mine = trx('outbox').where({ id: items[i]!.id, claimed_by: owner, state: 'queued' }).whereNotNull('render_input');
+    if ('raw' in m) return (await mine.update({ raw: m.raw, render_input: null, claimed_until: dbIn(trx, ttlMs) })) > 0 ? { state: 'rendered', raw: m.raw } : { state: 'lost' };
+    const given = { claimed_by: null, claimed_until: null, last_error: m.error };
+    const n = await mine.update(m.waiting ? { ...given, next_attempt_at: dbIn(trx, RENDER_RETRY_MS) } : { ...given, state: 'dead' });
+    return n > 0 ? { state: m.waiting ? 'waiting' : 'dead', error: m.error } : { state: 'lost' };
+  };
+  try {
+    return await knex.transaction(async (trx) => {
+      const outcomes: Rendered[] = [];
+      for (let i = 0; i < items.length; i++) outcomes.push(await write(trx, i));
+      return outcomes;
+    });
+  } catch {
+    // one row the database refuses (its bytes too large for it, say) must not hold back the others: row by row
     const outcomes: Rendered[] = [];
     for (let i = 0; i < items.length; i++) {
-      const m = made[i]!;
-      const mine = trx('outbox').where({ id: items[i]!.id, claimed_by: owner, state: 'queued' }).whereNotNull('render_input');
-      if ('raw' in m) {
-        outcomes.push((await mine.update({ raw: m.raw, render_input: null, claimed_until: dbIn(trx, ttlMs) })) > 0 ? { state: 'rendered', raw: m.raw } : { state: 'lost' });
-        continue;
+      try {
+        outcomes.push(await write(knex, i));
+      } catch (err) {
+        const error = `could not be rendered now (database: ${databaseErrorText(err)}); tried again later`;
+        await putBack(knex, owner, [items[i]!.id], error);
+        outcomes.push({ state: 'retry', error });
       }
-      const given = { claimed_by: null, claimed_until: null, last_error: m.error };
-      const n = await mine.update(m.waiting ? { ...given, next_attempt_at: dbIn(trx, RENDER_RETRY_MS) } : { ...given, state: 'dead' });
-      outcomes.push(n > 0 ? { state: m.waiting ? 'waiting' : 'dead', error: m.error } : { state: 'lost' });
     }
     return outcomes;
-  });
-}
-
-/** renderClaimedRows for one row. */
-export async function renderClaimed(knex: Knex, owner: string, item: Claimed, render: Render | undefined, ttlMs: number): Promise<Rendered> {
-  return (await renderClaimedRows(knex, owner, [item], render, ttlMs))[0]!;
+  }
 }
 
 /**
@@ -244,7 +288,7 @@ export type Attempt =
  * stopped extending them). On PostgreSQL concurrent workers skip each
  * other's rows (SKIP LOCKED); on SQLite the transaction holds the one write
  * lock from its BEGIN, so the select-then-update is as safe. A row queued
- * unrendered comes with no bytes: the worker renders it (renderClaimed)
+ * unrendered comes with no bytes: the worker renders it (renderClaimedRows)
  * before it sends it.
  */
 export async function claimDue(knex: Knex, dialect: Dialect, claim: { owner: string; limit: number; ttlMs: number }): Promise<Claimed[]> {

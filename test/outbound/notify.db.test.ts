@@ -12,7 +12,7 @@ import { createOutboxWorker, openTransport } from '../../src/outbound/outbox-wor
 import { loadTemplates } from '../../src/outbound/render';
 import { verifyToken } from '../../src/outbound/reply-token';
 import { createPipeline, type IncomingMail } from '../../src/pipeline';
-import { claimDue, enqueue, listOutbox, outboxBytes, releaseClaims, renderClaimed, type Render } from '../../src/store/outbox';
+import { claimDue, enqueue, listOutbox, outboxBytes, releaseClaims, renderClaimedRows, type Claimed, type Render } from '../../src/store/outbox';
 import { BACKEND, openTestDatabase } from '../helpers/database';
 import { fixture } from '../helpers/mail';
 import { notification } from '../helpers/notifications';
@@ -35,6 +35,8 @@ const outbound = outboundFrom({ address: 'bridge@support.example', secret: SECRE
 const options = { bridgeAddress: 'bridge@support.example', maxMessageBytes: 25 * 1024 * 1024, outbound };
 
 const render = notificationRenderer(outbound);
+/** One claimed row through the worker's render (renderClaimedRows takes a claim's worth). */
+const renderClaimed = async (knex: typeof db.knex, owner: string, item: Claimed, r: Render, ttlMs: number) => (await renderClaimedRows(knex, owner, [item], r, ttlMs))[0]!;
 const log = createLogger({ level: 'silent', destination: process.stderr });
 
 describe(`staff notifications on ${BACKEND}`, () => {
@@ -222,7 +224,7 @@ describe(`notifications rendered by the worker that first claims them, on ${BACK
     expect(notice).toMatchObject({ kind: 'notification', attempts: 0, lastError: expect.stringMatching(/^waiting for a configuration fix: .*DESKBRIDGE_SECRET/) });
   });
 
-  it('a database error while it renders: the flush ends, the row given back at once and sent by the next flush, not held by the heartbeat of a busy worker', async () => {
+  it('a database error while it renders: the row is put back for later at once, not held by the heartbeat of a busy worker', async () => {
     await createPipeline(db, options).ingest(files('whmcs-new.eml'));
     const [notice] = await listOutbox(db.knex);
     let failures = 1;
@@ -235,12 +237,36 @@ describe(`notifications rendered by the worker that first claims them, on ${BACK
     const sent: number[] = [];
     const transport = { send: async (_e: unknown, _raw: Buffer, item: { id: number }) => (sent.push(item.id), { refusals: [] }), close() {} };
     const worker = createOutboxWorker({ db: { ...db, knex }, transport, from: 'bridge@support.example', owner: 'w1', outbound, log });
-    await expect(worker.flushOnce()).rejects.toThrow('simulated: database is locked'); // as a claim that fails: the flush ends (run flushes again)
+    expect(await worker.flushOnce()).toEqual({ sent: 0, retry: 1, dead: 0 });
     expect(failures).toBe(0); // the failing read did happen
-    expect(await stored(notice!.id)).toMatchObject({ state: 'queued', attempts: 0, claimed_by: null }); // given back, not held
-    expect(await worker.flushOnce()).toEqual({ sent: 1, retry: 0, dead: 0 }); // the next flush (run's next turn) sends it
+    // given back at once (not held), uncounted, and behind the rows that are due: an error that lasts stops nothing else
+    expect(await stored(notice!.id)).toMatchObject({ state: 'queued', attempts: 0, claimed_by: null, last_error: expect.stringMatching(/^could not be rendered now \(database: simulated: database is locked\)/) });
+    expect(await worker.flushOnce()).toEqual({ sent: 0, retry: 0, dead: 0 }); // not due yet
+    await db.knex('outbox').where({ id: notice!.id }).update({ next_attempt_at: new Date(0).toISOString() });
+    expect(await worker.flushOnce()).toEqual({ sent: 1, retry: 0, dead: 0 });
     expect(sent).toEqual([notice!.id]);
     expect(await stored(notice!.id)).toMatchObject({ state: 'sent', attempts: 1 });
+  });
+
+  it('one row the database refuses to store costs only itself: the rest of its claim and the rows behind are sent', async () => {
+    const hosting = (await db.knex('departments').where({ slug: 'hosting' }).first()).id;
+    await db.knex('department_staff').insert(['b', 'c', 'd', 'e', 'f', 'g', 'h'].map((n, i) => ({ department_id: hosting, address: `${n}@support.example`, position: i + 1 })));
+    await createPipeline(db, options).ingest(files('whmcs-new.eml')); // 8 staff: 8 notifications, a whole claim
+    const relay = Buffer.from('From: bridge@support.example\r\nTo: support@billing.acme.example\r\nSubject: r\r\nMessage-ID: <relay-2@support.example>\r\n\r\nhello\r\n');
+    await db.knex.transaction((trx) => enqueue(trx, { kind: 'relay', ticketId: null, sourceMessageId: null, to: ['support@billing.acme.example'], subject: 'r', messageId: '<relay-2@support.example>', raw: relay, deadlineAt: new Date(Date.now() + 3600_000) }));
+    const [poisoned] = await listOutbox(db.knex);
+    if (BACKEND === 'postgres') {
+      await db.knex.raw(`create function poison() returns trigger as $$ begin if new.id = ${poisoned!.id} and new.render_input is null then raise exception 'simulated: row-specific store failure'; end if; return new; end $$ language plpgsql`);
+      await db.knex.raw('create trigger poison before update on outbox for each row execute function poison()');
+    } else {
+      await db.knex.raw(`create trigger poison before update of raw on outbox when new.id = ${poisoned!.id} begin select raise(abort, 'simulated: row-specific store failure'); end`);
+    }
+    const sent: number[] = [];
+    const transport = { send: async (_e: unknown, _raw: Buffer, item: { id: number }) => (sent.push(item.id), { refusals: [] }), close() {} };
+    const worker = createOutboxWorker({ db, transport, from: 'bridge@support.example', owner: 'w1', outbound, log });
+    expect(await worker.flushOnce()).toEqual({ sent: 8, retry: 1, dead: 0 });
+    expect(sent).not.toContain(poisoned!.id);
+    expect(await stored(poisoned!.id)).toMatchObject({ state: 'queued', attempts: 0, claimed_by: null, last_error: expect.stringMatching(/^could not be rendered now \(database: .*simulated: row-specific store failure/) });
   });
 
   it('a stop that comes while a notification renders: it is not sent, and is given back uncounted', async () => {

@@ -15,7 +15,7 @@ import { loadTemplates } from '../../src/outbound/render';
 import { makeToken } from '../../src/outbound/reply-token';
 import { noticeUndelivered } from '../../src/outbound/staff-notice';
 import { createPipeline, type IncomingMail } from '../../src/pipeline';
-import { claimDue, recordAttempts, renderClaimed } from '../../src/store/outbox';
+import { claimDue, recordAttempts, renderClaimedRows } from '../../src/store/outbox';
 import { BACKEND, openTestDatabase } from '../helpers/database';
 import { plainMail } from '../helpers/dkim';
 import { fixture } from '../helpers/mail';
@@ -56,7 +56,7 @@ describe(`a staff notice that cannot be written on ${BACKEND}`, () => {
     expect((await pipeline.ingest([mail(reply)]))[0]!.state).toBe('staff_reply');
 
     const claimed = await claimDue(db.knex, db.dialect, { owner: 'review:1', limit: 50, ttlMs: 60_000 });
-    for (const c of claimed) if (c.renderInput !== null) await renderClaimed(db.knex, 'review:1', c, notificationRenderer(good), 60_000);
+    await renderClaimedRows(db.knex, 'review:1', claimed.filter((c) => c.renderInput !== null), notificationRenderer(good), 60_000);
     const relay = claimed.find((c) => c.kind === 'relay')!;
     const delivered = claimed.filter((c) => c.kind === 'notification');
     expect(relay).toBeDefined();

@@ -14,7 +14,6 @@ import { handOffStdin, readStdinOnce } from './ingest-pipe';
 import { printResults } from './ingest-results';
 import { terminalText, warnNoNotifications } from './output';
 
-
 /** Every file readable and a file, before anything is ingested (a bad one changes nothing). */
 function checkFiles(files: string[]): void {
   for (const file of files) {

@@ -12,8 +12,7 @@
 // that the outbox worker does anyway as it sends, one claim at a time. The
 // template a notification will use is compiled when it is queued, so a bad
 // one still stops the mail there (recorded failed, waiting for the fix).
-import type { Knex } from 'knex';
-import { enqueueMany, type NewOutboxItem, type Render } from '../store/outbox';
+import type { NewOutboxItem, Render } from '../store/outbox';
 import { DEFAULT_DEADLINE_MS } from './delivery-error';
 import { composeMail, newMessageId } from './compose';
 import { notificationTemplate, type Templates, type TicketVars } from './render';
@@ -40,11 +39,6 @@ export interface NotificationInput {
 /** What a notification's row keeps until it is rendered (outbox.render_input). */
 interface NotificationRendering {
   ticket: TicketVars;
-}
-
-/** Queues the notification (notificationItems) in the outbox. Returns the outbox ids. */
-export async function queueNotification(trx: Knex, out: Outbound, n: NotificationInput): Promise<number[]> {
-  return enqueueMany(trx, notificationItems(out, n));
 }
 
 /**

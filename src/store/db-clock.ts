@@ -6,9 +6,7 @@
 // nature) the database clock is that host's, written as the ISO text the
 // rest of the code stores, so text comparison orders it.
 import type { Knex } from 'knex';
-import type { DialectName } from './dialect';
-
-const dialectOf = (knex: Knex): DialectName => (String(knex.client.config.client) === 'pg' ? 'postgres' : 'sqlite');
+import { dialectOf, type DialectName } from './dialect';
 
 const CLOCK: Record<DialectName, { now: string; plusMs: string; ageMs: string }> = {
   // clock_timestamp(), not now(): now() stands still for a whole transaction

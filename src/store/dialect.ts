@@ -14,6 +14,11 @@ export interface Dialect {
   readonly concurrentWriters: boolean;
 }
 
+import type { Knex } from 'knex';
+
+/** Which database a knex instance (or transaction) talks to. */
+export const dialectOf = (knex: Knex): DialectName => (String(knex.client.config.client) === 'pg' ? 'postgres' : 'sqlite');
+
 export const DIALECTS: Record<DialectName, Dialect> = {
   sqlite: { name: 'sqlite', skipLocked: false, advisoryLocks: false, concurrentWriters: false },
   postgres: { name: 'postgres', skipLocked: true, advisoryLocks: true, concurrentWriters: true },

@@ -9,10 +9,11 @@
 // records each result as soon as the server answered, only while it still
 // holds the row; all claim times come from the database clock.
 import type { Knex } from 'knex';
-import type { Dialect } from './dialect';
+import { dialectOf, type Dialect } from './dialect';
 import { dbIn, dbNow } from './db-clock';
 import { insertRow, insertRows } from './direct';
 import { DeskbridgeError, isDeskbridgeError } from '../errors';
+import { errorText } from './savepoint';
 import { storedMessages, type StoredMessage } from './tickets';
 import { nowIso, parseJsonArray, toIso, toNumberOrNull } from './values';
 
@@ -91,7 +92,7 @@ export async function enqueueMany(trx: Knex, items: readonly NewOutboxItem[]): P
  * SQLite keeps as it is and Buffer.from refuses
  * (migrations/20261202110100_outbox_render_later.ts).
  */
-const notRendered = (knex: Knex): null | 0 => (knex.client.config.client === 'pg' ? null : 0);
+const notRendered = (knex: Knex): null | 0 => (dialectOf(knex) === 'postgres' ? null : 0);
 
 function outboxRow(item: NewOutboxItem, now: string, knex: Knex) {
   if (item.raw === null && item.renderInput === undefined) throw new Error('an outbox item queued unrendered needs its renderInput');
@@ -146,6 +147,9 @@ const claimedRow = (r: Record<string, unknown>): Claimed => {
   return { ...fromRow(r), raw: renderInput === null ? Buffer.from(r.raw as Uint8Array) : Buffer.alloc(0), renderInput, sourceMessageId: toNumberOrNull(r.source_message_id) };
 };
 
+/** Renders one row queued unrendered, from its stored input and its source message (null: gone). */
+const renderRow = (render: Render, item: Claimed, source: StoredMessage | null) => render({ ...item, input: JSON.parse(item.renderInput!), source });
+
 /**
  * Puts rows `owner` holds back in the queue for RENDER_RETRY_MS, with the
  * reason (their render met a database error): given back at once, not held
@@ -167,8 +171,6 @@ export type Rendered =
   | { state: 'waiting' | 'dead' | 'retry'; error: string } // retry: a database error; back in the queue for RENDER_RETRY_MS
   | { state: 'lost' }; // the claim lapsed meanwhile (another worker has the row and sends it), or it was bounced or discarded
 
-const oneLineError = (err: unknown) => ((err as Error)?.message ?? String(err)).split('\n')[0]!.slice(0, 1000);
-
 /**
  * A database error as a row's last error: knex writes the statement, with its
  * values (here a whole rendered mail), before the database's own words; only
@@ -176,7 +178,7 @@ const oneLineError = (err: unknown) => ((err as Error)?.message ?? String(err)).
  */
 function databaseErrorText(err: unknown): string {
   const message = String((err as Error)?.message ?? err);
-  const own = oneLineError(/^(insert|update|select|delete|with)\b/i.test(message) && message.includes(' - ') ? message.slice(message.lastIndexOf(' - ') + 3) : message);
+  const own = errorText(/^(insert|update|select|delete|with)\b/i.test(message) && message.includes(' - ') ? message.slice(message.lastIndexOf(' - ') + 3) : message);
   const code = (err as { code?: unknown })?.code;
   return `${typeof code === 'string' ? `${code}: ` : ''}${own.slice(0, 300)}`;
 }
@@ -220,10 +222,10 @@ export async function renderClaimedRows(knex: Knex, owner: string, items: readon
     try {
       if (!render) throw new DeskbridgeError('ECONFIG', 'a staff notification is rendered as it is sent, and this process has no DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET to render it with');
       const source = item.sourceMessageId === null ? null : (sources.get(item.sourceMessageId) ?? null);
-      made.push({ raw: await render({ ...item, input: JSON.parse(item.renderInput!), source }) });
+      made.push({ raw: await renderRow(render, item, source) });
     } catch (err) {
       const waiting = isDeskbridgeError(err) && err.code === 'ECONFIG';
-      made.push({ error: waiting ? `waiting for a configuration fix: ${oneLineError(err)}` : `could not be rendered: ${oneLineError(err)}`, waiting });
+      made.push({ error: `${waiting ? 'waiting for a configuration fix' : 'could not be rendered'}: ${errorText(err)}`, waiting });
     }
   }
   const write = async (trx: Knex, i: number): Promise<Rendered> => {
@@ -268,7 +270,7 @@ export async function outboxBytes(knex: Knex, id: number, render: Render): Promi
   const item = claimedRow(r);
   if (item.renderInput === null) return { raw: item.raw, preview: false };
   const source = item.sourceMessageId === null ? null : ((await storedMessages(knex, [item.sourceMessageId])).get(item.sourceMessageId) ?? null);
-  return { raw: await render({ ...item, input: JSON.parse(item.renderInput), source }), preview: true };
+  return { raw: await renderRow(render, item, source), preview: true };
 }
 
 /**

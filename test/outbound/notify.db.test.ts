@@ -35,6 +35,34 @@ const outbound = outboundFrom({ address: 'bridge@support.example', secret: SECRE
 const options = { bridgeAddress: 'bridge@support.example', maxMessageBytes: 25 * 1024 * 1024, outbound };
 
 const render = notificationRenderer(outbound);
+
+/** Flushes the outbox once into a real SMTP server (with `withOutbound` false, a worker that has no outbound settings); returns the counts and what arrived. */
+async function flushToSink(withOutbound = true) {
+  const sink = await startSmtpSink();
+  const transport = openTransport(sink.url);
+  try {
+    const worker = createOutboxWorker({ db, transport, from: 'bridge@support.example', owner: 't:1:x', ...(withOutbound && { outbound }), log });
+    return { counts: await worker.flushOnce(), received: sink.received };
+  } finally {
+    transport.close();
+    await sink.close();
+  }
+}
+
+/** A transport that records the ids of the rows it was given, and takes every mail. */
+const recordingTransport = (sent: number[]) => ({ send: async (_e: unknown, _raw: Buffer, item: { id: number }) => (sent.push(item.id), { refusals: [] }), close() {} });
+
+/** Seven more staff in hosting: eight in all, so one mail's notifications fill a whole claim. */
+async function eightStaff() {
+  const hosting = (await db.knex('departments').where({ slug: 'hosting' }).first()).id;
+  await db.knex('department_staff').insert(['b', 'c', 'd', 'e', 'f', 'g', 'h'].map((n, i) => ({ department_id: hosting, address: `${n}@support.example`, position: i + 1 })));
+}
+
+/** A relay to the WHMCS system, queued rendered, as a staff reply queues one. */
+async function queueRelay(tag: string) {
+  const raw = Buffer.from(`From: bridge@support.example\r\nTo: support@billing.acme.example\r\nSubject: r\r\nMessage-ID: <${tag}@support.example>\r\n\r\nhello\r\n`);
+  await db.knex.transaction((trx) => enqueue(trx, { kind: 'relay', ticketId: null, sourceMessageId: null, to: ['support@billing.acme.example'], subject: 'r', messageId: `<${tag}@support.example>`, raw, deadlineAt: new Date(Date.now() + 3600_000) }));
+}
 /** One claimed row through the worker's render (renderClaimedRows takes a claim's worth). */
 const renderClaimed = async (knex: typeof db.knex, owner: string, item: Claimed, r: Render, ttlMs: number) => (await renderClaimedRows(knex, owner, [item], r, ttlMs))[0]!;
 const log = createLogger({ level: 'silent', destination: process.stderr });
@@ -56,15 +84,8 @@ describe(`staff notifications on ${BACKEND}`, () => {
 
   it('what arrives at the SMTP server: From the bridge, Reply-To a token for this ticket, Auto-Submitted, the loop header, text, HTML and the attachment', async () => {
     const [created] = await pipeline().ingest(files('whmcs-new.eml'));
-    const sink = await startSmtpSink();
-    const transport = openTransport(sink.url);
-    try {
-      const worker = createOutboxWorker({ db, transport, from: 'bridge@support.example', owner: 't:1:x', outbound, log });
-      expect(await worker.flushOnce()).toEqual({ sent: 1, retry: 0, dead: 0 });
-    } finally {
-      transport.close();
-      await sink.close();
-    }
+    const sink = await flushToSink();
+    expect(sink.counts).toEqual({ sent: 1, retry: 0, dead: 0 });
     expect(sink.received).toHaveLength(1);
     expect(sink.received[0]).toMatchObject({ from: 'bridge@support.example', to: ['anna@support.example'] });
     const mail = await simpleParser(sink.received[0]!.raw);
@@ -185,40 +206,24 @@ describe(`notifications rendered by the worker that first claims them, on ${BACK
   });
 
   it('rows that cannot be rendered cost only themselves: counted dead or waiting, and the rows behind them are sent in the same flush', async () => {
-    const hosting = (await db.knex('departments').where({ slug: 'hosting' }).first()).id;
-    await db.knex('department_staff').insert(['b', 'c', 'd', 'e', 'f', 'g', 'h'].map((n, i) => ({ department_id: hosting, address: `${n}@support.example`, position: i + 1 })));
+    await eightStaff();
     await createPipeline(db, options).ingest(files('whmcs-new.eml')); // 8 staff: 8 notifications, a whole claim
     await createPipeline(db, options).ingest([{ raw: Buffer.from(notification(1, 1, 'behind')), label: 'n', source: 'file' }]);
     const rows = await listOutbox(db.knex);
     expect(rows).toHaveLength(16);
     const firstSource = (await db.knex('outbox').where({ id: rows[0]!.id }).first()).source_message_id;
     await db.knex('messages').where({ id: firstSource }).del(); // the first eight: their message is gone
-    const sink = await startSmtpSink();
-    const transport = openTransport(sink.url);
-    try {
-      const worker = createOutboxWorker({ db, transport, from: 'bridge@support.example', owner: 't:1:x', outbound, log });
-      expect(await worker.flushOnce()).toEqual({ sent: 8, retry: 0, dead: 8 });
-    } finally {
-      transport.close();
-      await sink.close();
-    }
+    const sink = await flushToSink();
+    expect(sink.counts).toEqual({ sent: 8, retry: 0, dead: 8 });
     expect(sink.received).toHaveLength(8);
     expect(await stored(rows[0]!.id)).toMatchObject({ state: 'dead', last_error: 'could not be rendered: the message it is about is gone (its ticket was deleted)' });
   });
 
   it('a worker with no secret to render with leaves notifications waiting, counted, and still sends the relays behind them', async () => {
     await createPipeline(db, options).ingest(files('whmcs-new.eml'));
-    const relay = Buffer.from('From: bridge@support.example\r\nTo: support@billing.acme.example\r\nSubject: r\r\nMessage-ID: <relay-1@support.example>\r\n\r\nhello\r\n');
-    await db.knex.transaction((trx) => enqueue(trx, { kind: 'relay', ticketId: null, sourceMessageId: null, to: ['support@billing.acme.example'], subject: 'r', messageId: '<relay-1@support.example>', raw: relay, deadlineAt: new Date(Date.now() + 3600_000) }));
-    const sink = await startSmtpSink();
-    const transport = openTransport(sink.url);
-    try {
-      const worker = createOutboxWorker({ db, transport, from: 'bridge@support.example', owner: 't:1:x', log });
-      expect(await worker.flushOnce()).toEqual({ sent: 1, retry: 1, dead: 0 });
-    } finally {
-      transport.close();
-      await sink.close();
-    }
+    await queueRelay('relay-1');
+    const sink = await flushToSink(false);
+    expect(sink.counts).toEqual({ sent: 1, retry: 1, dead: 0 });
     expect(sink.received.map((m) => m.to)).toEqual([['support@billing.acme.example']]);
     const [notice] = await listOutbox(db.knex, { states: ['queued'] });
     expect(notice).toMatchObject({ kind: 'notification', attempts: 0, lastError: expect.stringMatching(/^waiting for a configuration fix: .*DESKBRIDGE_SECRET/) });
@@ -235,7 +240,7 @@ describe(`notifications rendered by the worker that first claims them, on ${BACK
       },
     });
     const sent: number[] = [];
-    const transport = { send: async (_e: unknown, _raw: Buffer, item: { id: number }) => (sent.push(item.id), { refusals: [] }), close() {} };
+    const transport = recordingTransport(sent);
     const worker = createOutboxWorker({ db: { ...db, knex }, transport, from: 'bridge@support.example', owner: 'w1', outbound, log });
     expect(await worker.flushOnce()).toEqual({ sent: 0, retry: 1, dead: 0 });
     expect(failures).toBe(0); // the failing read did happen
@@ -249,11 +254,9 @@ describe(`notifications rendered by the worker that first claims them, on ${BACK
   });
 
   it('one row the database refuses to store costs only itself: the rest of its claim and the rows behind are sent', async () => {
-    const hosting = (await db.knex('departments').where({ slug: 'hosting' }).first()).id;
-    await db.knex('department_staff').insert(['b', 'c', 'd', 'e', 'f', 'g', 'h'].map((n, i) => ({ department_id: hosting, address: `${n}@support.example`, position: i + 1 })));
+    await eightStaff();
     await createPipeline(db, options).ingest(files('whmcs-new.eml')); // 8 staff: 8 notifications, a whole claim
-    const relay = Buffer.from('From: bridge@support.example\r\nTo: support@billing.acme.example\r\nSubject: r\r\nMessage-ID: <relay-2@support.example>\r\n\r\nhello\r\n');
-    await db.knex.transaction((trx) => enqueue(trx, { kind: 'relay', ticketId: null, sourceMessageId: null, to: ['support@billing.acme.example'], subject: 'r', messageId: '<relay-2@support.example>', raw: relay, deadlineAt: new Date(Date.now() + 3600_000) }));
+    await queueRelay('relay-2');
     const [poisoned] = await listOutbox(db.knex);
     if (BACKEND === 'postgres') {
       await db.knex.raw(`create function poison() returns trigger as $$ begin if new.id = ${poisoned!.id} and new.render_input is null then raise exception 'simulated: row-specific store failure'; end if; return new; end $$ language plpgsql`);
@@ -262,7 +265,7 @@ describe(`notifications rendered by the worker that first claims them, on ${BACK
       await db.knex.raw(`create trigger poison before update of raw on outbox when new.id = ${poisoned!.id} begin select raise(abort, 'simulated: row-specific store failure'); end`);
     }
     const sent: number[] = [];
-    const transport = { send: async (_e: unknown, _raw: Buffer, item: { id: number }) => (sent.push(item.id), { refusals: [] }), close() {} };
+    const transport = recordingTransport(sent);
     const worker = createOutboxWorker({ db, transport, from: 'bridge@support.example', owner: 'w1', outbound, log });
     expect(await worker.flushOnce()).toEqual({ sent: 8, retry: 1, dead: 0 });
     expect(sent).not.toContain(poisoned!.id);
@@ -285,7 +288,7 @@ describe(`notifications rendered by the worker that first claims them, on ${BACK
       },
     });
     const sent: number[] = [];
-    const transport = { send: async (_e: unknown, _raw: Buffer, item: { id: number }) => (sent.push(item.id), { refusals: [] }), close() {} };
+    const transport = recordingTransport(sent);
     const worker = createOutboxWorker({ db: { ...db, knex }, transport, from: 'bridge@support.example', owner: 'w1', outbound, log });
     expect(await worker.flushOnce(stop.signal)).toEqual({ sent: 0, retry: 0, dead: 0 });
     expect(stop.signal.aborted).toBe(true);

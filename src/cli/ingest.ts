@@ -65,6 +65,9 @@ export async function ingestCommand(ctx: CliContext, files: string[], opts: { js
     // below were committed before an empty stdin said "bad input", which is to change nothing
     const piped = files.length === 0 ? await readStdinOnce(ctx.config.maxMessageBytes) : null;
     if (piped && piped.size === 0) throw new DeskbridgeError('EINVALID', 'ingest: no file named and nothing on stdin');
+    // parsed now, on the worker's core, while this thread opens the database and loads the pipeline; its profile is
+    // applied once the systems are read (a mail past the limit is parsed as its headers alone, later)
+    if (piped && piped.size === piped.raw.length && piped.size <= ctx.config.maxMessageBytes) pool.parseAhead(piped.raw);
     const db = await ctx.database();
     const pipeline = lazy.pipeline().createPipeline(db, {
       bridgeAddress: ctx.config.address ?? null,

@@ -14,11 +14,14 @@
 // header the caller names unusually) returns null and goes through
 // MailComposer (compose.ts).
 import type MimeNode from 'nodemailer/lib/mime-node';
+import { loadOnce } from '../load-once';
 import { nodemailerPart } from '../vendor';
 import { writeBody } from './mime-serialize';
 
-const MimeNodeClass = nodemailerPart<typeof MimeNode>('MimeNode', 'mime-node');
-const mimeFuncs = nodemailerPart<typeof import('nodemailer/lib/mime-funcs')>('mimeFuncs', 'mime-funcs');
+// loaded at the first mail built, not with the module: an ingest queues notifications without composing them (the
+// outbox worker renders them as it sends), and nodemailer's MIME node pulls in much of Node.js (streams, dns, http)
+const MimeNodeClass = loadOnce(() => nodemailerPart<typeof MimeNode>('MimeNode', 'mime-node'));
+const mimeFuncs = loadOnce(() => nodemailerPart<typeof import('nodemailer/lib/mime-funcs')>('mimeFuncs', 'mime-funcs'));
 
 export interface SimpleMail {
   from: string | { name: string; address: string };
@@ -51,7 +54,7 @@ const NAME_SAFE = /^[\w ]*$/; // a display name _encodeAddressName leaves as it 
 
 let encoder: MimeNode | null = null;
 /** A node for encodeHeaderValue() (public: "encodes a header value the way this node encodes it in the generated message"). */
-const encode = (key: string, value: unknown): string => (encoder ??= new MimeNodeClass('text/plain')).encodeHeaderValue(key, value as string);
+const encode = (key: string, value: unknown): string => (encoder ??= new (MimeNodeClass())('text/plain')).encodeHeaderValue(key, value as string);
 
 const encodedCache = new Map<string, string>();
 /** encode() for the caller's own headers, remembered: most are the same on every mail (the loop header's instance, Auto-Submitted). */
@@ -70,7 +73,7 @@ const keyCache = new Map<string, boolean>();
 function keptAsGiven(key: string): boolean {
   let kept = keyCache.get(key);
   if (kept === undefined) {
-    const node = new MimeNodeClass('text/plain');
+    const node = new (MimeNodeClass())('text/plain');
     node.setHeader(key, 'x');
     kept = node.buildHeaders().startsWith(`${key}: x\r\n`);
     if (keyCache.size < 100) keyCache.set(key, kept);
@@ -100,7 +103,7 @@ function textEncoding(value: string): 'Q' | 'B' {
 
 /** One text part, its header block and its body in the transfer encoding MimeNode picks for a string. */
 function writePart(type: 'text/plain' | 'text/html', content: string, out: Buffer[]): void {
-  const sevenBit = mimeFuncs.isPlainText(content) && !mimeFuncs.hasLongerLines(content, 76);
+  const sevenBit = mimeFuncs().isPlainText(content) && !mimeFuncs().hasLongerLines(content, 76);
   const cte = sevenBit ? '7bit' : textEncoding(content) === 'Q' ? 'quoted-printable' : 'base64';
   out.push(Buffer.from(`Content-Type: ${type}; charset=utf-8\r\nContent-Transfer-Encoding: ${cte}\r\n\r\n`));
   writeBody(Buffer.from(content), cte, type, out);
@@ -131,7 +134,7 @@ export function buildSimpleMime(m: SimpleMail, date: Date, baseBoundary: string)
   const boundary = `${BOUNDARY_PREFIX}-${baseBoundary}-Part_1`;
   headers.push(['Message-ID', m.messageId], ['Date', date.toUTCString().replace(/GMT/, '+0000')], ['MIME-Version', '1.0'], ['Content-Type', `multipart/alternative; boundary="${boundary}"`]);
   // buildHeaders() leaves out a header whose value is blank, and folds the others at 76
-  const block = headers.filter(([, value]) => value.trim()).map(([key, value]) => mimeFuncs.foldLines(`${key}: ${value}`, 76));
+  const block = headers.filter(([, value]) => value.trim()).map(([key, value]) => mimeFuncs().foldLines(`${key}: ${value}`, 76));
   const out: Buffer[] = [Buffer.from(`${block.join('\r\n')}\r\n\r\n`)];
   out.push(Buffer.from(`--${boundary}\r\n`));
   writePart('text/plain', m.text, out);

@@ -13,11 +13,13 @@
 // walk does not cover (streamed or linked content, a raw node, transforms, a
 // newline conversion) returns null, and the caller builds it the streaming way.
 import type MimeNode from 'nodemailer/lib/mime-node';
+import { loadOnce } from '../load-once';
 import { nodemailerPart } from '../vendor';
 import type { Transform } from 'node:stream';
 
-const base64 = nodemailerPart<typeof import('nodemailer/lib/base64')>('base64', 'base64');
-const qp = nodemailerPart<typeof import('nodemailer/lib/qp')>('qp', 'qp');
+// at the first body written (mime-build.ts says why)
+const base64 = loadOnce(() => nodemailerPart<typeof import('nodemailer/lib/base64')>('base64', 'base64'));
+const qp = loadOnce(() => nodemailerPart<typeof import('nodemailer/lib/qp')>('qp', 'qp'));
 
 /** The parts of a MimeNode this walk reads; most are documented on the class, the underscored ones say whether the tree streams in ways this walk does not follow. */
 interface Node {
@@ -57,8 +59,8 @@ function encodeInto(encoder: Transform, bytes: Buffer, out: Buffer[]): void {
 
 /** A part's body in its transfer encoding, through the encoder MimeNode pipes it through (7bit and 8bit as they are). */
 export function writeBody(bytes: Buffer, encoding: string, contentType: string, out: Buffer[]): void {
-  if (encoding === 'base64') encodeInto(new base64.Encoder(), bytes, out);
-  else if (encoding === 'quoted-printable') encodeInto(new qp.Encoder({ binary: !/^text\//i.test(contentType) }), bytes, out);
+  if (encoding === 'base64') encodeInto(new (base64().Encoder)(), bytes, out);
+  else if (encoding === 'quoted-printable') encodeInto(new (qp().Encoder)({ binary: !/^text\//i.test(contentType) }), bytes, out);
   else out.push(bytes);
 }
 

@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createParsePool } from '../../src/mail/parse-pool';
+import { createParsePool, parseAheadUse } from '../../src/mail/parse-pool';
 import { parseMail } from '../../src/mail/parse-mail';
 import { fixture } from '../helpers/mail';
 
@@ -117,6 +117,83 @@ describe('parse pool', () => {
     } finally {
       await p.close();
     }
+  });
+
+  describe('a mail parsed ahead (a single piped mail, parsed while the program still loads)', () => {
+    const mask = { id: 2, slug: 'acme', from: ['support@billing.acme.example'], enabled: true, profile: { name: 'mask', fields: { ticket: [{ from: 'subject' as const, pattern: 'Ticket ID: (?<value>\\d+)' }] } }, profileKey: 'mask' };
+    const hostile = () => Buffer.from(`From: a@x.example\r\n\r\n${'a'.repeat(60)}!\r\n`);
+    const evil = [{ id: 1, slug: 'x', from: ['a@x.example'], enabled: true, profile: { name: 'evil', fields: { ticket: [{ from: 'body' as const, pattern: '^(?<value>(a|aa)+)$' }] } }, profileKey: 'evil' }];
+
+    it('gets the same facts as any mail, its profile applied with the candidates given when it is asked for', async () => {
+      const p = createParsePool();
+      try {
+        const raw = fixture('whmcs-new.eml');
+        const before = parseAheadUse.reused;
+        p.parseAhead(raw);
+        p.parseAhead(raw); // twice: parsed once ahead, and asked for once
+        const facts = await p.parse(raw, [mask]);
+        expect(parseAheadUse.reused - before).toBe(1); // the worker's kept facts, not a second parse
+        const { work, ...rest } = facts;
+        expect(rest).toEqual(await parseMail(fixture('whmcs-new.eml')));
+        expect(work).toMatchObject({ extraction: { systemId: 2, fields: { ticket: { value: '482913' } } } });
+        // asked for again (a retry of the same bytes): parsed as any mail, the same facts
+        expect(await p.parse(raw, [mask])).toEqual(facts);
+        expect(parseAheadUse.reused - before).toBe(1);
+      } finally {
+        await p.close();
+      }
+    });
+
+    it("its profile's work is held to the deadline: a pattern that backtracks without end is an overrun, and the mail after it is read", async () => {
+      const p = createParsePool({ deadlineMs: 2_000 });
+      try {
+        const raw = hostile();
+        p.parseAhead(raw); // parsing alone is quick: the overrun comes with its profile
+        await expect(p.parse(raw, evil)).rejects.toMatchObject({ final: true, message: expect.stringMatching(/took longer than 2 s/) });
+        await expect(p.parse(fixture('whmcs-new.eml'), [mask])).resolves.toMatchObject({ work: { extraction: { systemId: 2 } } });
+      } finally {
+        await p.close();
+      }
+    });
+
+    it('is parsed again when the worker that kept its facts was replaced (another mail overran), or kept too many', async () => {
+      const p = createParsePool({ deadlineMs: 2_000 });
+      try {
+        const raw = fixture('whmcs-new.eml');
+        const before = parseAheadUse.reused;
+        p.parseAhead(raw);
+        await expect(p.parse(hostile(), evil)).rejects.toMatchObject({ final: true }); // the worker holding its facts is terminated
+        await expect(p.parse(raw, [mask])).resolves.toMatchObject({ subject: expect.stringContaining('Ticket ID'), work: { extraction: { systemId: 2, fields: { ticket: { value: '482913' } } } } });
+        // more mails parsed ahead than the worker keeps: the first is no longer kept, and is parsed again when asked for
+        const raws = Array.from({ length: 12 }, () => fixture('whmcs-new.eml'));
+        for (const r of raws) p.parseAhead(r);
+        const all = await Promise.all(raws.map((r) => p.parse(r, [mask])));
+        expect(all.map((f) => f.work?.extraction?.fields.ticket?.value)).toEqual(raws.map(() => '482913'));
+        expect(parseAheadUse.reused - before).toBe(8); // the last eight, as the worker kept them; the others parsed again
+      } finally {
+        await p.close();
+      }
+    });
+
+    it('a pool closed while the mail is parsed ahead, or while its parse() waits for that, stops it as it stops a queued mail', async () => {
+      const p = createParsePool();
+      try {
+        const raw = fixture('whmcs-new.eml');
+        p.parseAhead(raw);
+        const waiting = expect(p.parse(raw, [mask])).rejects.toMatchObject({ code: 'ESTOPPED' });
+        await p.close();
+        await waiting;
+        // parsed ahead, then the pool closed before parse() was called: its parse ahead was stopped, and so is the mail
+        const raw2 = fixture('whmcs-new.eml');
+        p.parseAhead(raw2);
+        await p.close();
+        await expect(p.parse(raw2, [mask])).rejects.toMatchObject({ code: 'ESTOPPED' });
+        // the next mail starts a new worker, as after any close
+        await expect(p.parse(fixture('whmcs-new.eml'), [mask])).resolves.toMatchObject({ work: { extraction: { systemId: 2 } } });
+      } finally {
+        await p.close();
+      }
+    });
   });
 
   it('a worker that is stopped fails the mails it held, and the next call starts a new one', async () => {

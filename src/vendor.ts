@@ -32,7 +32,8 @@ import { Script } from 'node:vm';
 import { isAscii } from 'node:buffer';
 import { DeskbridgeError } from './errors';
 
-export type VendoredName = 'knex' | 'handlebars' | 'mailauth-verify' | 'mail' | 'nodemailer';
+/** The npm packages' bundles, and `ingest`: the CLI's own ingest path (bin/deskbridge.js loads it for `deskbridge ingest`). */
+export type VendoredName = 'knex' | 'handlebars' | 'mailauth-verify' | 'mail' | 'nodemailer' | 'ingest';
 
 /**
  * How a bundle was compiled: with its code cache; without one beside it; with
@@ -92,6 +93,7 @@ const damaged = (file: string, what: string, cause?: unknown) => new DeskbridgeE
 /** Compiles a bundle (not run), with its code cache when there is one that fits, and says how. */
 function compile(file: string): { script: Script; cache: CodeCacheUse } {
   const source = readFileSync(file);
+  if (source.length === 0) throw damaged(file, 'is empty');
   const cached = readCache(file, source);
   // an ASCII file (as the build writes them) becomes a string without UTF-8 decoding
   const text = isAscii(source) ? source.toString('latin1') : source.toString('utf8');

@@ -93,16 +93,15 @@ export async function handOffStdin(config: Config, json: boolean): Promise<boole
  * the rest of the command line (commander and every other command: a fifth
  * of a single mail's start-up, and what the parse worker waited for before
  * its first file). Any other form (--help, another option, a typo, a file
- * name that starts with "-") is left to the command line, with the parse
- * worker started.
+ * name that starts with "-") is left to the command line. Its parse worker
+ * is not started here: this runs from the ingest bundle (dist/vendor/ingest.js),
+ * and the command line loads its own copy of the parse pool, which would not
+ * take over a worker started by the bundle's.
  */
 export async function pipeFastPath(args: readonly string[]): Promise<boolean> {
   const files = args.filter((a, i) => a !== '--json' || args.indexOf('--json') !== i);
   const json = files.length < args.length;
-  if (files.some((a) => a.startsWith('-'))) {
-    lazy.parsePool().startWorkerEarly();
-    return false;
-  }
+  if (files.some((a) => a.startsWith('-'))) return false;
   if (files.length === 0) {
     let config: Config | null = null;
     try {

@@ -50,6 +50,6 @@ function commanderExit(err: unknown): number | undefined {
 }
 
 export async function main(argv: string[]): Promise<void> {
-  if (argv[2] === 'ingest') lazy.parsePool().startWorkerEarly(); // an MTA pipe's one mail (bin/deskbridge.js may have started it already)
+  if (argv[2] === 'ingest') lazy.parsePool().startWorkerEarly(); // a form of `ingest` the ingest bundle left to the command line
   await runCommand((ctx) => buildProgram(ctx).parseAsync(argv), commanderExit);
 }

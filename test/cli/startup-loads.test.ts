@@ -19,7 +19,8 @@ writeFileSync(
   probe,
   `process.on('exit', () => {
   const vendor = Object.keys(require.cache).find((f) => f.endsWith('/src/vendor.js'));
-  const loaded = { modules: Object.keys(require.cache), bundles: vendor ? require.cache[vendor].exports.loadedBundles().map((b) => b.name) : [] };
+  const bundles = vendor ? require.cache[vendor].exports.loadedBundles() : [];
+  const loaded = { modules: Object.keys(require.cache), bundles: bundles.map((b) => b.name), caches: bundles.map((b) => b.cache) };
   require('node:fs').writeFileSync(process.env.DESKBRIDGE_PROBE_OUT, JSON.stringify(loaded));
 });
 `,
@@ -27,14 +28,15 @@ writeFileSync(
 afterAll(() => rmSync(work, { recursive: true, force: true }));
 
 let calls = 0;
-async function loads(args: string[]): Promise<{ migrations: string[]; bundles: string[]; modules: string[]; stdout: string }> {
+async function loads(args: string[]): Promise<{ migrations: string[]; bundles: string[]; caches: string[]; modules: string[]; stdout: string }> {
   const out = join(work, `loaded-${++calls}.json`);
   const run = await runCli(args, { env: { DESKBRIDGE_DATABASE: join(work, 'desk.sqlite'), DESKBRIDGE_CONFIG: undefined, NODE_OPTIONS: `--require ${probe}`, DESKBRIDGE_PROBE_OUT: out } });
   expect(run.code, run.stderr).toBe(0);
-  const loaded = JSON.parse(readFileSync(out, 'utf8')) as { modules: string[]; bundles: string[] };
+  const loaded = JSON.parse(readFileSync(out, 'utf8')) as { modules: string[]; bundles: string[]; caches: string[] };
   return {
     migrations: loaded.modules.filter((f) => /[\\/](migrations[\\/]|store[\\/]migration-source\.js$|store[\\/]migrate\.js$)/.test(f)),
     bundles: loaded.bundles.sort(),
+    caches: loaded.caches,
     modules: loaded.modules,
     stdout: run.stdout,
   };
@@ -59,6 +61,14 @@ describe.runIf(built)(`what a command of the build loads (${BIN})`, () => {
     });
     const files = await loads(['ingest', mails[0]!, '--json', mails[1]!]);
     expect(commandLine(files.modules)).toEqual([]);
+    // from the ingest bundle (dist/vendor/ingest.js, with its code cache), not module by module: of our own
+    // modules only the bundles' loader came from its file (the packages' bundles are the ingest bundle's to load)
+    expect(files.bundles).toEqual(['ingest']);
+    expect(files.caches).toEqual(['used']);
+    expect(files.modules.filter((f) => /[\\/]dist[\\/]src[\\/]/.test(f)).map((f) => f.replace(/.*[\\/]dist[\\/]/, ''))).toEqual(['src/vendor.js', 'src/errors.js']);
+    // nor the heavy packages file by file: the ingest bundle loads their bundles (better-sqlite3's addon aside)
+    expect(files.modules.filter((f) => /[\\/]node_modules[\\/](knex|handlebars|nodemailer|mailparser|libmime|mailauth)[\\/]/.test(f))).toEqual([]);
+    expect(files.modules.some((f) => /better_sqlite3\.node$/.test(f))).toBe(true); // the probe sees what the bundle's copy loads
     const results = JSON.parse(files.stdout) as Array<{ file: string; state: string }>;
     expect(results.map((r) => [r.file, r.state])).toEqual([
       [mails[0], 'rejected_sender'],

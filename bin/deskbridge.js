@@ -24,7 +24,7 @@ if (process.argv[2] === 'ingest') {
   // --json) run without the rest of the command line (cli/ingest-pipe.ts)
   // The ingest path is one bundle (dist/vendor/ingest.js, compiled with its code cache: scripts/build.mjs), its
   // modules as cli/ingest-pipe.js loads them, or those modules themselves in a build without it.
-  const { vendored } = require(join(dist, 'vendor.js'));
+  const { vendored, REINSTALL } = require(join(dist, 'vendor.js'));
   // A damaged bundle, or a failure before the command ran (a thread that cannot start): one line, as any command
   // says it, not a stack trace. Not the command line instead: this path may have read stdin already (an MTA's
   // mail), which the command line's own modules would find empty.
@@ -34,10 +34,7 @@ if (process.argv[2] === 'ingest') {
   };
   try {
     const ingestPath = vendored('ingest', () => require(join(dist, 'cli', 'ingest-pipe.js')));
-    if (typeof ingestPath.pipeFastPath !== 'function') {
-      const { REINSTALL } = require(join(dist, 'vendor.js'));
-      throw new Error(`${join(dist, '..', 'vendor', 'ingest.js')} does not hold the ingest path: this installation of deskbridge is damaged; ${REINSTALL}`);
-    }
+    if (typeof ingestPath.pipeFastPath !== 'function') throw new Error(`${join(dist, '..', 'vendor', 'ingest.js')} does not hold the ingest path: this installation of deskbridge is damaged; ${REINSTALL}`);
     ingestPath.pipeFastPath(process.argv.slice(3)).then((done) => done || run(), fail);
   } catch (err) {
     fail(err);

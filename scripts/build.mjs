@@ -122,29 +122,25 @@ const ownPaths = (roots, bundleDir) => ({
 });
 const realOut = realpathSync(out);
 // the CLI's `ingest` path (step 5): the same modules as OUT/src/cli/ingest-pipe.js loads, in one file
-const PROGRAM = { ingest: join(out, 'src', 'cli', 'ingest-pipe.js') };
-await Promise.all(
-  Object.entries(PROGRAM).map(([name, entry]) =>
-    build({
-      entryPoints: [entry],
-      bundle: true,
-      platform: 'node',
-      target: 'node20',
-      format: 'cjs',
-      outfile: join(vendorDir, `${name}.js`),
-      packages: 'external', // npm packages: their own bundles (src/vendor.ts), or Node's require (pg, imapflow, commander)
-      // strict, as tsc's modules are (esbuild's own "use strict" comes after the banner, where it is no directive)
-      banner: { js: '"use strict"; var __deskbridge_bundle_dir = __dirname;' },
-      plugins: [ownPaths([join(realOut, 'src'), join(realOut, 'migrations')], join(realOut, 'vendor'))],
-      absWorkingDir: realOut, // the bundle names its modules src/…, wherever it was built
-      minify: false,
-      logLevel: 'warning',
-      // render.ts requires the precompiled templates by a path made at run time: left to Node, as intended
-      logOverride: { 'unsupported-require-call': 'silent' },
-    }),
-  ),
-);
-const BUNDLES = [...Object.keys(VENDORED), ...Object.keys(PROGRAM)];
+const PROGRAM = 'ingest';
+await build({
+  entryPoints: [join(out, 'src', 'cli', 'ingest-pipe.js')],
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  outfile: join(vendorDir, `${PROGRAM}.js`),
+  packages: 'external', // npm packages: their own bundles (src/vendor.ts), or Node's require (pg, imapflow, commander)
+  // strict, as tsc's modules are (esbuild's own "use strict" comes after the banner, where it is no directive)
+  banner: { js: '"use strict"; var __deskbridge_bundle_dir = __dirname;' },
+  plugins: [ownPaths([join(realOut, 'src'), join(realOut, 'migrations')], join(realOut, 'vendor'))],
+  absWorkingDir: realOut, // the bundle names its modules src/…, wherever it was built
+  minify: false,
+  logLevel: 'warning',
+  // render.ts requires the precompiled templates by a path made at run time: left to Node, as intended
+  logOverride: { 'unsupported-require-call': 'silent' },
+});
+const BUNDLES = [...Object.keys(VENDORED), PROGRAM];
 writeFileSync(join(vendorDir, 'README'), 'Bundles of npm packages and of the CLI\'s ingest path, built by scripts/build.mjs from node_modules and dist/src; loaded by src/vendor.ts.\n');
 
 /**

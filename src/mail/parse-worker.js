@@ -38,27 +38,26 @@ async function drain() {
     if (first) parentPort.postMessage({ id, started: true });
     first = false;
     try {
+      let facts;
       if (reuse !== undefined) {
-        const facts = kept.get(reuse);
+        facts = kept.get(reuse);
         kept.delete(reuse);
         if (!facts) {
           parentPort.postMessage({ id, missing: true }); // not kept here: the pool sends the mail again, to be parsed
           continue;
         }
-        facts.work = doMailWork(facts, candidates || []);
-        parentPort.postMessage({ id, facts, reused: true });
-        continue;
-      }
-      const t0 = performance.now();
-      const facts = await parseMail(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
-      if (keep) {
-        kept.set(id, facts);
-        if (kept.size > MAX_KEPT) kept.delete(kept.keys().next().value);
-        parentPort.postMessage({ id, kept: true, ms: performance.now() - t0 }); // the part of the mail's deadline spent
-        continue;
+      } else {
+        const t0 = performance.now();
+        facts = await parseMail(Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength));
+        if (keep) {
+          kept.set(id, facts);
+          if (kept.size > MAX_KEPT) kept.delete(kept.keys().next().value);
+          parentPort.postMessage({ id, kept: true, ms: performance.now() - t0 }); // the part of the mail's deadline spent
+          continue;
+        }
       }
       facts.work = doMailWork(facts, candidates || []);
-      parentPort.postMessage({ id, facts });
+      parentPort.postMessage(reuse !== undefined ? { id, facts, reused: true } : { id, facts });
     } catch (err) {
       parentPort.postMessage({ id, error: { message: String((err && err.message) || err), code: err && typeof err.code === 'string' ? err.code : undefined } });
     }

@@ -1,6 +1,7 @@
 // The differences between SQLite and PostgreSQL that the rest of the code may
 // ask about, as named flags in one table (pg-boss's habit), so no module
 // scatters `if (client === 'pg')` checks.
+import type { Knex } from 'knex';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -13,8 +14,6 @@ export interface Dialect {
   /** Several connections may write at once (SQLite has one writer). */
   readonly concurrentWriters: boolean;
 }
-
-import type { Knex } from 'knex';
 
 /** Which database a knex instance (or transaction) talks to. */
 export const dialectOf = (knex: Knex): DialectName => (String(knex.client.config.client) === 'pg' ? 'postgres' : 'sqlite');

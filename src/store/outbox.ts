@@ -183,6 +183,9 @@ function databaseErrorText(err: unknown): string {
   return `${typeof code === 'string' ? `${code}: ` : ''}${own.slice(0, 300)}`;
 }
 
+/** The last error of a row put back after a database error (putBack). */
+const renderRetryText = (err: unknown) => `could not be rendered now (database: ${databaseErrorText(err)}); tried again later`;
+
 /**
  * Renders rows claimed by `owner` that were queued unrendered (a claim's
  * worth), after their claim, never inside it: a slow render there committed
@@ -211,7 +214,7 @@ export async function renderClaimedRows(knex: Knex, owner: string, items: readon
     try {
       sources = await storedMessages(knex, items.flatMap((i) => (i.sourceMessageId === null ? [] : [i.sourceMessageId])));
     } catch (err) {
-      const error = `could not be rendered now (database: ${databaseErrorText(err)}); tried again later`;
+      const error = renderRetryText(err);
       await putBack(knex, owner, items.map((i) => i.id), error);
       return items.map(() => ({ state: 'retry', error }));
     }
@@ -249,7 +252,7 @@ export async function renderClaimedRows(knex: Knex, owner: string, items: readon
       try {
         outcomes.push(await write(knex, i));
       } catch (err) {
-        const error = `could not be rendered now (database: ${databaseErrorText(err)}); tried again later`;
+        const error = renderRetryText(err);
         await putBack(knex, owner, [items[i]!.id], error);
         outcomes.push({ state: 'retry', error });
       }

@@ -52,6 +52,22 @@ describe(`pipeline on ${BACKEND}`, () => {
     expect(await count('inbound')).toBe(4);
   });
 
+  it('ingestInTurn: two batches are read (and parsing) while one is written, no more', async () => {
+    const pipeline = createPipeline(db, options);
+    const mail = (i: number): IncomingMail => ({ raw: Buffer.from(notification(i, 1, 'ahead')), label: `m${i}`, source: 'file' });
+    const batches = [0, 1, 2, 3, 4].map((b) => [mail(2 * b), mail(2 * b + 1)]);
+    let read = 0;
+    const readWhenWritten: number[] = [];
+    const results = await pipeline.ingestInTurn(
+      () => batches[read++] ?? null,
+      () => readWhenWritten.push(Math.min(read, batches.length)),
+    );
+    // batch 1 is committed with batches 2 and 3 read; each later one with one more, until there are no more
+    expect(readWhenWritten).toEqual([3, 4, 5, 5, 5]);
+    expect(results.map((r) => r.label)).toEqual(batches.flat().map((m) => m.label));
+    expect(await count('inbound')).toBe(10);
+  });
+
   it('a ticket thread: created, updated, closed, reopened — one ticket, every message kept', async () => {
     const pipeline = createPipeline(db, options);
     const results = await pipeline.ingest(files('whmcs-new.eml', 'whmcs-reply.eml', 'whmcs-closed.eml', 'whmcs-after-close.eml'));

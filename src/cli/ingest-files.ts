@@ -16,6 +16,7 @@ import { terminalText } from './output';
 
 export { BATCH_BYTES };
 export const BATCH_FILES = 100; // mails per commit: past SQLite's per-commit ceiling, small enough to keep memory flat
+export const RAMP_FILES = 25; // the first batch, and the smallest near the end (fileBatches)
 export const HEAD_BYTES = MAX_HEADER_BYTES; // what a too-large mail keeps (decide.ts headerBlock)
 
 export interface ReadFile {
@@ -65,9 +66,19 @@ export function readMailFile(file: string, maxMessageBytes: number): { raw: Buff
  * `limits.bytes` read, counted on what was read; a file that alone is past
  * that is a batch of its own. A file that cannot be read throws EINVALID
  * naming it (the batches before it are the caller's to write).
+ *
+ * With `limits.ramp`, the first batch holds that many files, each next one
+ * twice as many up to `limits.files`, and near the end a batch takes half of
+ * the files left (not fewer than `ramp`): the parse worker and the thread
+ * that writes wait for each other at the start (for the first batch's parse)
+ * and at the end (for the last batch's write), each about as long as one
+ * batch takes on the other side (profiled: ~60 ms of a 2,500-file call at
+ * the start alone).
  */
-export function fileBatches(files: readonly string[], maxMessageBytes: number, limits: { files: number; bytes: number } = { files: BATCH_FILES, bytes: BATCH_BYTES }): () => ReadFile[] | null {
+export function fileBatches(files: readonly string[], maxMessageBytes: number, limits: { files: number; bytes: number; ramp?: number } = { files: BATCH_FILES, bytes: BATCH_BYTES, ramp: RAMP_FILES }): () => ReadFile[] | null {
   let next = 0;
+  const ramp = Math.min(limits.ramp ?? limits.files, limits.files);
+  let size = ramp; // this batch's files at most, before the end comes near
   let carried: ReadFile | null = null; // read, but past the batch it was read for: the first of the next
   const readOne = (file: string): ReadFile => {
     try {
@@ -79,7 +90,10 @@ export function fileBatches(files: readonly string[], maxMessageBytes: number, l
   return () => {
     const batch: ReadFile[] = [];
     let bytes = 0;
-    while (batch.length < limits.files) {
+    const left = files.length - next + (carried ? 1 : 0);
+    const most = Math.min(size, Math.max(ramp, Math.ceil(left / 2)));
+    size = Math.min(limits.files, size * 2);
+    while (batch.length < most) {
       const item: ReadFile | null = carried ?? (next < files.length ? readOne(files[next++]!) : null);
       carried = null;
       if (!item) break;

@@ -1,6 +1,6 @@
 // How `deskbridge ingest FILE…` batches and reads its files (ingest-files.ts):
-// at most 100 files and 32 MiB read a batch, counted on what was read, a file
-// past the message limit read for its head alone.
+// at most 100 files (fewer at the start and the end) and 32 MiB read a batch,
+// counted on what was read, a file past the message limit read for its head alone.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -26,12 +26,21 @@ describe('fileBatches', () => {
     return batches;
   };
 
-  it('small files: batches of 100 in order, the last one shorter', () => {
-    const paths = files(Array(250).fill(300));
+  it('small files: in order, 25 first, doubling up to 100, and near the end half of what is left (not under 25)', () => {
+    const paths = files(Array(400).fill(300));
     const batches = all(fileBatches(paths, LIMIT));
+    // 25 + 50 + 100 + 100 = 275; 125 left: 63, then 62 left: 31, then 31 left: 25, then the 6 left
+    expect(batches.map((b) => b.length)).toEqual([25, 50, 100, 100, 63, 31, 25, 6]);
+    expect(batches.flat().map((f) => f.file)).toEqual(paths);
+    expect(all(fileBatches(paths.slice(0, 30), LIMIT)).map((b) => b.length)).toEqual([25, 5]);
+    expect(all(fileBatches([], LIMIT))).toEqual([]);
+  });
+
+  it('without a ramp, batches of the limit in order, the last one shorter', () => {
+    const paths = files(Array(250).fill(300));
+    const batches = all(fileBatches(paths, LIMIT, { files: 100, bytes: BATCH_BYTES }));
     expect(batches.map((b) => b.length)).toEqual([100, 100, 50]);
     expect(batches.flat().map((f) => f.file)).toEqual(paths);
-    expect(all(fileBatches([], LIMIT))).toEqual([]);
   });
 
   it('no batch reads more than its bytes, counted on what was read, unless one file alone is that large', () => {

@@ -12,6 +12,7 @@
 // tries the same hand-over when it runs without bin/deskbridge.js (the
 // sources through tsx), so the two paths behave alike.
 import { lstatSync, type Stats } from 'node:fs';
+import type { Worker } from 'node:worker_threads';
 import type { Config } from '../config';
 import { MAX_HEADER_BYTES } from '../mail/header-bound';
 import { lazy } from './lazy';
@@ -93,15 +94,21 @@ export async function handOffStdin(config: Config, json: boolean): Promise<boole
  * the rest of the command line (commander and every other command: a fifth
  * of a single mail's start-up, and what the parse worker waited for before
  * its first file). Any other form (--help, another option, a typo, a file
- * name that starts with "-") is left to the command line. Its parse worker
- * is not started here: this runs from the ingest bundle (dist/vendor/ingest.js),
- * and the command line loads its own copy of the parse pool, which would not
- * take over a worker started by the bundle's.
+ * name that starts with "-") is left to the command line. `worker` is a
+ * parse worker bin/deskbridge.js started before it loaded this (for a form it
+ * took for one of these): the parse pool takes it over, and it is stopped when
+ * the call goes another way. Else the worker is started here — for these
+ * forms only: this runs from the ingest bundle (dist/vendor/ingest.js), and
+ * the command line loads its own copy of the parse pool, which would not take
+ * over a worker started by the bundle's.
  */
-export async function pipeFastPath(args: readonly string[]): Promise<boolean> {
+export async function pipeFastPath(args: readonly string[], worker?: Worker): Promise<boolean> {
   const files = args.filter((a, i) => a !== '--json' || args.indexOf('--json') !== i);
   const json = files.length < args.length;
-  if (files.some((a) => a.startsWith('-'))) return false;
+  if (files.some((a) => a.startsWith('-'))) {
+    void worker?.terminate();
+    return false;
+  }
   if (files.length === 0) {
     let config: Config | null = null;
     try {
@@ -109,9 +116,12 @@ export async function pipeFastPath(args: readonly string[]): Promise<boolean> {
     } catch {
       // the command below says what is wrong with it, in its own words
     }
-    if (config && (await handOffStdin(config, json))) return true;
+    if (config && (await handOffStdin(config, json))) {
+      void worker?.terminate();
+      return true;
+    }
   }
-  lazy.parsePool().startWorkerEarly();
+  lazy.parsePool().startWorkerEarly(worker);
   const { runCommand } = require('./run-command') as typeof import('./run-command'); // eslint-disable-line @typescript-eslint/no-require-imports
   const { ingestCommand } = require('./ingest') as typeof import('./ingest'); // eslint-disable-line @typescript-eslint/no-require-imports
   await runCommand((ctx) => ingestCommand(ctx, files, { json }));

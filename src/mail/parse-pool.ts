@@ -60,14 +60,21 @@ const WORKER_FILE = join(__dirname, 'parse-worker.js');
 let early: Worker | null = null;
 
 /**
- * Starts a parse worker now, for the next createParsePool to take over. The
- * worker's start (a thread, then the parser's libraries) is the longest step
- * of a single-mail `ingest`: an MTA pipe's call starts it before its command
- * line is even built, so it loads on the second core meanwhile.
+ * Starts a parse worker now, for the next createParsePool to take over; or
+ * takes over `started`, one bin/deskbridge.js started (WORKER_FILE with
+ * workerData `{ single: true }`) before it loaded the program. The worker's
+ * start (a thread, then the parser's libraries) is the longest step of a
+ * single-mail `ingest`: an MTA pipe's call starts it before its command line
+ * is even built, so it loads on the second core meanwhile.
  */
-export function startWorkerEarly(): void {
-  if (early) return;
-  const w = new Worker(WORKER_FILE, { workerData: { single: true } });
+export function startWorkerEarly(started?: Worker): void {
+  if (early) {
+    if (started && started !== early) void started.terminate(); // one early worker is enough
+    return;
+  }
+  // one that stopped before this (a damaged installation, a thread that could not start) is left: the pool starts its own
+  if (started && started.threadId === -1) started = undefined;
+  const w = started ?? new Worker(WORKER_FILE, { workerData: { single: true } });
   w.unref();
   // a worker that fails before it is taken over is only dropped: the pool starts its own
   const drop = () => {

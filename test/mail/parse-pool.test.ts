@@ -1,7 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createParsePool, parseAheadUse } from '../../src/mail/parse-pool';
+import { Worker } from 'node:worker_threads';
+import { createParsePool, parseAheadUse, startWorkerEarly } from '../../src/mail/parse-pool';
 import { parseMail } from '../../src/mail/parse-mail';
 import { fixture } from '../helpers/mail';
 
@@ -201,5 +202,23 @@ describe('parse pool', () => {
     await pool.close();
     await held;
     await expect(pool.parse(fixture('whmcs-new.eml'))).resolves.toMatchObject({ subject: expect.stringContaining('Ticket ID') });
+  });
+  it('a worker started before the program loaded (bin/deskbridge.js) is the one the next pool parses with; one that has stopped is passed over', async () => {
+    const file = join(__dirname, '..', '..', 'src', 'mail', 'parse-worker.js');
+    const given = new Worker(file, { workerData: { single: true } });
+    startWorkerEarly(given);
+    const adopting = createParsePool();
+    expect((await adopting.parse(fixture('whmcs-new.eml'))).subject).toContain('Ticket ID');
+    await adopting.close();
+    expect(given.threadId).toBe(-1); // the pool's close() stopped it: it was the pool's worker
+    const dead = new Worker('process.exit(3)', { eval: true });
+    await new Promise((resolve) => dead.once('exit', resolve));
+    startWorkerEarly(dead);
+    const fresh = createParsePool();
+    try {
+      expect((await fresh.parse(fixture('whmcs-new.eml'))).subject).toContain('Ticket ID');
+    } finally {
+      await fresh.close();
+    }
   });
 });

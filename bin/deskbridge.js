@@ -37,10 +37,14 @@ if (process.argv[2] === 'ingest') {
   // The ingest path is one bundle (dist/vendor/ingest.js, compiled with its code cache: scripts/build.mjs), its
   // modules as cli/ingest-pipe.js loads them, or those modules themselves in a build without it.
   // The parse worker first, before the program loads (~35 ms of a piped mail's critical path, which runs
-  // through the worker's start): for a form the fast path takes (no option but --json) and no running bridge
-  // to hand the mail to; the fast path takes it over, or stops it when the call goes another way.
+  // through the worker's start): for a form the fast path takes (no option but --json), files or a piped mail
+  // that no running bridge may take (no ingest socket configured: a mail handed over needs no worker, and
+  // starting one cost a handed-over call ~30 ms and ~50 ms of CPU); the fast path takes it over, or stops it
+  // when the call goes another way.
   const args = process.argv.slice(3);
-  const worker = args.every((a) => a === '--json' || !a.startsWith('-')) && !process.env.DESKBRIDGE_INGEST_SOCKET ? earlyWorker() : undefined;
+  const fastForm = args.every((a) => a === '--json' || !a.startsWith('-'));
+  const piped = args.every((a) => a === '--json');
+  const worker = fastForm && !(piped && require(join(dist, 'config-file.js')).ingestSocketMayBeSet(process.env, process.cwd())) ? earlyWorker() : undefined;
   const { vendored, REINSTALL } = require(join(dist, 'vendor.js'));
   // A damaged bundle, or a failure before the command ran (a thread that cannot start): one line, as any command
   // says it, not a stack trace. Not the command line instead: this path may have read stdin already (an MTA's

@@ -9,10 +9,11 @@ import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { ParseError } from 'jsonc-parser';
 import { checkServer } from './auth/resolver';
+import { configFilePath } from './config-file';
 import { DeskbridgeError } from './errors';
 import { encodeUserinfo, redactUrl } from './url-secrets';
 
-export const DEFAULT_CONFIG_FILE = 'deskbridge.config.json';
+export { DEFAULT_CONFIG_FILE } from './config-file';
 export const DEFAULT_DATABASE = './deskbridge.sqlite';
 const DEFAULT_MAX_MESSAGE_BYTES = 25 * 1024 * 1024; // the usual MTA limit; larger mail is kept as headers only
 const MAX_MESSAGE_BYTES_CEILING = 1024 ** 3; // a mail is held whole in memory to be parsed: no MTA passes on more than this
@@ -229,7 +230,7 @@ export function loadConfig(options: LoadOptions = {}): Config {
   const env = options.env ?? process.env;
   const cwd = options.cwd ?? process.cwd();
   const explicitFile = env.DESKBRIDGE_CONFIG;
-  const configFile = resolve(cwd, explicitFile || DEFAULT_CONFIG_FILE);
+  const configFile = configFilePath(env, cwd);
   let fileData: Record<string, unknown> = {};
   if (existsSync(configFile)) fileData = readConfigFile(configFile);
   else if (explicitFile) throw new DeskbridgeError('ECONFIG', `DESKBRIDGE_CONFIG: ${configFile} does not exist`);

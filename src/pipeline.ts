@@ -42,6 +42,7 @@ import { isReplayable } from './store/replayable';
 import { errorText, recordFailure, underSavepoint } from './store/savepoint';
 import { enqueueMany, type NewOutboxItem } from './store/outbox';
 import { listSystems } from './store/systems';
+import { BATCH_BYTES } from './ingest/fetch-plan';
 
 export const MAX_ATTEMPTS = 3; // a mail that fails this often is parked, so it never blocks the ones after it
 
@@ -88,8 +89,12 @@ interface FastBatch {
   defer: Defer;
 }
 
-/** Batches read and parsing while one is written (ingestInTurn; each is bounded by its caller: ingest-files.ts, fetch-plan.ts). */
+/**
+ * Batches read and parsing while one is written (ingestInTurn): one always, the second only while the batches
+ * held (that one and the one being written) are less than BATCH_BYTES: large mail is held as with one batch ahead.
+ */
 const BATCHES_AHEAD = 2;
+const batchBytes = (mails: readonly IncomingMail[]) => mails.reduce((sum, m) => sum + m.raw.length, 0);
 
 /** A batch written fast met a failure (a mail's write, a notification): it is rolled back and written again safely. */
 class WriteAgainSafely extends Error {}
@@ -277,12 +282,16 @@ export function createPipeline(db: Database, options: PipelineOptions) {
       // more than one batch ahead: the parse worker and this thread each take about as long for a batch, and with one
       // batch ahead whichever was quicker waited for the other at every batch (profiled: ~0.2 s idle on each thread of
       // a 2,500-file call); a lead of two absorbs the batches that happen to be slower on one side
+      let heldBytes = 0; // of the batches read and not yet written: those queued and the one being written
       const fill = (upTo: number) => {
-        while (!exhausted && !unreadable && queued.length < upTo) {
+        // every slot but the last at once; the last only while the batches held are less than BATCH_BYTES
+        while (!exhausted && !unreadable && (queued.length < upTo - 1 || (queued.length < upTo && heldBytes < BATCH_BYTES))) {
           try {
             const batch = nextBatch();
-            if (batch) queued.push(this.prepareBatch(batch));
-            else exhausted = true;
+            if (batch) {
+              queued.push(this.prepareBatch(batch));
+              heldBytes += batchBytes(batch);
+            } else exhausted = true;
           } catch (error) {
             unreadable = { error };
           }
@@ -292,6 +301,7 @@ export function createPipeline(db: Database, options: PipelineOptions) {
       for (let current = queued.shift(); current; current = queued.shift()) {
         fill(BATCHES_AHEAD);
         const results = await this.ingest(current);
+        heldBytes -= batchBytes(current.mails);
         afterEach?.(results);
         all.push(...results);
       }

@@ -68,6 +68,21 @@ describe(`pipeline on ${BACKEND}`, () => {
     expect(await count('inbound')).toBe(10);
   });
 
+  it('ingestInTurn: large batches are read one ahead only (the second ahead waits while those queued hold 32 MiB)', async () => {
+    const pipeline = createPipeline(db, { ...options, maxMessageBytes: 1000 }); // recorded too_large: no parse of 17 MiB
+    const big = (i: number): IncomingMail => ({ raw: Buffer.concat([Buffer.from(notification(i, 1, 'big')), Buffer.alloc(17 * 1024 * 1024, 'a')]), label: `big${i}`, source: 'file' });
+    const batches = [0, 1, 2, 3].map((b) => [big(b)]);
+    let read = 0;
+    const readWhenWritten: number[] = [];
+    await pipeline.ingestInTurn(
+      () => batches[read++] ?? null,
+      () => readWhenWritten.push(Math.min(read, batches.length)),
+    );
+    // two batches of 17 MiB hold more than 32 MiB: the one written and one ahead, never a third
+    expect(readWhenWritten).toEqual([2, 3, 4, 4]);
+    expect(await count('inbound')).toBe(4);
+  });
+
   it('a ticket thread: created, updated, closed, reopened — one ticket, every message kept', async () => {
     const pipeline = createPipeline(db, options);
     const results = await pipeline.ingest(files('whmcs-new.eml', 'whmcs-reply.eml', 'whmcs-closed.eml', 'whmcs-after-close.eml'));

@@ -77,7 +77,7 @@ export function readMailFile(file: string, maxMessageBytes: number): { raw: Buff
  */
 export function fileBatches(files: readonly string[], maxMessageBytes: number, limits: { files: number; bytes: number; ramp?: number } = { files: BATCH_FILES, bytes: BATCH_BYTES, ramp: RAMP_FILES }): () => ReadFile[] | null {
   let next = 0;
-  const ramp = Math.min(limits.ramp ?? limits.files, limits.files);
+  const ramp = Math.max(1, Math.min(limits.ramp ?? limits.files, limits.files));
   let size = ramp; // this batch's files at most, before the end comes near
   let carried: ReadFile | null = null; // read, but past the batch it was read for: the first of the next
   const readOne = (file: string): ReadFile => {

@@ -1,10 +1,8 @@
 // `deskbridge init` and `deskbridge migrate`: a sample configuration and the schema.
 import type { Command } from 'commander';
 import { existsSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { configFilePath, DEFAULT_CONFIG_FILE } from '../config-file';
 import { redactUrl } from '../url-secrets';
-
-const DEFAULT_CONFIG_FILE = 'deskbridge.config.json'; // config.ts's, without loading its schema (zod) for `--help`
 import type { CliContext } from './context';
 import { lazy } from './lazy';
 
@@ -41,7 +39,7 @@ export function registerSetup(program: Command, ctx: CliContext): void {
     .description(`write a commented ${DEFAULT_CONFIG_FILE} if there is none, then migrate the database`)
     .addHelpText('after', '\nExample:\n  $ npx deskbridge init')
     .action(async () => {
-      const path = resolve(process.env.DESKBRIDGE_CONFIG || DEFAULT_CONFIG_FILE);
+      const path = configFilePath(process.env, process.cwd());
       if (existsSync(path)) {
         process.stdout.write(`keeping existing ${path}\n`);
       } else {

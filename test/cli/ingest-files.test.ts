@@ -33,6 +33,8 @@ describe('fileBatches', () => {
     expect(batches.map((b) => b.length)).toEqual([25, 50, 100, 100, 63, 31, 25, 6]);
     expect(batches.flat().map((f) => f.file)).toEqual(paths);
     expect(all(fileBatches(paths.slice(0, 30), LIMIT)).map((b) => b.length)).toEqual([25, 5]);
+    // a ramp of 0 would be a first batch of none (taken for the end): it is one file
+    expect(all(fileBatches(paths.slice(0, 4), LIMIT, { files: 100, bytes: BATCH_BYTES, ramp: 0 })).flat().length).toBe(4);
     expect(all(fileBatches([], LIMIT))).toEqual([]);
   });
 

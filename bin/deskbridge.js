@@ -29,6 +29,14 @@ function earlyWorker() {
     return undefined;
   }
 }
+/** Whether a piped mail may be handed to a running bridge (dist/src/config-file.js); a module that cannot load says yes, and the program says what is wrong. */
+function socketMayBeSet() {
+  try {
+    return require(join(dist, 'config-file.js')).ingestSocketMayBeSet(process.env, process.cwd());
+  } catch {
+    return true;
+  }
+}
 if (process.argv[2] === 'ingest') {
   // An MTA pipe runs one `ingest` per mail: the mail goes to a running `deskbridge run` when one serves
   // DESKBRIDGE_INGEST_SOCKET, before the command line is even loaded; else the parse worker, the longest
@@ -44,7 +52,7 @@ if (process.argv[2] === 'ingest') {
   const args = process.argv.slice(3);
   const fastForm = args.every((a) => a === '--json' || !a.startsWith('-'));
   const piped = args.every((a) => a === '--json');
-  const worker = fastForm && !(piped && require(join(dist, 'config-file.js')).ingestSocketMayBeSet(process.env, process.cwd())) ? earlyWorker() : undefined;
+  const worker = fastForm && !(piped && socketMayBeSet()) ? earlyWorker() : undefined;
   const { vendored, REINSTALL } = require(join(dist, 'vendor.js'));
   // A damaged bundle, or a failure before the command ran (a thread that cannot start): one line, as any command
   // says it, not a stack trace. Not the command line instead: this path may have read stdin already (an MTA's

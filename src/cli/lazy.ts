@@ -21,6 +21,7 @@ export const lazy = {
   // the migrations' modules with it: only `init` and `migrate` run them (every command checks their names, store/schema-check.ts)
   migrate: () => require('../store/migrate') as typeof import('../store/migrate'),
   notify: () => require('../outbound/notify') as typeof import('../outbound/notify'),
+  outboxRender: () => require('../outbound/outbox-render') as typeof import('../outbound/outbox-render'),
   outboxWorker: () => require('../outbound/outbox-worker') as typeof import('../outbound/outbox-worker'),
   parseMail: () => require('../mail/parse-mail') as typeof import('../mail/parse-mail'),
   parsePool: () => require('../mail/parse-pool') as typeof import('../mail/parse-pool'),

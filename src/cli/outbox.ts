@@ -8,7 +8,7 @@ import { parseId } from '../admin/correspondences';
 import { DeskbridgeError } from '../errors';
 import { DEFAULT_DEADLINE_MS } from '../outbound/delivery-error';
 import { lazy, outboundOf } from './lazy';
-import { claimedNow, discardRows, listOutbox, outboxBytes, OUTBOX_STATES, requeue, type OutboxItem, type Render } from '../store/outbox';
+import { claimedNow, discardRows, listOutbox, outboxBytes, OUTBOX_STATES, requeue, type OutboxItem } from '../store/outbox';
 import type { CliContext } from './context';
 import { checkChoice, printList, printRecord, type Column } from './output';
 import { replaceToHeader } from '../outbound/reroute';
@@ -69,8 +69,10 @@ async function rerouteRelays(trx: Knex, rows: OutboxItem[]): Promise<string[]> {
     if ((r.kind !== 'relay' && r.kind !== 'close') || r.ticketId === null) continue;
     const target = (await trx('tickets as t').join('systems as s', 's.id', 't.system_id').where('t.id', r.ticketId).first('s.relay_to', 's.slug')) as { relay_to: string; slug: string } | undefined;
     if (!target || (r.to.length === 1 && r.to[0] === target.relay_to)) continue;
-    const stored = (await trx('outbox').select('raw').where({ id: r.id }).first()) as { raw: Uint8Array };
-    await trx('outbox').where({ id: r.id }).update({ to_addresses: JSON.stringify([target.relay_to]), raw: replaceToHeader(Buffer.from(stored.raw), target.relay_to) });
+    const stored = (await trx('outbox').select('raw', 'render_input').where({ id: r.id }).first()) as { raw: Uint8Array | null; render_input: string | null };
+    // one not composed yet is composed for its recipients (outbound/relay-mail.ts): its bytes are made later
+    const raw = stored.render_input === null ? { raw: replaceToHeader(Buffer.from(stored.raw!), target.relay_to) } : {};
+    await trx('outbox').where({ id: r.id }).update({ to_addresses: JSON.stringify([target.relay_to]), ...raw });
     notes.push(`#${r.id}: ${r.to.join(', ')} → ${target.relay_to} (system ${target.slug})`);
   }
   return notes;
@@ -93,18 +95,22 @@ export function registerOutbox(program: Command, ctx: CliContext): void {
     .command('show <id>')
     .description('one outbox row: recipients, state, attempts, the last error, and its ticket')
     .option('--json', 'print JSON')
-    .option('--raw', 'print the stored mail as it will be (or was) sent (a staff notification not sent yet: a preview rendered now)')
+    .option('--raw', 'print the stored mail as it will be (or was) sent (a notification or relay not sent yet: a preview made now)')
     .addHelpText('after', '\nExample:\n  $ deskbridge outbox show 12')
     .action(async (id: string, opts: { json?: boolean; raw?: boolean }) => {
       const { knex } = await ctx.database();
       const [row] = await requireRows(knex, [parseId(id, 'outbox id')]);
       if (opts.raw) {
         const outbound = outboundOf(ctx.config);
-        const cannot: Render = () => Promise.reject(new DeskbridgeError('ECONFIG', `outbox id ${row!.id} is a staff notification not sent yet (it is rendered as it is sent); a preview needs DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET`));
-        const render = outbound ? lazy.notify().notificationRenderer(outbound) : cannot;
+        const render = lazy.outboxRender().outboxRenderer(outbound, `outbox id ${row!.id} is a staff notification not sent yet (it is rendered as it is sent); a preview needs DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET`);
         const bytes = (await outboxBytes(knex, row!.id, render))!;
         // a preview's own words on stderr: stdout stays the mail alone (piped into a file or a parser)
-        if (bytes.preview) process.stderr.write(`deskbridge: outbox id ${row!.id} was never rendered (a notification is rendered as it is sent): this is a preview with this shell's templates and settings; a worker that sends it renders it with its own, and keeps those bytes\n`);
+        if (bytes.preview)
+          process.stderr.write(
+            row!.kind === 'notification'
+              ? `deskbridge: outbox id ${row!.id} was never rendered (a notification is rendered as it is sent): this is a preview with this shell's templates and settings; a worker that sends it renders it with its own, and keeps those bytes\n`
+              : `deskbridge: outbox id ${row!.id} was never composed (a ${row!.kind} is composed as it is sent, from the words and headers fixed when it was queued): this is a preview; the mail sent differs only in its Date and MIME boundaries\n`,
+          );
         process.stdout.write(bytes.raw);
         return;
       }

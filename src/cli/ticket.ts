@@ -103,7 +103,7 @@ export function registerTicket(program: Command, ctx: CliContext): void {
         const snapshot = await loadSnapshot(trx);
         // the customer reads this signature: the department speaks, not the shell account that ran the command
         const signature = opts.as?.trim() ?? snapshot.department(t.departmentId)?.name ?? t.department;
-        return lazy.relay().queueRelay(trx, { ticket: t, snapshot, outbound, close: true, text: opts.message ?? '', staff: { address: outbound.address, name: signature }, attachments: [], sourceMessageId: messageId, loop: null });
+        return lazy.relay().queueRelay(trx, { ticket: t, snapshot, outbound, close: true, text: opts.message ?? '', staff: { address: outbound.address, name: signature }, attachments: 0, sourceMessageId: messageId, loop: null });
       });
       process.stdout.write(
         relay.closedLocallyOnly
@@ -132,7 +132,7 @@ export function registerTicket(program: Command, ctx: CliContext): void {
         if (!outbound) return ` (no reopen mail to ${system.slug}: DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET are not set)`;
         // the remote side reads this signature: the department speaks, not the shell account that ran the command
         const signature = snapshot.department(t.departmentId)?.name ?? t.department;
-        const relay = await lazy.relay().queueRelay(trx, { ticket: t, snapshot, outbound, close: false, reopen: true, text: opts.message ?? '', staff: { address: outbound.address, name: signature }, attachments: [], sourceMessageId: messageId, loop: null });
+        const relay = await lazy.relay().queueRelay(trx, { ticket: t, snapshot, outbound, close: false, reopen: true, text: opts.message ?? '', staff: { address: outbound.address, name: signature }, attachments: 0, sourceMessageId: messageId, loop: null });
         return `; the reopen mail is outbox #${relay.outboxId}`;
       });
       process.stdout.write(`reopened ticket #${ticketId}${note}\n`);

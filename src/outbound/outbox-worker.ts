@@ -1,5 +1,6 @@
 // Sends what the outbox holds: claims a few due rows, renders the staff
-// notifications among them (queued unrendered, outbound/notify.ts) and stores
+// notifications and composes the relays among them (queued unrendered,
+// outbound/outbox-render.ts) and stores
 // their bytes before their first send, hands each one's stored bytes to the transport (kept-open SMTP connections, smtp-sender.ts, or .eml
 // files for demos), and records each result (send-outcome.ts, per recipient)
 // the moment the server has answered. Inside `deskbridge run` it loops;
@@ -23,7 +24,8 @@ import type { Logger } from '../log';
 import type { Database } from '../store/db';
 import { claimDue, extendClaims, recordAttempts, releaseClaims, renderClaimedRows, type Attempt, type Claimed } from '../store/outbox';
 import { DEFAULT_RETRY_SCHEDULE_MS } from './delivery-error';
-import { notificationRenderer, type Outbound } from './notify';
+import type { Outbound } from './notify';
+import { outboxRenderer } from './outbox-render';
 import { sendOutcome } from './send-outcome';
 import { noticeUndelivered } from './staff-notice';
 import { createSmtpSender, refusalsOf, type SendResult } from './smtp-sender';
@@ -115,7 +117,7 @@ export function createOutboxWorker(o: WorkerOptions) {
   let nudged = false; // a nudge while a flush runs: its last claim may have looked before the row was committed
   const outbound = o.outbound;
   const tell = outbound ? (trx: Knex, deadIds: number[]) => noticeUndelivered(trx, outbound, deadIds) : undefined; // a dead relay's author is told
-  const render = outbound ? notificationRenderer(outbound) : undefined; // a notification is rendered by the worker that first claims it
+  const render = outboxRenderer(outbound); // a notification is rendered, a relay composed, by the worker that first claims it
   const recorder = createRecorder(async (batch) => {
     try {
       const written = new Set(await recordAttempts(o.db.knex, o.owner, batch, tell));
@@ -146,7 +148,7 @@ export function createOutboxWorker(o: WorkerOptions) {
   }
 
   /**
-   * The rows of a claim ready to send: those queued unrendered are rendered
+   * The rows of a claim ready to send: those queued unrendered are rendered (or composed)
    * and their bytes stored (renderClaimedRows, one transaction for the
    * claim's rows) before any lane sends them. A row left out could not be
    * rendered (counted: dead; waiting for a configuration fix, or put back
@@ -168,10 +170,10 @@ export function createOutboxWorker(o: WorkerOptions) {
       if (rendered.state === 'lost') o.log.warn({ outboxId: item.id }, 'not sent: this worker no longer holds the row (taken over after a pause, bounced or discarded)');
       else if (rendered.state === 'waiting' || rendered.state === 'retry') {
         counts.retry += 1;
-        o.log.warn({ outboxId: item.id, err: rendered.error }, 'could not render the notification; it waits in the queue');
+        o.log.warn({ outboxId: item.id, err: rendered.error }, 'could not render the mail; it waits in the queue');
       } else {
         counts.dead += 1;
-        o.log.error({ outboxId: item.id, err: rendered.error }, 'could not render the notification; the row is dead');
+        o.log.error({ outboxId: item.id, err: rendered.error }, 'could not render the mail; the row is dead');
       }
     });
     return claimed.filter((c) => !dropped.has(c));

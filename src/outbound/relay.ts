@@ -6,27 +6,29 @@
 // that system files under its own ticket: its profile's relaySubject and
 // relayHeaders, In-Reply-To/References of the last remote notification, the
 // relay (or close) template, the staff's attachments, the loop header and no
-// Auto-Submitted (a person's words). `#close` on the first line closes the
+// Auto-Submitted (a person's words); queued with its words rendered and
+// composed by the worker that first sends it (relay-mail.ts). `#close` on the first line closes the
 // ticket and relays the close template. More than RELAY_LIMIT relays for one
 // ticket within an hour parks the rest as `loop_suspected`.
 import type { Knex } from 'knex';
 import { staffGate } from '../auth/staff-gate';
 import type { SenderAuth } from '../auth/sender-auth';
 import { DeskbridgeError } from '../errors';
-import type { MailAttachment, MailFacts } from '../mail/parse-mail';
+import type { MailFacts } from '../mail/parse-mail';
 import { closeCommand, ownWords } from '../mail/quote-strip';
 import type { RoutingSnapshot } from '../route/snapshot';
 import type { InboundOutcome } from '../store/inbound';
 import { countRecentRelays, enqueue, notificationsByMessageId } from '../store/outbox';
 import type { StaffRef } from '../decide';
 import { appendMessage, getTicket, updateTicket, type Ticket } from '../store/tickets';
-import { composeMail, newMessageId } from './compose';
+import { newMessageId } from './compose';
 import { noticeStaff } from './staff-notice';
 import { DEFAULT_DEADLINE_MS } from './delivery-error';
 import type { Outbound } from './notify';
 import type { TicketVars } from './render';
 import { localCloseNotice } from './local-close-notice';
 import { DEFAULT_RELAY_FROM, relayShape, withFirstLines } from './relay-form';
+import type { RelayRendering } from './relay-mail';
 import { tokenOf, verifyToken, withoutTokens } from './reply-token';
 
 export const RELAY_LIMIT_PER_HOUR = 20; // a person does not answer one ticket 20 times an hour; two bridges in a loop do
@@ -138,7 +140,7 @@ export async function handleStaffReply(
   if (close || reopen) await updateTicket(trx, ticketId, { status: close ? 'closed' : 'open' });
 
   const staff = { address: from, name: department?.staffNames?.[from] ?? input.facts.fromName ?? from };
-  const relay = await queueRelay(trx, { ticket, snapshot, outbound, close, reopen, text, staff, attachments: input.facts.attachments, sourceMessageId: messageId, loop: loop ? recent : null });
+  const relay = await queueRelay(trx, { ticket, snapshot, outbound, close, reopen, text, staff, attachments: input.facts.attachments.length, sourceMessageId: messageId, loop: loop ? recent : null });
   if (relay.closedLocallyOnly) await localCloseNotice(trx, outbound, { ticket: ticketVars(ticket, snapshot), to: from, relayed: relay.outboxId !== null });
   return { id: inboundId, outcome };
 }
@@ -152,8 +154,10 @@ export interface RelayInput {
   reopen?: boolean;
   text: string;
   staff: { address: string; name: string };
-  attachments: MailAttachment[];
+  /** The staff message the relay carries (messages.id), with its attachments; null: none (no words stored, no attachments). */
   sourceMessageId: number | null;
+  /** How many attachments that message has (they go with the relay). */
+  attachments: number;
   /** The relay count of the last hour when it is over the limit: the row is parked as loop_suspected. */
   loop: number | null;
 }
@@ -183,20 +187,10 @@ export async function queueRelay(trx: Knex, r: RelayInput): Promise<RelayResult>
   const body = withFirstLines(outbound.templates.render(form.template, vars), form.firstLines.map(line));
   const fromName = outbound.templates.subject(profile.relayFrom ?? DEFAULT_RELAY_FROM, { staff: r.staff, department: { name: tv.departmentName, slug: tv.department }, system: { name: tv.systemName, slug: tv.system } });
   const relayId = newMessageId(form.kind === 'close' ? 'c' : 'r', ticket.id, outbound.address);
-  const raw = await composeMail({
-    from: { name: fromName, address: outbound.address },
-    to: [system.relayTo],
-    subject,
-    messageId: relayId,
-    inReplyTo: ticket.lastRemoteMessageId,
-    references: ticket.lastRemoteMessageId ? [ticket.lastRemoteMessageId] : [],
-    autoSubmitted: false,
-    instance: outbound.instance,
-    extraHeaders,
-    text: body.text,
-    html: body.html,
-    attachments: r.attachments.map((a) => ({ filename: a.filename, contentType: a.contentType, content: a.content, cid: a.contentId })),
-  });
+  if (r.attachments > 0 && r.sourceMessageId === null) throw new Error('a relay with attachments needs the staff message that carries them');
+  const renderInput: RelayRendering = {
+    relay: { from: { name: fromName, address: outbound.address }, inReplyTo: ticket.lastRemoteMessageId, headers: extraHeaders, text: body.text, html: body.html, instance: outbound.instance, attachments: r.attachments },
+  };
   const outboxId = await enqueue(trx, {
     kind: form.kind,
     ticketId: ticket.id,
@@ -204,7 +198,8 @@ export async function queueRelay(trx: Knex, r: RelayInput): Promise<RelayResult>
     to: [system.relayTo],
     subject,
     messageId: relayId,
-    raw,
+    raw: null,
+    renderInput,
     deadlineAt: new Date(Date.now() + DEFAULT_DEADLINE_MS),
     ...(r.loop !== null && { state: 'parked' as const, lastError: `loop_suspected: ${r.loop} relays for ticket #${ticket.id} in the last hour (limit ${RELAY_LIMIT_PER_HOUR})` }),
   });

@@ -1,10 +1,11 @@
 // Repository of the outbox: every mail the bridge will send, queued in the
 // same transaction as the event that causes it, with its Message-ID fixed at
 // that moment and its bytes fixed before its first send at the latest (a
-// resend after a crash is the same mail): relays, closes and notices are
-// queued rendered; a staff notification is queued with what rendering it
-// needs and rendered by the worker that first claims it (outbound/notify.ts
-// says why), which stores the bytes before it sends them. A worker claims a few due rows (FOR UPDATE SKIP LOCKED where the
+// resend after a crash is the same mail): staff notices are queued rendered;
+// a staff notification is queued with what rendering it needs, a relay or
+// close with its words rendered, and each is made into its bytes by the
+// worker that first claims it (outbound/notify.ts, outbound/relay-mail.ts
+// say why), which stores them before it sends them. A worker claims a few due rows (FOR UPDATE SKIP LOCKED where the
 // database has it), extends its claims while their sends are in flight, and
 // records each result as soon as the server answered, only while it still
 // holds the row; all claim times come from the database clock.
@@ -12,7 +13,7 @@ import type { Knex } from 'knex';
 import { dialectOf, type Dialect } from './dialect';
 import { dbIn, dbNow } from './db-clock';
 import { insertRow, insertRows } from './direct';
-import { DeskbridgeError, isDeskbridgeError } from '../errors';
+import { isDeskbridgeError } from '../errors';
 import { errorText } from './savepoint';
 import { storedMessages, type StoredMessage } from './tickets';
 import { nowIso, parseJsonArray, toIso, toNumberOrNull } from './values';
@@ -28,7 +29,7 @@ export interface NewOutboxItem {
   to: string[];
   subject: string;
   messageId: string;
-  /** The mail's bytes; null for one rendered before its first send (a staff notification) from `renderInput`. */
+  /** The mail's bytes; null for one made before its first send (a staff notification, a relay) from `renderInput`. */
   raw: Buffer | null;
   /** With `raw` null: what its rendering needs besides its source message, kept as JSON until it is rendered. */
   renderInput?: unknown;
@@ -136,7 +137,7 @@ export interface Unrendered extends OutboxItem {
   source: StoredMessage | null;
 }
 
-/** Renders a row queued unrendered (outbound/notify.ts). Throws ECONFIG when the configuration is at fault (a template that does not compile). */
+/** Renders a row queued unrendered (outbound/outbox-render.ts). Throws ECONFIG when the configuration is at fault (a template that does not compile, no secret). */
 export type Render = (row: Unrendered) => Promise<Buffer>;
 
 /** How long a row that could not be rendered for want of configuration waits before a worker tries it again. */
@@ -208,22 +209,19 @@ const renderRetryText = (err: unknown) => `could not be rendered now (database: 
  * transaction: on SQLite a render (attachments of megabytes) must not hold
  * the one write lock. Returns the outcomes in the order of `items`.
  */
-export async function renderClaimedRows(knex: Knex, owner: string, items: readonly Claimed[], render: Render | undefined, ttlMs: number): Promise<Rendered[]> {
-  let sources = new Map<number, StoredMessage>();
-  if (render) {
-    try {
-      sources = await storedMessages(knex, items.flatMap((i) => (i.sourceMessageId === null ? [] : [i.sourceMessageId])));
-    } catch (err) {
-      const error = renderRetryText(err);
-      await putBack(knex, owner, items.map((i) => i.id), error);
-      return items.map(() => ({ state: 'retry', error }));
-    }
+export async function renderClaimedRows(knex: Knex, owner: string, items: readonly Claimed[], render: Render, ttlMs: number): Promise<Rendered[]> {
+  let sources: Map<number, StoredMessage>;
+  try {
+    sources = await storedMessages(knex, items.flatMap((i) => (i.sourceMessageId === null ? [] : [i.sourceMessageId])));
+  } catch (err) {
+    const error = renderRetryText(err);
+    await putBack(knex, owner, items.map((i) => i.id), error);
+    return items.map(() => ({ state: 'retry', error }));
   }
   const made: Array<{ raw: Buffer } | { error: string; waiting: boolean }> = [];
   for (const item of items) {
     if (made.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
     try {
-      if (!render) throw new DeskbridgeError('ECONFIG', 'a staff notification is rendered as it is sent, and this process has no DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET to render it with');
       const source = item.sourceMessageId === null ? null : (sources.get(item.sourceMessageId) ?? null);
       made.push({ raw: await renderRow(render, item, source) });
     } catch (err) {
@@ -324,10 +322,26 @@ export async function releaseClaims(knex: Knex, owner: string): Promise<number> 
   return knex('outbox').where({ claimed_by: owner, state: 'queued' }).update({ claimed_by: null, claimed_until: null });
 }
 
+const SENT_PER_STATEMENT = 500; // ids of plain sends marked by one UPDATE
+
+/** Marks rows `owner` still holds and still queued sent, with no note; returns the ids written. */
+async function markSent(knex: Knex, owner: string, ids: readonly number[]): Promise<number[]> {
+  const rows: Array<{ id: number | string }> = await knex('outbox')
+    .whereIn('id', ids)
+    .where({ claimed_by: owner, state: 'queued' })
+    .update({ attempts: knex.raw('attempts + 1'), claimed_by: null, claimed_until: null, state: 'sent', sent_at: nowIso(), last_error: null })
+    .returning('id');
+  return rows.map((r) => Number(r.id));
+}
+
 /**
  * Writes send results, only for rows `owner` still holds and still queued (a
  * worker whose claim lapsed must not overwrite what the new holder did, and
- * a bounce may have won the race). Returns the ids written.
+ * a bounce may have won the race). Returns the ids written. The usual case,
+ * sends that all went through (one result at a time, as each server answers),
+ * is one UPDATE, atomic by itself: no transaction around it. Profiled on the
+ * relay bench, a transaction per result (knex's transaction client, BEGIN,
+ * COMMIT) was the largest cost of the send phase after the socket writes.
  */
 export async function recordAttempts(
   knex: Knex,
@@ -336,18 +350,14 @@ export async function recordAttempts(
   /** Runs in the same transaction with the ids this call made dead (the staff notice of a dead relay). */
   onDead?: (trx: Knex, deadIds: number[]) => Promise<void>,
 ): Promise<number[]> {
+  const plain = results.filter(([, a]) => a.state === 'sent' && !a.note).map(([id]) => id);
+  if (plain.length === results.length && plain.length <= SENT_PER_STATEMENT) return plain.length === 0 ? [] : markSent(knex, owner, plain);
   return knex.transaction(async (trx) => {
     const base = { attempts: trx.raw('attempts + 1'), claimed_by: null, claimed_until: null };
     const mine = (q: Knex.QueryBuilder) => q.where({ claimed_by: owner, state: 'queued' });
     const written: number[] = [];
     const madeDead: number[] = [];
-    const plain = results.filter(([, a]) => a.state === 'sent' && !a.note).map(([id]) => id);
-    for (let i = 0; i < plain.length; i += 500) {
-      const ids: Array<{ id: number }> = await mine(trx('outbox').whereIn('id', plain.slice(i, i + 500)))
-        .update({ ...base, state: 'sent', sent_at: nowIso(), last_error: null })
-        .returning('id');
-      written.push(...ids.map((r) => Number(r.id)));
-    }
+    for (let i = 0; i < plain.length; i += SENT_PER_STATEMENT) written.push(...(await markSent(trx, owner, plain.slice(i, i + SENT_PER_STATEMENT))));
     for (const [id, a] of results) {
       if (a.state === 'sent' && !a.note) continue;
       const fields =

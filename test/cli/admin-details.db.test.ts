@@ -8,6 +8,7 @@ import { cliFor, type CliResult } from '../helpers/cli';
 import { BACKEND, openTestDatabase } from '../helpers/database';
 import { FIXTURES } from '../helpers/mail';
 import { seedRouting } from '../helpers/seed';
+import { outboxMail } from '../helpers/outbox';
 
 let db: Awaited<ReturnType<typeof openTestDatabase>>;
 let cli: ReturnType<typeof cliFor>;
@@ -23,7 +24,7 @@ const ok = (r: CliResult) => {
   expect(r.code, r.stderr).toBe(0);
   return r;
 };
-const closeMail = async (ticketId: number) => Buffer.from(((await db.knex('outbox').where({ kind: 'close', ticket_id: ticketId }).first()) as { raw: Uint8Array }).raw).toString('utf8');
+const closeMail = async (ticketId: number) => (await outboxMail(db.knex, Number(((await db.knex('outbox').where({ kind: 'close', ticket_id: ticketId }).first()) as { id: number }).id))).toString('utf8');
 
 describe(`admin details on ${BACKEND}`, () => {
   it('profile show prints the stored profile; an unknown name lists the known systems', async () => {

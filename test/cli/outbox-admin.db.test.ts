@@ -55,14 +55,29 @@ describe(`outbox show, retry --reroute, discard, ticket show and metrics on ${BA
   });
 
   it('retry --reroute sends it to the relay address the system has now: recipients and To: header', async () => {
+    // the close mail is composed as it is sent (never, here): its recipients decide its To:, which `outbox show --raw` previews;
+    // a relay already composed (sent once and refused) has its stored To: header rewritten, the rest byte for byte
+    const composedRaw = 'From: Anna <bridge@support.example>\r\nTo: support@billing.acme.example\r\nSubject: Re: [Ticket ID: 1] x\r\nMessage-ID: <deskbridge.r.1.composed@support.example>\r\n\r\nWe fixed it.\r\n';
+    const [composedId] = await enqueueMany(db.knex, [
+      { kind: 'relay', ticketId, sourceMessageId: null, to: ['support@billing.acme.example'], subject: 'Re: [Ticket ID: 1] x', messageId: '<deskbridge.r.1.composed@support.example>', raw: Buffer.from(composedRaw), deadlineAt: new Date(Date.now() + 3600_000), state: 'parked', lastError: 'test' },
+    ]);
     await editSystem(db, 'test', 'acme', { relayTo: 'desk@billing.acme.example' });
-    const r = ok(await cli(['outbox', 'retry', String(closeId), '--reroute']));
+    const r = ok(await cli(['outbox', 'retry', String(closeId), String(composedId), '--reroute']));
     expect(r.stdout).toContain(`#${closeId}: support@billing.acme.example → desk@billing.acme.example (system acme)`);
+    expect(r.stdout).toContain(`#${composedId}: support@billing.acme.example → desk@billing.acme.example (system acme)`);
     const after = await row(closeId);
     expect(after.state).toBe('queued');
     expect(JSON.parse(after.to_addresses)).toEqual(['desk@billing.acme.example']);
-    expect(Buffer.from(after.raw).toString('latin1')).toMatch(/^To: desk@billing\.acme\.example\r?$/m);
-    expect(Buffer.from(after.raw).toString('latin1')).not.toContain('To: support@billing.acme.example');
+    const shown = await cli(['outbox', 'show', String(closeId), '--raw']);
+    expect(shown.code, shown.stderr).toBe(0);
+    expect(shown.stderr).toBe(`deskbridge: outbox id ${closeId} was never composed (a close is composed as it is sent, from the words and headers fixed when it was queued): this is a preview; the mail sent differs only in its Date and MIME boundaries\n`);
+    expect(shown.stdout).toMatch(/^To: desk@billing\.acme\.example\r?$/m);
+    expect(shown.stdout).not.toContain('To: support@billing.acme.example');
+    expect(shown.stdout).toContain('Fixed.');
+    const composed = await row(composedId!);
+    expect(composed.state).toBe('queued');
+    expect(Buffer.from(composed.raw).toString('latin1')).toBe(composedRaw.replace('To: support@billing.acme.example', 'To: desk@billing.acme.example'));
+    await db.knex('outbox').where({ id: composedId }).delete();
   });
 
   it('retry --reroute leaves a notice to a staff member addressed to that member: only relays and close mails go to the system', async () => {

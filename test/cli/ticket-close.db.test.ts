@@ -7,6 +7,7 @@ import { cliFor } from '../helpers/cli';
 import { BACKEND, openTestDatabase } from '../helpers/database';
 import { FIXTURES } from '../helpers/mail';
 import { seedRouting } from '../helpers/seed';
+import { outboxMail } from '../helpers/outbox';
 
 let db: Awaited<ReturnType<typeof openTestDatabase>>;
 let cli: ReturnType<typeof cliFor>;
@@ -32,7 +33,7 @@ describe(`ticket close and reopen on ${BACKEND}`, () => {
     expect(shown.thread.at(-1)).toMatchObject({ direction: 'event', event: 'closed', text: expect.stringMatching(/^closed by .+: Solved by the kernel update\.$/) });
     const row = await db.knex('outbox').where({ kind: 'close' }).first();
     expect(JSON.parse(row.to_addresses)).toEqual(['support@billing.acme.example']);
-    const mail = await simpleParser(Buffer.from(row.raw));
+    const mail = await simpleParser(await outboxMail(db.knex, Number(row.id)));
     expect(mail.subject).toBe('Re: [Ticket ID: 482913] Server down since midnight');
     expect(mail.inReplyTo).toBe('<whmcs-482913-1@billing.acme.example>');
     expect(mail.text).toContain('Solved by the kernel update.');

@@ -51,7 +51,10 @@ describe(`outbox claims on ${BACKEND}`, () => {
     const [claimed] = await claimDue(db.knex, db.dialect, { owner: 'paused', limit: 8, ttlMs: 60_000 });
     await db.knex('outbox').where({ id: claimed!.id }).update({ claimed_by: 'newer' }); // the claim lapsed and another worker took the row
     expect(await recordAttempts(db.knex, 'paused', [[claimed!.id, { state: 'dead', error: 'late verdict' }]])).toEqual([]);
-    expect((await listOutbox(db.knex))[0]).toMatchObject({ state: 'queued', lastError: null, attempts: 0 });
+    expect(await recordAttempts(db.knex, 'paused', [[claimed!.id, { state: 'sent' }]])).toEqual([]); // the usual result, written by one statement
+    expect((await listOutbox(db.knex))[0]).toMatchObject({ state: 'queued', lastError: null, attempts: 0, sentAt: null });
+    expect(await recordAttempts(db.knex, 'newer', [[claimed!.id, { state: 'sent' }]])).toEqual([claimed!.id]);
+    expect((await listOutbox(db.knex))[0]).toMatchObject({ state: 'sent', attempts: 1, sentAt: expect.any(String) });
   });
 
   it("a dead worker's claims are free again once its lease lapses, not 5 minutes later", async () => {

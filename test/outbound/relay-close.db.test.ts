@@ -20,6 +20,7 @@ import { getThread, getTicket } from '../../src/store/tickets';
 import { BACKEND, openTestDatabase } from '../helpers/database';
 import { cliFor } from '../helpers/cli';
 import { rawMail } from '../helpers/mail';
+import { outboxMail } from '../helpers/outbox';
 
 const SECRET = 'relay-close-secret-0123';
 let db: Awaited<ReturnType<typeof openTestDatabase>>;
@@ -42,7 +43,7 @@ async function setUp(extra: Record<string, unknown>): Promise<number> {
 const staffMail = (ticketId: number, body: string, from = 'Anna From Header <anna@support.example>') =>
   stdin(rawMail({ From: from, To: `bridge+${makeToken(ticketId, /<([^>]+)>/.exec(from)![1]!, SECRET)}@support.example`, Subject: `Re: [DB#${ticketId}] Mail is down`, 'Message-ID': `<s${Math.random()}@support.example>` }, body));
 const relayed = async () => (await listOutbox(db.knex)).filter((o) => o.kind !== 'notification');
-const parsed = async (id: number) => simpleParser(Buffer.from((await db.knex('outbox').where({ id }).first('raw')).raw as Uint8Array));
+const parsed = async (id: number) => simpleParser(await outboxMail(db.knex, id));
 
 beforeEach(async () => {
   db = await openTestDatabase('relay_close');

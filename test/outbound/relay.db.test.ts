@@ -14,6 +14,7 @@ import { getThread, getTicket } from '../../src/store/tickets';
 import { BACKEND, openTestDatabase } from '../helpers/database';
 import { fixture } from '../helpers/mail';
 import { seedRouting } from '../helpers/seed';
+import { outboxMail } from '../helpers/outbox';
 
 const SECRET = 'relay-test-secret-0123';
 let db: Awaited<ReturnType<typeof openTestDatabase>>;
@@ -75,8 +76,7 @@ describe(`staff replies on ${BACKEND}`, () => {
     expect(thread.at(-1)!.attachments.map((a) => a.name)).toEqual(['uptime.txt']);
     const [relay] = await relays();
     expect(relay).toMatchObject({ kind: 'relay', state: 'queued', to: ['support@billing.acme.example'], subject: 'Re: [Ticket ID: 482913] Server down since midnight' });
-    const raw = (await db.knex('outbox').where({ id: relay!.id }).first()).raw;
-    const sent = await simpleParser(Buffer.from(raw));
+    const sent = await simpleParser(await outboxMail(db.knex, relay!.id));
     expect(sent.inReplyTo).toBe('<whmcs-482913-1@billing.acme.example>');
     expect(sent.references).toBe('<whmcs-482913-1@billing.acme.example>');
     expect(sent.headers.get('auto-submitted')).toBeUndefined();
@@ -136,7 +136,7 @@ describe(`staff replies on ${BACKEND}`, () => {
     const [r] = await pipeline().ingest([mail(plainReply('Fixed. (If it happens again, write to {token}.)', 'token-in-text'))]);
     expect(r).toMatchObject({ state: 'staff_reply' });
     const [relay] = await relays();
-    const sent = (await simpleParser(Buffer.from((await db.knex('outbox').where({ id: relay!.id }).first()).raw))).text ?? '';
+    const sent = (await simpleParser(await outboxMail(db.knex, relay!.id))).text ?? '';
     expect(sent).toContain('Fixed. (If it happens again, write to bridge@support.example.)');
     expect(sent).not.toMatch(/bridge\+/);
   });
@@ -147,7 +147,7 @@ describe(`staff replies on ${BACKEND}`, () => {
     expect((await getTicket(db.knex, ticketId))!.status).toBe('closed');
     const [relay] = await relays();
     expect(relay!.kind).toBe('close');
-    const sent = await simpleParser(Buffer.from((await db.knex('outbox').where({ id: relay!.id }).first()).raw));
+    const sent = await simpleParser(await outboxMail(db.knex, relay!.id));
     expect(sent.text).toContain('All fixed, thanks for waiting.');
     expect(sent.text).toContain('closed on our side');
     expect(sent.text).not.toContain('#close');
@@ -156,7 +156,7 @@ describe(`staff replies on ${BACKEND}`, () => {
   it('a body that looks like a template is relayed as text, never evaluated', async () => {
     await pipeline().ingest([mail(staffReply({ body: 'Use {{ticket.id}} and {{#each x}}literally{{/each}}.' }))]);
     const [relay] = await relays();
-    const sent = await simpleParser(Buffer.from((await db.knex('outbox').where({ id: relay!.id }).first()).raw));
+    const sent = await simpleParser(await outboxMail(db.knex, relay!.id));
     expect(sent.text).toContain('Use {{ticket.id}} and {{#each x}}literally{{/each}}.');
   });
 

@@ -18,6 +18,7 @@ import { addDepartment } from './admin/departments';
 import { addSystem } from './admin/systems';
 import { loadTemplates } from './outbound/render';
 import { outboundFrom } from './outbound/notify';
+import { tuneHeap } from './heap-tuning';
 import { createPipeline } from './pipeline';
 import { openDatabase } from './store/db';
 import { migrateLatest } from './store/migrate';
@@ -130,6 +131,7 @@ export async function writeVendorCodeCaches(): Promise<string[]> {
 }
 
 if (require.main === module) {
+  tuneHeap(); // the caches carry V8's flags: made under the program's own (heap-tuning.ts), or every process refuses them
   writeVendorCodeCaches().then(
     (files) => console.log(`code cache written: ${files.join(', ')}`),
     (err: Error) => {

@@ -1,6 +1,7 @@
 // A system's copy of our own relay is own_mail ("echo of relay #id"), not a
 // new message for staff; a customer's reply that quotes the relay is still a
 // message. Through the whole pipeline: the relay is made by a real staff reply.
+import { simpleParser } from 'mailparser';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { outboundFrom } from '../src/outbound/notify';
 import { loadTemplates } from '../src/outbound/render';
@@ -10,6 +11,7 @@ import { listOutbox } from '../src/store/outbox';
 import { getThread } from '../src/store/tickets';
 import { BACKEND, openTestDatabase } from './helpers/database';
 import { rawMail } from './helpers/mail';
+import { outboxMail } from './helpers/outbox';
 import { seedRouting } from './helpers/seed';
 
 const SECRET = 'echo-test-secret-0123';
@@ -47,6 +49,19 @@ describe(`echoes of our relays on ${BACKEND}`, () => {
     const [r] = await pipeline().ingest([echo]);
     expect(r).toMatchObject({ state: 'own_mail', reason: `echo of relay #${relay.id}`, ticketId });
     expect({ thread: (await getThread(db.knex, ticketId)).length, outbox: (await listOutbox(db.knex)).length }).toEqual(before);
+  });
+
+  it("the system's copy of a close without words is own_mail while the close is still queued, not composed yet", async () => {
+    const { ticketId } = await ticketWithRelay();
+    const close = rawMail({ From: 'Anna <anna@support.example>', To: `bridge+${makeToken(ticketId, 'anna@support.example', SECRET)}@support.example`, Subject: `Re: [DB#${ticketId}] mail is down`, 'Message-ID': '<staff-2@support.example>' }, '#close\n');
+    expect((await pipeline().ingest([stdin(close)]))[0]!.state).toBe('staff_reply');
+    const row = (await db.knex('outbox').where({ kind: 'close' }).first()) as { id: number; message_id: string; state: string; render_input: string | null };
+    expect(row).toMatchObject({ state: 'queued', render_input: expect.any(String) }); // composed only as it is sent
+    const closeText = (await simpleParser(await outboxMail(db.knex, row.id))).text!;
+    expect(closeText.trim()).not.toBe('');
+    const echo = fromSystem('close-echo', { 'In-Reply-To': row.message_id, References: row.message_id }, `${closeText}\n`);
+    const [r] = await pipeline().ingest([echo]);
+    expect(r).toMatchObject({ state: 'own_mail', reason: `echo of relay #${row.id}`, ticketId });
   });
 
   it('a customer reply that names the relay and quotes it is a message, and staff are told', async () => {

@@ -157,7 +157,7 @@ export function createOutboxWorker(o: WorkerOptions) {
   async function ready(claimed: Claimed[], counts: Counts): Promise<Claimed[]> {
     const unrendered = claimed.filter((c) => c.renderInput !== null);
     if (unrendered.length === 0) return claimed;
-    const outcomes = await renderClaimedRows(o.db.knex, o.owner, unrendered, render, claimTtlMs);
+    const outcomes = await renderClaimedRows(o.db.knex, o.owner, unrendered, render, claimTtlMs, tell); // a relay that cannot be composed is told as a refused one is
     const dropped = new Set<Claimed>();
     unrendered.forEach((item, i) => {
       const rendered = outcomes[i]!;

@@ -209,7 +209,15 @@ const renderRetryText = (err: unknown) => `could not be rendered now (database: 
  * transaction: on SQLite a render (attachments of megabytes) must not hold
  * the one write lock. Returns the outcomes in the order of `items`.
  */
-export async function renderClaimedRows(knex: Knex, owner: string, items: readonly Claimed[], render: Render, ttlMs: number): Promise<Rendered[]> {
+export async function renderClaimedRows(
+  knex: Knex,
+  owner: string,
+  items: readonly Claimed[],
+  render: Render,
+  ttlMs: number,
+  /** Runs in the transaction that made these rows dead (the staff notice of a relay that could not be composed, as of one refused). */
+  onDead?: (trx: Knex, deadIds: number[]) => Promise<void>,
+): Promise<Rendered[]> {
   let sources: Map<number, StoredMessage>;
   try {
     sources = await storedMessages(knex, items.flatMap((i) => (i.sourceMessageId === null ? [] : [i.sourceMessageId])));
@@ -237,10 +245,15 @@ export async function renderClaimedRows(knex: Knex, owner: string, items: readon
     const n = await mine.update(m.waiting ? { ...given, next_attempt_at: dbIn(trx, RENDER_RETRY_MS) } : { ...given, state: 'dead' });
     return n > 0 ? { state: m.waiting ? 'waiting' : 'dead', error: m.error } : { state: 'lost' };
   };
+  const tell = async (trx: Knex, outcomes: readonly Rendered[], indexes: readonly number[]) => {
+    const dead = indexes.filter((i, k) => outcomes[k]!.state === 'dead').map((i) => items[i]!.id);
+    if (onDead && dead.length > 0) await onDead(trx, dead);
+  };
   try {
     return await knex.transaction(async (trx) => {
       const outcomes: Rendered[] = [];
       for (let i = 0; i < items.length; i++) outcomes.push(await write(trx, i));
+      await tell(trx, outcomes, items.map((_, i) => i));
       return outcomes;
     });
   } catch {
@@ -248,7 +261,13 @@ export async function renderClaimedRows(knex: Knex, owner: string, items: readon
     const outcomes: Rendered[] = [];
     for (let i = 0; i < items.length; i++) {
       try {
-        outcomes.push(await write(knex, i));
+        outcomes.push(
+          await knex.transaction(async (trx) => {
+            const outcome = await write(trx, i);
+            await tell(trx, [outcome], [i]);
+            return outcome;
+          }),
+        );
       } catch (err) {
         const error = renderRetryText(err);
         await putBack(knex, owner, [items[i]!.id], error);

@@ -105,6 +105,19 @@ describe(`relays composed as they are sent on ${BACKEND}`, () => {
     expect(rows.find((r) => r.kind === 'notification')).toMatchObject({ state: 'queued', attempts: 0, lastError: expect.stringMatching(/^waiting for a configuration fix: a staff notification is rendered as it is sent, and this process has no DESKBRIDGE_ADDRESS and DESKBRIDGE_SECRET/) });
   });
 
+  it('a relay that cannot be composed is dead and its author is told, as of one the server refused', async () => {
+    await pipeline().ingest([{ raw: staffReply('Broken on the way.', false), label: 'reply', source: 'stdin' }]);
+    await db.knex('outbox').where({ kind: 'relay' }).update({ render_input: JSON.stringify({ relay: null }) }); // an input it cannot read
+    sink = await startSmtpSink();
+    expect(await worker().flushOnce()).toEqual({ sent: 1, retry: 0, dead: 1 }); // the notice goes out in the same flush
+    const relay = await relayRow();
+    expect(relay.state).toBe('dead');
+    expect(relay.last_error).toMatch(/^could not be rendered: outbox row #\d+ holds no relay to compose; .*anna@support\.example/);
+    const notice = (await listOutbox(db.knex)).find((r) => r.kind === 'notice');
+    expect(notice).toMatchObject({ to: ['anna@support.example'], state: 'sent' });
+    expect(sink.received.map((m) => m.to)).toEqual([['anna@support.example']]);
+  });
+
   it('a relay whose stored attachments are gone is dead with the reason, never sent without them; one that had none is sent', async () => {
     await pipeline().ingest([{ raw: staffReply('With the log.'), label: 'with', source: 'stdin' }]);
     await pipeline().ingest([{ raw: staffReply('Without a file.', false), label: 'without', source: 'stdin' }]);

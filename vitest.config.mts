@@ -12,7 +12,6 @@
 import { defineConfig } from 'vitest/config';
 
 const HEAVY = ['test/e2e/**/*.db.test.ts', 'test/fuzz.db.test.ts'];
-const setupFiles = ['test/helpers/heap-tuning.setup.ts']; // the program's V8 flags, in every test process
 
 const dbProject = (backend: 'sqlite' | 'postgres') => ({
   test: {
@@ -20,7 +19,6 @@ const dbProject = (backend: 'sqlite' | 'postgres') => ({
     include: ['test/**/*.db.test.ts'],
     exclude: [...HEAVY, 'node_modules/**'],
     env: { DESKBRIDGE_TEST_BACKEND: backend },
-    setupFiles,
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },
@@ -31,7 +29,6 @@ const heavyProject = (backend: 'sqlite' | 'postgres', groupOrder: number) => ({
     name: `${backend}-e2e`,
     include: HEAVY,
     env: { DESKBRIDGE_TEST_BACKEND: backend },
-    setupFiles,
     testTimeout: 60_000,
     hookTimeout: 60_000,
     maxWorkers: 1,
@@ -43,7 +40,7 @@ export default defineConfig({
   test: {
     maxWorkers: 3,
     projects: [
-      { test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/**/*.db.test.ts', 'node_modules/**'], setupFiles, testTimeout: 30_000 } },
+      { test: { name: 'unit', include: ['test/**/*.test.ts'], exclude: ['test/**/*.db.test.ts', 'node_modules/**'], testTimeout: 30_000 } },
       dbProject('sqlite'),
       dbProject('postgres'),
       heavyProject('sqlite', 1),

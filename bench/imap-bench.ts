@@ -25,7 +25,6 @@ import { startDovecot, stopDovecot } from '../scripts/dovecot';
 import { benchChild, killAll, type BenchChild } from './child';
 import { seededBenchDatabase } from './seed';
 import { notification } from '../test/helpers/notifications';
-import { tuneHeap } from '../src/heap-tuning';
 
 const PASSWORD = 'bench-pw';
 // the bridge as installed: its compiled modules, and so its workers' (see built.ts)
@@ -83,7 +82,6 @@ async function roleRaw(port: number, user: string) {
 }
 
 async function roleBacklog(port: number, user: string, database: string, expected: number, notify: boolean) {
-  tuneHeap(); // as every deskbridge process runs (the baselines run as their libraries do)
   const db = await benchDatabase(database);
   const stop = new AbortController();
   const sink = new PassThrough();
@@ -114,7 +112,6 @@ async function roleBare(port: number, user: string) {
 }
 
 async function roleFollow(port: number, user: string, database: string) {
-  tuneHeap();
   const db = await benchDatabase(database);
   const sink = new PassThrough();
   createInterface({ input: sink }).on('line', (line) => {

@@ -17,7 +17,6 @@ import { editSystem } from '../src/admin/systems';
 import { createAuthenticator, type Authenticate } from '../src/auth/sender-auth';
 import { zoneResolver, type Zone } from '../test/helpers/dkim';
 import { seededBenchDatabase } from './seed';
-import { tuneHeap } from '../src/heap-tuning';
 
 const [mode, dir, database] = process.argv.slice(2) as ['parse' | 'pipeline' | 'pipeline-ar' | 'pipeline-dkim', string, string];
 const BATCH = 100;
@@ -31,7 +30,6 @@ async function main() {
     for (const file of files) await simpleParser(readFileSync(file));
     seconds = Number(process.hrtime.bigint() - start) / 1e9;
   } else {
-    tuneHeap(); // as every deskbridge process runs (the parse baseline runs as mailparser does)
     const db = await seededBenchDatabase(database);
     const pool = createParsePool();
     let authenticate: Authenticate | undefined;

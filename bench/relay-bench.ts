@@ -25,7 +25,6 @@ import { openDatabase } from '../src/store/db';
 import { notification } from '../test/helpers/notifications';
 import { benchChild, killAll } from './child';
 import { seededBenchDatabase } from './seed';
-import { tuneHeap } from '../src/heap-tuning';
 
 const SECRET = 'bench-secret-0123456789';
 const PER_TICKET = 5;
@@ -72,7 +71,6 @@ function staffReply(ticketId: number, i: number): string {
 }
 
 async function roleBridge(port: number, database: string, n: number) {
-  tuneHeap(); // as every deskbridge process runs (the baselines run as their libraries do)
   const db = await seededBenchDatabase(database);
   const outbound = outboundFrom({ address: 'bridge@support.example', secret: SECRET, instance: 'bench' }, () => loadTemplates());
   // untimed: one ticket per PER_TICKET replies, without staff notifications

@@ -16,12 +16,6 @@ if (!existsSync(main)) {
 // Node.js 22.1+ keeps compiled code between runs (module compile cache); on
 // Node.js 20 this is a no-op. An MTA pipe starts one process per mail.
 require('node:module').enableCompileCache?.();
-// the heap's growing factor, as every process of the program sets it (dist/src/heap-tuning.js says why)
-try {
-  require(join(dist, 'heap-tuning.js')).tuneHeap();
-} catch {
-  // a damaged installation: the command reports what is missing in its own words
-}
 const run = () => require(main).main(process.argv);
 /** The parse pool's worker (dist/src/mail/parse-pool.js startWorkerEarly takes it over), or none when it cannot start: the pool starts its own. */
 function earlyWorker() {

@@ -3,5 +3,4 @@
 // no build step that could go stale: what the tests and `npm run demo` call.
 // The installed command is bin/deskbridge.js, which runs the compiled dist/.
 require('tsx/cjs/api').register();
-require('../src/heap-tuning.ts').tuneHeap(); // as bin/deskbridge.js: the code caches are keyed to V8's flags
 require('../src/cli/main.ts').main(process.argv);

@@ -18,7 +18,7 @@ import { addDepartment } from './admin/departments';
 import { addSystem } from './admin/systems';
 import { loadTemplates } from './outbound/render';
 import { outboundFrom } from './outbound/notify';
-import { tuneHeap } from './heap-tuning';
+import { holdHeapTuning } from './heap-tuning';
 import { createPipeline } from './pipeline';
 import { openDatabase } from './store/db';
 import { migrateLatest } from './store/migrate';
@@ -131,7 +131,7 @@ export async function writeVendorCodeCaches(): Promise<string[]> {
 }
 
 if (require.main === module) {
-  tuneHeap(); // the caches carry V8's flags: made under the program's own (heap-tuning.ts), or every process refuses them
+  holdHeapTuning(); // the caches carry V8's flags: made under those every process starts with, or each refuses them
   writeVendorCodeCaches().then(
     (files) => console.log(`code cache written: ${files.join(', ')}`),
     (err: Error) => {

@@ -62,11 +62,10 @@ describe.runIf(built)(`what a command of the build loads (${BIN})`, () => {
     const files = await loads(['ingest', mails[0]!, '--json', mails[1]!]);
     expect(commandLine(files.modules)).toEqual([]);
     // from the ingest bundle (dist/vendor/ingest.js, with its code cache), not module by module: of our own
-    // modules only bin's heap tuning and the bundles' loader came from their files (the packages' bundles are the
-    // ingest bundle's to load)
+    // modules only the bundles' loader came from its file (the packages' bundles are the ingest bundle's to load)
     expect(files.bundles).toEqual(['ingest']);
     expect(files.caches).toEqual(['used']);
-    expect(files.modules.filter((f) => /[\\/]dist[\\/]src[\\/]/.test(f)).map((f) => f.replace(/.*[\\/]dist[\\/]/, ''))).toEqual(['src/heap-tuning.js', 'src/vendor.js', 'src/errors.js']);
+    expect(files.modules.filter((f) => /[\\/]dist[\\/]src[\\/]/.test(f)).map((f) => f.replace(/.*[\\/]dist[\\/]/, ''))).toEqual(['src/vendor.js', 'src/errors.js']);
     // nor the heavy packages file by file: the ingest bundle loads their bundles (better-sqlite3's addon aside)
     expect(files.modules.filter((f) => /[\\/]node_modules[\\/](knex|handlebars|nodemailer|mailparser|libmime|mailauth)[\\/]/.test(f))).toEqual([]);
     expect(files.modules.some((f) => /better_sqlite3\.node$/.test(f))).toBe(true); // the probe sees what the bundle's copy loads

@@ -104,6 +104,7 @@ async function exerciseIngestBundle(work: string, database: string): Promise<voi
 /** Exercises the bundles as the program does, then writes their caches; the files written. */
 export async function writeVendorCodeCaches(): Promise<string[]> {
   if (extname(__filename) !== '.js') throw new Error('the sources load no bundle: run the build\'s dist/src/code-cache.js');
+  holdHeapTuning(); // the caches carry V8's flags: made under those every process starts with (its ingest exercise would tune them), or each refuses them
   const work = mkdtempSync(join(tmpdir(), 'deskbridge-code-cache-'));
   const db = openDatabase(join(work, 'cache.sqlite'));
   try {
@@ -131,7 +132,6 @@ export async function writeVendorCodeCaches(): Promise<string[]> {
 }
 
 if (require.main === module) {
-  holdHeapTuning(); // the caches carry V8's flags: made under those every process starts with, or each refuses them
   writeVendorCodeCaches().then(
     (files) => console.log(`code cache written: ${files.join(', ')}`),
     (err: Error) => {

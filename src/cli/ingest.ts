@@ -9,7 +9,7 @@ import type { InboundRow } from '../store/inbound';
 import { WAITING_FOR_CONFIG } from '../store/savepoint';
 import { lazy, outboundOf } from './lazy';
 import type { CliContext } from './context';
-import { tuneHeapForLongRun } from '../heap-tuning';
+import { LONG_RUN_MAILS, tuneHeapForLongRun } from '../heap-tuning';
 import { fileBatches } from './ingest-files';
 import { handOffStdin, readStdinOnce } from './ingest-pipe';
 import { printResults } from './ingest-results';
@@ -92,9 +92,11 @@ export async function ingestCommand(ctx: CliContext, files: string[], opts: { js
     const nextFiles = fileBatches(files, ctx.config.maxMessageBytes);
     const nextBatch = () => nextFiles()?.map(({ file, raw, size }): IncomingMail => ({ raw, size, label: file, source: 'file', sourceRef: file })) ?? null;
     const before = results.length;
-    if (files.length > 1) tuneHeapForLongRun(); // files, not one piped mail: the call may run long (heap-tuning.ts)
     try {
-      await pipeline.ingestInTurn(nextBatch, (committed) => results.push(...committed));
+      await pipeline.ingestInTurn(nextBatch, (committed) => {
+        results.push(...committed);
+        if (results.length >= LONG_RUN_MAILS) tuneHeapForLongRun(); // a long call: its heap bounded from here on (heap-tuning.ts)
+      });
     } catch (err) {
       // a file gone (or changed into something else) since it was checked: the batches before it are committed
       const done = results.length - before;

@@ -28,6 +28,16 @@ export interface RelayRendering {
   };
 }
 
+/** The text body a relay not composed yet will carry, from its stored render input ('' for one that cannot be read). */
+export function relayTextOf(renderInput: string): string {
+  try {
+    const text = (JSON.parse(renderInput) as Partial<RelayRendering> | null)?.relay?.text;
+    return typeof text === 'string' ? text : '';
+  } catch {
+    return ''; // a damaged row: it echoes nothing (and is dead with the reason when a worker claims it)
+  }
+}
+
 /** Composes a relay queued by queueRelay, from its row, its stored input and its source message (the attachments). */
 export function composeRelay(row: Unrendered): Promise<Buffer> {
   const r = (row.input as Partial<RelayRendering> | null)?.relay;

@@ -245,15 +245,16 @@ export async function renderClaimedRows(
     const n = await mine.update(m.waiting ? { ...given, next_attempt_at: dbIn(trx, RENDER_RETRY_MS) } : { ...given, state: 'dead' });
     return n > 0 ? { state: m.waiting ? 'waiting' : 'dead', error: m.error } : { state: 'lost' };
   };
-  const tell = async (trx: Knex, outcomes: readonly Rendered[], indexes: readonly number[]) => {
-    const dead = indexes.filter((i, k) => outcomes[k]!.state === 'dead').map((i) => items[i]!.id);
+  /** The rows this transaction made dead, told (onDead) in it. */
+  const tell = async (trx: Knex, written: ReadonlyArray<readonly [Claimed, Rendered]>) => {
+    const dead = written.filter(([, outcome]) => outcome.state === 'dead').map(([item]) => item.id);
     if (onDead && dead.length > 0) await onDead(trx, dead);
   };
   try {
     return await knex.transaction(async (trx) => {
       const outcomes: Rendered[] = [];
       for (let i = 0; i < items.length; i++) outcomes.push(await write(trx, i));
-      await tell(trx, outcomes, items.map((_, i) => i));
+      await tell(trx, items.map((item, i) => [item, outcomes[i]!] as const));
       return outcomes;
     });
   } catch {
@@ -264,7 +265,7 @@ export async function renderClaimedRows(
         outcomes.push(
           await knex.transaction(async (trx) => {
             const outcome = await write(trx, i);
-            await tell(trx, [outcome], [i]);
+            await tell(trx, [[items[i]!, outcome]]);
             return outcome;
           }),
         );

@@ -5,7 +5,7 @@
 import type { Knex } from 'knex';
 import { carriesRelayedText } from '../mail/echo-detect';
 import { parseMail } from '../mail/parse-mail';
-import type { RelayRendering } from '../outbound/relay-mail';
+import { relayTextOf } from '../outbound/relay-mail';
 
 /** The relay (or close) a mail echoes, if it does. */
 export async function echoedRelay(knex: Knex, relayIds: string[], mailText: string): Promise<{ outboxId: number; ticketId: number | null } | null> {
@@ -17,7 +17,7 @@ export async function echoedRelay(knex: Knex, relayIds: string[], mailText: stri
     .select('o.id', 'o.ticket_id', 'o.raw', 'o.render_input', 'm.text');
   for (const r of rows) {
     // a relay not composed yet (outbound/relay-mail.ts) holds its text body in its render input, and no bytes
-    const relayed = r.text?.trim() ? r.text : r.render_input !== null ? String((JSON.parse(r.render_input) as Partial<RelayRendering>).relay?.text ?? '') : (await parseMail(Buffer.from(r.raw as Uint8Array))).text;
+    const relayed = r.text?.trim() ? r.text : r.render_input !== null ? relayTextOf(r.render_input) : (await parseMail(Buffer.from(r.raw as Uint8Array))).text;
     if (carriesRelayedText(mailText, relayed)) return { outboxId: Number(r.id), ticketId: r.ticket_id === null ? null : Number(r.ticket_id) };
   }
   return null;

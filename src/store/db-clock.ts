@@ -18,6 +18,9 @@ const CLOCK: Record<DialectName, { now: string; plusMs: string; ageMs: string }>
   },
 };
 
+/** SQLite's forms, for statements written out (store/direct.ts): its time now, and `?` milliseconds from now. */
+export const SQLITE_CLOCK = { now: CLOCK.sqlite.now, plusMs: CLOCK.sqlite.plusMs } as const;
+
 /** The database's time now. */
 export const dbNow = (knex: Knex): Knex.Raw => knex.raw(CLOCK[dialectOf(knex)].now);
 

@@ -11,8 +11,8 @@
 // holds the row; all claim times come from the database clock.
 import type { Knex } from 'knex';
 import { dialectOf, type Dialect } from './dialect';
-import { dbIn, dbNow } from './db-clock';
-import { insertRow, insertRows } from './direct';
+import { dbIn, dbNow, SQLITE_CLOCK } from './db-clock';
+import { insertRow, insertRows, ON_POSTGRES, onSqlite, placeholders } from './direct';
 import { isDeskbridgeError } from '../errors';
 import { errorText } from './savepoint';
 import { storedMessages, type StoredMessage } from './tickets';
@@ -72,6 +72,8 @@ const fromRow = (r: Record<string, unknown>): OutboxItem => ({
 });
 
 const COLUMNS = ['id', 'kind', 'state', 'ticket_id', 'to_addresses', 'subject', 'message_id', 'attempts', 'next_attempt_at', 'deadline_at', 'last_error', 'created_at', 'sent_at'];
+/** A claimed row's columns: with its bytes, or what they are rendered from. */
+const CLAIMED_COLUMNS = [...COLUMNS, 'raw', 'render_input', 'source_message_id'];
 
 export async function enqueue(trx: Knex, item: NewOutboxItem): Promise<number> {
   return (await insertRow(trx, 'outbox', outboxRow(item, nowIso(), trx)))!;
@@ -239,6 +241,12 @@ export async function renderClaimedRows(
   }
   const write = async (trx: Knex, i: number): Promise<Rendered> => {
     const m = made[i]!;
+    if ('raw' in m) {
+      const direct = await onSqlite(trx, (db) =>
+        db.run(`update outbox set raw = ?, render_input = null, claimed_until = ${SQLITE_CLOCK.plusMs} where id = ? and claimed_by = ? and state = 'queued' and render_input is not null`, [m.raw, ttlMs, items[i]!.id, owner]),
+      );
+      if (direct !== ON_POSTGRES) return direct > 0 ? { state: 'rendered', raw: m.raw } : { state: 'lost' };
+    }
     const mine = trx('outbox').where({ id: items[i]!.id, claimed_by: owner, state: 'queued' }).whereNotNull('render_input');
     if ('raw' in m) return (await mine.update({ raw: m.raw, render_input: null, claimed_until: dbIn(trx, ttlMs) })) > 0 ? { state: 'rendered', raw: m.raw } : { state: 'lost' };
     const given = { claimed_by: null, claimed_until: null, last_error: m.error };
@@ -286,7 +294,7 @@ export async function renderClaimedRows(
  * by the worker that first sends it). Writes nothing.
  */
 export async function outboxBytes(knex: Knex, id: number, render: Render): Promise<{ raw: Buffer; preview: boolean } | undefined> {
-  const r: Record<string, unknown> | undefined = await knex('outbox').select([...COLUMNS, 'raw', 'render_input', 'source_message_id']).where({ id }).first();
+  const r: Record<string, unknown> | undefined = await knex('outbox').select(CLAIMED_COLUMNS).where({ id }).first();
   if (!r) return undefined;
   const item = claimedRow(r);
   if (item.renderInput === null) return { raw: item.raw, preview: false };
@@ -316,6 +324,15 @@ export type Attempt =
  */
 export async function claimDue(knex: Knex, dialect: Dialect, claim: { owner: string; limit: number; ttlMs: number }): Promise<Claimed[]> {
   return knex.transaction(async (trx) => {
+    const direct = await onSqlite(trx, (db) => {
+      const { now, plusMs } = SQLITE_CLOCK;
+      const due = `select id from outbox where state = 'queued' and next_attempt_at <= ${now} and (claimed_until is null or claimed_until < ${now}) order by next_attempt_at limit ?`;
+      const ids = db.all<{ id: number }>(due, [claim.limit]).map((r) => r.id);
+      if (ids.length === 0) return [];
+      db.run(`update outbox set claimed_by = ?, claimed_until = ${plusMs} where id in (${placeholders(ids.length)})`, [claim.owner, claim.ttlMs, ...ids]);
+      return db.all<Record<string, unknown>>(`select ${CLAIMED_COLUMNS.join(', ')} from outbox where id in (${placeholders(ids.length)}) order by id`, ids);
+    });
+    if (direct !== ON_POSTGRES) return direct.map(claimedRow);
     const q = trx('outbox')
       .select('id')
       .where('state', 'queued')
@@ -327,7 +344,7 @@ export async function claimDue(knex: Knex, dialect: Dialect, claim: { owner: str
     const ids = (await q).map((r: { id: number }) => Number(r.id));
     if (ids.length === 0) return [];
     await trx('outbox').whereIn('id', ids).update({ claimed_by: claim.owner, claimed_until: dbIn(trx, claim.ttlMs) });
-    const rows: Array<Record<string, unknown>> = await trx('outbox').select([...COLUMNS, 'raw', 'render_input', 'source_message_id']).whereIn('id', ids).orderBy('id');
+    const rows: Array<Record<string, unknown>> = await trx('outbox').select(CLAIMED_COLUMNS).whereIn('id', ids).orderBy('id');
     return rows.map(claimedRow);
   });
 }
@@ -346,6 +363,13 @@ const SENT_PER_STATEMENT = 500; // ids of plain sends marked by one UPDATE
 
 /** Marks rows `owner` still holds and still queued sent, with no note; returns the ids written. */
 async function markSent(knex: Knex, owner: string, ids: readonly number[]): Promise<number[]> {
+  const direct = await onSqlite(knex, (db) =>
+    db.all<{ id: number }>(
+      `update outbox set attempts = attempts + 1, claimed_by = null, claimed_until = null, state = 'sent', sent_at = ?, last_error = null where id in (${placeholders(ids.length)}) and claimed_by = ? and state = 'queued' returning id`,
+      [nowIso(), ...ids, owner],
+    ),
+  );
+  if (direct !== ON_POSTGRES) return direct.map((r) => Number(r.id));
   const rows: Array<{ id: number | string }> = await knex('outbox')
     .whereIn('id', ids)
     .where({ claimed_by: owner, state: 'queued' })
@@ -423,6 +447,8 @@ export async function discardRows<R extends Pick<OutboxItem, 'id' | 'state'>>(tr
 }
 
 export async function countRecentRelays(knex: Knex, ticketId: number, since: Date): Promise<number> {
+  const direct = await onSqlite(knex, (db) => db.get<{ n: number }>("select count(*) as n from outbox where ticket_id = ? and kind in ('relay', 'close') and created_at >= ?", [ticketId, since.toISOString()]));
+  if (direct !== ON_POSTGRES) return Number(direct?.n ?? 0);
   const row = (await knex('outbox')
     .where({ ticket_id: ticketId })
     .whereIn('kind', ['relay', 'close'])

@@ -2,7 +2,7 @@
 import type { Knex } from 'knex';
 import type { MailAttachment } from '../mail/mail-facts';
 import { COLUMN_LIMITS as MAX, fitText } from './column-limits';
-import { firstWhere, insertRow, updateById } from './direct';
+import { firstWhere, insertRow, ON_POSTGRES, onSqlite, updateById } from './direct';
 import { dbText, nowIso, toIso } from './values';
 
 export type TicketStatus = 'open' | 'closed';
@@ -163,9 +163,16 @@ export async function listTickets(knex: Knex, filter: { status?: TicketStatus; d
   return (await q).map(fromRow);
 }
 
+/** The SQL of getTicket's SQLite path (the knex path: `select`). */
+const TICKET_BY_ID = (withCount: boolean) =>
+  `select t.*, s.slug as system_slug, d.slug as department_slug${withCount ? ', (select count(*) from messages m where m.ticket_id = t.id) as message_count' : ''} ` +
+  'from tickets t join systems s on s.id = t.system_id join departments d on d.id = t.department_id where t.id = ?';
+const ticketById = [TICKET_BY_ID(false), TICKET_BY_ID(true)] as const;
+
 /** One ticket; `messages` is counted unless `withCount` is false (the relay path does not need it). */
 export async function getTicket(knex: Knex, id: number, withCount = true): Promise<Ticket | undefined> {
-  const row = await select(knex, withCount).where('t.id', id).first();
+  const direct = await onSqlite(knex, (db) => db.get<Record<string, unknown>>(ticketById[withCount ? 1 : 0], [id]));
+  const row = direct === ON_POSTGRES ? await select(knex, withCount).where('t.id', id).first() : direct;
   return row ? fromRow(row) : undefined;
 }
 

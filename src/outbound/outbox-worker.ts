@@ -81,13 +81,16 @@ type Counts = { sent: number; retry: number; dead: number };
 
 /**
  * Writes send results as they come, several at once when they arrive while a
- * write is under way (group commit: one transaction, not one per mail, which
- * SQLite's one writer needs). `record` resolves when the result is committed.
+ * write is under way or in the same turn of the event loop (the servers'
+ * answers read in one poll: group commit, one statement or transaction, not
+ * one per mail, which SQLite's one writer needs). `record` resolves when the
+ * result is committed.
  */
 function createRecorder(write: (batch: Array<[number, Attempt]>) => Promise<void>) {
   let queue: Array<{ result: [number, Attempt]; done: () => void }> = [];
   let writing: Promise<void> | null = null;
   const drain = async () => {
+    await new Promise<void>((resolve) => setImmediate(resolve)); // the answers read in this poll join the batch
     while (queue.length > 0) {
       const batch = queue;
       queue = [];

@@ -56,41 +56,67 @@ export async function onSqlite<R>(knex: Knex, use: (db: Sqlite) => R): Promise<R
       conn = await client.acquireConnection();
       connections.set(knex, conn);
     }
-    return use(runner(knex, conn));
+    const held = runner(knex, conn);
+    try {
+      return synchronously(use(held));
+    } finally {
+      held.done = true;
+    }
   }
   const conn = await client.acquireConnection();
+  const held = runner(null, conn);
   try {
-    return use(runner(null, conn));
+    return synchronously(use(held));
   } finally {
+    held.done = true;
     await client.releaseConnection(conn);
   }
 }
 
 /**
- * The statements, each checked just before it runs: knex refuses a statement
+ * `use` must be done when it returns: an async one would run its later
+ * statements on a connection given back to the pool, inside whatever
+ * transaction took it next (and be rolled back with it).
+ */
+function synchronously<R>(result: R): R {
+  if (typeof (result as { then?: unknown } | null)?.then === 'function') throw new Error('onSqlite: the statements must run synchronously; an async callback would outlive its hold on the connection');
+  return result;
+}
+
+/**
+ * The statements, each checked just before it runs: one after its onSqlite
+ * call returned is refused (the connection is no longer held). knex refuses a statement
  * on a transaction that has ended, and so does this — on the bare connection
  * it would run outside any transaction and stay written. Checked here, after
  * every await, a write started before a rollback and run after it is
  * refused too.
  */
-function runner(trx: Knex | null, conn: SqliteConnection): Sqlite {
+function runner(trx: Knex | null, conn: SqliteConnection): Sqlite & { done: boolean } {
   const statement = (sql: string) => {
+    if (held.done) throw new Error('onSqlite: a statement after its call returned (the connection is no longer held)');
     if (trx && (trx as Knex.Transaction).isCompleted()) throw new Error('Transaction query already complete');
     return conn.prepare(sql);
   };
-  return {
-    all: <T>(sql: string, params: readonly unknown[]) => statement(sql).all(params.map(bind)) as T[],
-    get: <T>(sql: string, params: readonly unknown[]) => statement(sql).get(params.map(bind)) as T | undefined,
-    run: (sql: string, params: readonly unknown[]) => statement(sql).run(params.map(bind)).changes,
+  // an undefined value is refused, as knex refuses it: bound as NULL it would match nothing (a claim's `owner`) or
+  // make a claim end now (its `ttlMs`) without a word; a column to be left NULL is passed as null
+  const values = (sql: string, params: readonly unknown[]) => {
+    if (params.includes(undefined)) throw new Error(`Undefined binding(s) detected for the statement: ${sql.slice(0, 200)}`);
+    return params.map(bind);
   };
+  const held = {
+    done: false,
+    all: <T>(sql: string, params: readonly unknown[]) => statement(sql).all(values(sql, params)) as T[],
+    get: <T>(sql: string, params: readonly unknown[]) => statement(sql).get(values(sql, params)) as T | undefined,
+    run: (sql: string, params: readonly unknown[]) => statement(sql).run(values(sql, params)).changes,
+  };
+  return held;
 }
 
 /** `?, ?, ?` for n values. */
 export const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
 
-/** A value as knex hands it to better-sqlite3: undefined as NULL, booleans as 0/1, dates as epoch milliseconds. */
+/** A value as knex hands it to better-sqlite3: booleans as 0/1, dates as epoch milliseconds. */
 function bind(value: unknown): unknown {
-  if (value === undefined) return null;
   if (typeof value === 'boolean') return Number(value);
   if (value instanceof Date) return value.valueOf();
   return value;
@@ -118,7 +144,7 @@ export async function insertRow(knex: Knex, table: string, row: Record<string, u
   const direct = await onSqlite(knex, (db) => {
     const conflict = ignore === undefined ? '' : ignore === true ? ' on conflict do nothing' : ` on conflict (${ignore.map(quote).join(', ')}) do nothing`;
     const sql = sqlFor(`insert|${table}|${columns.join(',')}|${conflict}`, () => `insert into ${quote(table)} (${columns.map(quote).join(', ')}) values (${placeholders(columns.length)})${conflict} returning "id"`);
-    return db.get<{ id: number }>(sql, columns.map((c) => row[c]));
+    return db.get<{ id: number }>(sql, columns.map((c) => row[c] ?? null)); // an undefined column NULL, as knex inserts it (useNullAsDefault)
   });
   if (direct !== ON_POSTGRES) return direct ? Number(direct.id) : null;
   const q = knex(table).insert(row);

@@ -3,7 +3,9 @@
 // where asked, rollback with the transaction, and never a statement on a transaction that has ended (on the
 // bare SQLite connection it would run outside any transaction and stay written).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { firstWhere, insertRow, insertRows, updateById } from '../../src/store/direct';
+import { firstWhere, insertRow, insertRows, ON_POSTGRES, onSqlite, updateById } from '../../src/store/direct';
+import { countRecentRelays } from '../../src/store/outbox';
+import { getTicket } from '../../src/store/tickets';
 import { BACKEND, openTestDatabase } from '../helpers/database';
 
 let db: Awaited<ReturnType<typeof openTestDatabase>>;
@@ -117,5 +119,38 @@ describe(`direct writes on ${BACKEND}`, () => {
     await expect(insertRow(ended!, 'tickets', ticket('30'))).rejects.toThrow(/complete/i);
     await expect(updateById(ended!, 'tickets', 1, { subject: 'late' })).rejects.toThrow(/complete/i);
     expect(await tickets()).toEqual(before);
+  });
+
+  it('refuses an undefined value, as knex does, rather than matching nothing with a NULL', async () => {
+    await expect(getTicket(db.knex, undefined as unknown as number)).rejects.toThrow(/undefined binding/i);
+    await expect(db.knex.transaction((trx) => countRecentRelays(trx, undefined as unknown as number, new Date()))).rejects.toThrow(/undefined binding/i);
+  });
+
+  it.runIf(BACKEND === 'sqlite')('outside a transaction holds the connection for its statements only: a transaction opened meanwhile waits, and its rollback takes nothing of ours', async () => {
+    const other = db.knex.transaction(async (trx) => {
+      await insertRow(trx, 'tickets', ticket('meanwhile'));
+      throw new Error('rolled back');
+    });
+    other.catch(() => {});
+    await insertRow(db.knex, 'tickets', ticket('outside'));
+    await expect(other).rejects.toThrow('rolled back');
+    expect(await db.knex('tickets').select('remote_ticket_id').whereIn('remote_ticket_id', ['outside', 'meanwhile'])).toEqual([{ remote_ticket_id: 'outside' }]);
+    // an async callback would outlive its hold on the connection: refused, and its statement after an await too
+    let late: Promise<unknown> | undefined;
+    await expect(
+      onSqlite(db.knex, (sqlite) => {
+        late = (async () => {
+          await new Promise((r) => setTimeout(r, 20));
+          return sqlite.run('update tickets set subject = ? where remote_ticket_id = ?', ['late', 'outside']);
+        })();
+        return late;
+      }),
+    ).rejects.toThrow(/synchronously/);
+    await expect(late).rejects.toThrow(/no longer held/);
+    expect(await db.knex('tickets').where({ remote_ticket_id: 'outside' }).first()).toMatchObject({ subject: 's' });
+  });
+
+  it.runIf(BACKEND === 'postgres')('leaves PostgreSQL to knex', async () => {
+    expect(await onSqlite(db.knex, () => 'ran')).toBe(ON_POSTGRES);
   });
 });

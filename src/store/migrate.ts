@@ -36,11 +36,40 @@ async function withAdvisoryLock<T>(knex: Knex, fn: () => Promise<T>): Promise<T>
   }
 }
 
+const LOCK_TABLE = `${MIGRATIONS_TABLE}_lock`; // knex's name for it
+
+/**
+ * knex's migration lock is the one row of its lock table, taken by an UPDATE
+ * that must change exactly one row. knex creates that table and inserts the
+ * row outside any transaction: two processes migrating a new SQLite database
+ * at once could each insert one, and from then on every UPDATE changed two
+ * rows — "Migration table is already locked" for both, for good (the clean-
+ * clone CI hung on it; 2 in 12 pairs of `deskbridge migrate` by hand). Made
+ * here first, in one transaction (on SQLite it holds the write lock from its
+ * BEGIN): one row, and a database left with more is brought back to one
+ * (locked if any was: a migration may be running).
+ */
+async function oneLockRow(knex: Knex): Promise<void> {
+  await knex.transaction(async (trx) => {
+    if (!(await trx.schema.hasTable(LOCK_TABLE))) {
+      await trx.schema.createTable(LOCK_TABLE, (t) => {
+        t.increments('index').primary();
+        t.integer('is_locked');
+      });
+    }
+    const rows: Array<{ is_locked: number | string | null }> = await trx(LOCK_TABLE).select('is_locked');
+    if (rows.length === 1) return;
+    await trx(LOCK_TABLE).del();
+    await trx(LOCK_TABLE).insert({ is_locked: rows.some((r) => Number(r.is_locked) === 1) ? 1 : 0 });
+  });
+}
+
 export async function migrateLatest(db: Database): Promise<MigrateResult> {
   const run = async (): Promise<MigrateResult> => {
     const started = Date.now();
     for (;;) {
       try {
+        if (!db.dialect.advisoryLocks) await oneLockRow(db.knex);
         const [, applied] = (await db.knex.migrate.latest({ migrationSource, tableName: MIGRATIONS_TABLE })) as [number, string[]];
         return { applied };
       } catch (err) {

@@ -75,6 +75,12 @@ const COLUMNS = ['id', 'kind', 'state', 'ticket_id', 'to_addresses', 'subject', 
 /** A claimed row's columns: with its bytes, or what they are rendered from. */
 const CLAIMED_COLUMNS = [...COLUMNS, 'raw', 'render_input', 'source_message_id'];
 
+// The SQLite forms (store/direct.ts) of the worker's statements that run for every claim or row; the knex forms beside them serve PostgreSQL.
+/** Up to `?` rows due now and held by no worker, the longest waiting first (claimDue). */
+const DUE_IDS = `select id from outbox where state = 'queued' and next_attempt_at <= ${SQLITE_CLOCK.now} and (claimed_until is null or claimed_until < ${SQLITE_CLOCK.now}) order by next_attempt_at limit ?`;
+/** A rendered row's bytes, its claim renewed for `?` ms, while the worker (`?` after the id) still holds it unrendered (renderClaimedRows). */
+const STORE_RENDERED = `update outbox set raw = ?, render_input = null, claimed_until = ${SQLITE_CLOCK.plusMs} where id = ? and claimed_by = ? and state = 'queued' and render_input is not null`;
+
 export async function enqueue(trx: Knex, item: NewOutboxItem): Promise<number> {
   return (await insertRow(trx, 'outbox', outboxRow(item, nowIso(), trx)))!;
 }
@@ -241,16 +247,14 @@ export async function renderClaimedRows(
   }
   const write = async (trx: Knex, i: number): Promise<Rendered> => {
     const m = made[i]!;
+    const mine = () => trx('outbox').where({ id: items[i]!.id, claimed_by: owner, state: 'queued' }).whereNotNull('render_input');
     if ('raw' in m) {
-      const direct = await onSqlite(trx, (db) =>
-        db.run(`update outbox set raw = ?, render_input = null, claimed_until = ${SQLITE_CLOCK.plusMs} where id = ? and claimed_by = ? and state = 'queued' and render_input is not null`, [m.raw, ttlMs, items[i]!.id, owner]),
-      );
-      if (direct !== ON_POSTGRES) return direct > 0 ? { state: 'rendered', raw: m.raw } : { state: 'lost' };
+      const direct = await onSqlite(trx, (db) => db.run(STORE_RENDERED, [m.raw, ttlMs, items[i]!.id, owner]));
+      const stored = direct === ON_POSTGRES ? await mine().update({ raw: m.raw, render_input: null, claimed_until: dbIn(trx, ttlMs) }) : direct;
+      return stored > 0 ? { state: 'rendered', raw: m.raw } : { state: 'lost' };
     }
-    const mine = trx('outbox').where({ id: items[i]!.id, claimed_by: owner, state: 'queued' }).whereNotNull('render_input');
-    if ('raw' in m) return (await mine.update({ raw: m.raw, render_input: null, claimed_until: dbIn(trx, ttlMs) })) > 0 ? { state: 'rendered', raw: m.raw } : { state: 'lost' };
     const given = { claimed_by: null, claimed_until: null, last_error: m.error };
-    const n = await mine.update(m.waiting ? { ...given, next_attempt_at: dbIn(trx, RENDER_RETRY_MS) } : { ...given, state: 'dead' });
+    const n = await mine().update(m.waiting ? { ...given, next_attempt_at: dbIn(trx, RENDER_RETRY_MS) } : { ...given, state: 'dead' });
     return n > 0 ? { state: m.waiting ? 'waiting' : 'dead', error: m.error } : { state: 'lost' };
   };
   /** The rows this transaction made dead, told (onDead) in it. */
@@ -325,11 +329,9 @@ export type Attempt =
 export async function claimDue(knex: Knex, dialect: Dialect, claim: { owner: string; limit: number; ttlMs: number }): Promise<Claimed[]> {
   return knex.transaction(async (trx) => {
     const direct = await onSqlite(trx, (db) => {
-      const { now, plusMs } = SQLITE_CLOCK;
-      const due = `select id from outbox where state = 'queued' and next_attempt_at <= ${now} and (claimed_until is null or claimed_until < ${now}) order by next_attempt_at limit ?`;
-      const ids = db.all<{ id: number }>(due, [claim.limit]).map((r) => r.id);
+      const ids = db.all<{ id: number }>(DUE_IDS, [claim.limit]).map((r) => r.id);
       if (ids.length === 0) return [];
-      db.run(`update outbox set claimed_by = ?, claimed_until = ${plusMs} where id in (${placeholders(ids.length)})`, [claim.owner, claim.ttlMs, ...ids]);
+      db.run(`update outbox set claimed_by = ?, claimed_until = ${SQLITE_CLOCK.plusMs} where id in (${placeholders(ids.length)})`, [claim.owner, claim.ttlMs, ...ids]);
       return db.all<Record<string, unknown>>(`select ${CLAIMED_COLUMNS.join(', ')} from outbox where id in (${placeholders(ids.length)}) order by id`, ids);
     });
     if (direct !== ON_POSTGRES) return direct.map(claimedRow);
